@@ -1,0 +1,181 @@
+//! The validated configuration the rest of the gateway trusts (SPEC §2-3).
+//!
+//! Loading is two steps (TensorZero's habit): `raw` is the files exactly as written, `load`
+//! reads them (figment, `SAR_` overrides, `${VAR}` interpolation) and `validate` turns them into
+//! the [`Config`] below, reporting every problem at once with file, key path and line. Nothing
+//! past this module re-checks a config value. A `Config` is immutable; a reload builds a new one.
+
+mod error;
+mod interpolate;
+mod load;
+pub mod raw;
+mod secret;
+mod validate;
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+pub use error::{ConfigError, ConfigErrors};
+pub use load::{load_config, ConfigSource};
+pub use raw::{AuthStyle, WireFormat};
+pub use secret::Secret;
+
+use crate::scoring::strategy::Strategy;
+
+/// Everything the gateway runs on.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub server: ServerConfig,
+    pub auth: AuthConfig,
+    pub providers: BTreeMap<String, Arc<Provider>>,
+    /// Every channel of the file, enabled or not, in file order.
+    pub channels: Vec<Arc<Channel>>,
+    pub routing: RoutingConfig,
+    pub discovery: DiscoveryConfig,
+    pub usage: UsageConfig,
+    pub cost_control: CostControl,
+    /// Non-fatal findings of loading (disabled channels and why), logged once at start.
+    pub warnings: Vec<String>,
+}
+
+impl Config {
+    pub fn enabled_channels(&self) -> impl Iterator<Item = &Arc<Channel>> {
+        self.channels.iter().filter(|c| c.enabled)
+    }
+
+    pub fn channel(&self, id: &str) -> Option<&Arc<Channel>> {
+        self.channels.iter().find(|c| c.id == id)
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct ServerConfig {
+    pub host: String,
+    pub port: u16,
+    pub max_body_bytes: usize,
+    pub cache_dir: PathBuf,
+    pub request_body_timeout: Duration,
+}
+
+#[derive(Debug, Clone)]
+pub struct AuthConfig {
+    pub enabled: bool,
+    pub api_token: Option<Secret>,
+    pub admin_token: Option<Secret>,
+    pub protect_metrics: bool,
+}
+
+/// A provider kind from providers.yaml.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Provider {
+    pub key: String,
+    pub name: String,
+    pub base_url: String,
+    pub auth: AuthStyle,
+    pub models_endpoint: String,
+    pub format: WireFormat,
+    pub is_local: bool,
+    /// Extra headers for every request (names lower-case).
+    pub headers: Vec<(String, String)>,
+}
+
+/// Prices per 1M tokens in the channel's currency.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Price {
+    pub input: f64,
+    pub output: f64,
+    pub cached_input: Option<f64>,
+}
+
+impl Price {
+    pub fn is_free(&self) -> bool {
+        self.input == 0.0 && self.output == 0.0
+    }
+}
+
+/// One configured channel: a provider, a base URL, a key, tags and prices.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Channel {
+    pub id: String,
+    pub name: String,
+    pub provider: Arc<Provider>,
+    /// Without a trailing slash.
+    pub base_url: String,
+    pub api_key: Option<Secret>,
+    pub enabled: bool,
+    /// Why the channel is not serving, when `enabled` is false.
+    pub disabled_reason: Option<String>,
+    /// Lower-case, trimmed, deduplicated.
+    pub tags: Vec<String>,
+    pub model_name: Option<String>,
+    pub configured_models: Vec<String>,
+    /// Standard name (as clients ask) -> the channel's own model id.
+    pub model_aliases: BTreeMap<String, String>,
+    pub pricing: Option<Price>,
+    pub model_pricing: BTreeMap<String, Price>,
+    pub timeout: Duration,
+    pub connect_timeout: Duration,
+    pub daily_budget: Option<f64>,
+    pub priority: i32,
+    pub currency: String,
+}
+
+impl Channel {
+    pub fn is_local(&self) -> bool {
+        self.provider.is_local
+    }
+
+    /// What discovery depends on: a change here means the model list must be fetched again.
+    pub fn discovery_identity(&self) -> (String, String, Option<&str>) {
+        (
+            self.provider.key.clone(),
+            self.base_url.clone(),
+            self.api_key.as_ref().map(Secret::expose),
+        )
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct RoutingConfig {
+    pub default_strategy: String,
+    pub max_attempts: u32,
+    pub cooldown: Duration,
+    pub max_cooldown: Duration,
+    pub failure_threshold: u32,
+    pub auth_blacklist: Duration,
+    pub quota_blacklist: Duration,
+    pub model_filters: ModelFilters,
+    /// Built-ins merged with the user's; always contains `default_strategy`.
+    pub strategies: BTreeMap<String, Strategy>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ModelFilters {
+    pub min_context_length: u64,
+    pub min_parameter_count: f64,
+    pub exclude_embedding_models: bool,
+}
+
+#[derive(Debug, Clone)]
+pub struct DiscoveryConfig {
+    pub enabled: bool,
+    pub interval: Duration,
+    pub timeout: Duration,
+    pub concurrency: usize,
+}
+
+#[derive(Debug, Clone)]
+pub struct UsageConfig {
+    pub enabled: bool,
+    pub dir: PathBuf,
+    pub queue_capacity: usize,
+}
+
+#[derive(Debug, Clone)]
+pub struct CostControl {
+    pub global_daily_budget: Option<f64>,
+    pub alert_threshold: f64,
+    pub auto_disable_on_budget_exceeded: bool,
+}

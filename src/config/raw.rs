@@ -1,0 +1,273 @@
+//! The configuration files exactly as written (SPEC §2-3): serde structs, defaults, nothing else.
+//!
+//! Every struct denies unknown keys, so a typo is an error that names the key. These types are
+//! never used past loading: `config::validate` turns them into the trusted [`crate::config::Config`].
+//! This module must never interpret a value (no interpolation, no range checks).
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+/// `config/providers.yaml`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawProvidersFile {
+    #[serde(default)]
+    pub providers: BTreeMap<String, RawProvider>,
+}
+
+/// One provider kind: where it lives and how it speaks.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawProvider {
+    pub base_url: String,
+    #[serde(default)]
+    pub auth: AuthStyle,
+    #[serde(default)]
+    pub models_endpoint: Option<String>,
+    #[serde(default)]
+    pub format: WireFormat,
+    #[serde(default)]
+    pub is_local: bool,
+    /// Display name; the key is used when absent.
+    #[serde(default)]
+    pub name: Option<String>,
+    /// Extra headers sent on every request to this provider (e.g. `anthropic-version`).
+    #[serde(default)]
+    pub headers: BTreeMap<String, String>,
+}
+
+/// How a provider wants its API key.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum AuthStyle {
+    #[default]
+    Bearer,
+    XApiKey,
+    None,
+}
+
+/// The shape of a provider's model list (SPEC §3). Requests are always OpenAI-shaped.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum WireFormat {
+    #[default]
+    Openai,
+    Ollama,
+    Anthropic,
+}
+
+/// `config/router_config.yaml`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawRouterConfig {
+    #[serde(default)]
+    pub server: RawServer,
+    #[serde(default)]
+    pub auth: RawAuth,
+    #[serde(default)]
+    pub channels: Vec<RawChannel>,
+    #[serde(default)]
+    pub routing: RawRouting,
+    #[serde(default)]
+    pub discovery: RawDiscovery,
+    #[serde(default)]
+    pub usage: RawUsage,
+    #[serde(default)]
+    pub cost_control: RawCostControl,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RawServer {
+    pub host: String,
+    pub port: u16,
+    pub max_body_bytes: u64,
+    /// Where discovery caches and the generated API token live.
+    pub cache_dir: String,
+    /// Seconds a client may take to send its whole request body.
+    pub request_body_timeout_s: f64,
+}
+
+impl Default for RawServer {
+    fn default() -> Self {
+        Self {
+            host: "127.0.0.1".into(),
+            port: 7601,
+            max_body_bytes: 10 * 1024 * 1024,
+            cache_dir: "cache".into(),
+            request_body_timeout_s: 30.0,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RawAuth {
+    pub enabled: bool,
+    pub api_token: Option<String>,
+    pub admin_token: Option<String>,
+    pub protect_metrics: bool,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawChannel {
+    pub id: String,
+    #[serde(default)]
+    pub name: Option<String>,
+    pub provider: String,
+    #[serde(default)]
+    pub base_url: Option<String>,
+    #[serde(default)]
+    pub api_key: Option<String>,
+    #[serde(default = "yes")]
+    pub enabled: bool,
+    #[serde(default)]
+    pub tags: Vec<String>,
+    #[serde(default)]
+    pub model_name: Option<String>,
+    #[serde(default)]
+    pub configured_models: Vec<String>,
+    #[serde(default)]
+    pub model_aliases: BTreeMap<String, String>,
+    #[serde(default)]
+    pub pricing: Option<RawPrice>,
+    #[serde(default)]
+    pub model_pricing: BTreeMap<String, RawPrice>,
+    #[serde(default)]
+    pub timeout_s: Option<f64>,
+    #[serde(default)]
+    pub connect_timeout_s: Option<f64>,
+    #[serde(default)]
+    pub daily_budget: Option<f64>,
+    #[serde(default)]
+    pub priority: i32,
+    #[serde(default)]
+    pub currency: Option<String>,
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// Prices in the channel's currency per 1M tokens.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawPrice {
+    pub input: f64,
+    pub output: f64,
+    #[serde(default)]
+    pub cached_input: Option<f64>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RawRouting {
+    pub default_strategy: String,
+    pub max_attempts: u32,
+    pub cooldown_s: f64,
+    pub max_cooldown_s: f64,
+    pub failure_threshold: u32,
+    pub auth_blacklist_s: f64,
+    pub quota_blacklist_s: f64,
+    pub model_filters: RawModelFilters,
+    pub sorting_strategies: BTreeMap<String, Vec<RawWeight>>,
+}
+
+impl Default for RawRouting {
+    fn default() -> Self {
+        Self {
+            default_strategy: "cost_first".into(),
+            max_attempts: 3,
+            cooldown_s: 30.0,
+            max_cooldown_s: 600.0,
+            failure_threshold: 3,
+            auth_blacklist_s: 3600.0,
+            quota_blacklist_s: 1800.0,
+            model_filters: RawModelFilters::default(),
+            sorting_strategies: BTreeMap::new(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RawModelFilters {
+    pub min_context_length: u64,
+    pub min_parameter_count: f64,
+    pub exclude_embedding_models: bool,
+}
+
+impl Default for RawModelFilters {
+    fn default() -> Self {
+        Self {
+            min_context_length: 0,
+            min_parameter_count: 0.0,
+            exclude_embedding_models: true,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawWeight {
+    pub field: String,
+    pub weight: f64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RawDiscovery {
+    pub enabled: bool,
+    pub interval_s: f64,
+    pub timeout_s: f64,
+    pub concurrency: usize,
+}
+
+impl Default for RawDiscovery {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            interval_s: 21600.0,
+            timeout_s: 15.0,
+            concurrency: 8,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RawUsage {
+    pub enabled: bool,
+    pub dir: String,
+    pub queue_capacity: usize,
+}
+
+impl Default for RawUsage {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            dir: "logs".into(),
+            queue_capacity: 65536,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RawCostControl {
+    pub global_daily_budget: Option<f64>,
+    pub alert_threshold: f64,
+    pub auto_disable_on_budget_exceeded: bool,
+}
+
+impl Default for RawCostControl {
+    fn default() -> Self {
+        Self {
+            global_daily_budget: None,
+            alert_threshold: 0.8,
+            auto_disable_on_budget_exceeded: false,
+        }
+    }
+}

@@ -1,0 +1,13 @@
+//! smart-ai-router: a self-hosted, OpenAI-compatible LLM gateway.
+//!
+//! The request spine: parse → resolve the query against the catalog → rank → attempt with
+//! failover → relay → record usage. Each step is a module below.
+#![forbid(unsafe_code)]
+
+pub mod app;
+pub mod cli;
+pub mod config;
+pub mod scoring;
+pub mod server;
+pub mod state;
+pub mod usage;

@@ -1,0 +1,133 @@
+//! The `smart-ai-router` command line: parse arguments, call the library.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand, ValueEnum};
+use smart_ai_router::app::{self, ServeOptions};
+use smart_ai_router::cli::{self, LogFormat};
+use smart_ai_router::config::ConfigSource;
+
+#[derive(Parser)]
+#[command(
+    name = "smart-ai-router",
+    version,
+    about = "OpenAI-compatible LLM gateway that routes tag and name queries across channels"
+)]
+struct Args {
+    /// Directory holding providers.yaml and router_config.yaml.
+    #[arg(long, global = true, default_value = "config")]
+    config_dir: PathBuf,
+    /// Listen address (overrides server.host).
+    #[arg(long, global = true)]
+    host: Option<String>,
+    /// Listen port (overrides server.port).
+    #[arg(long, global = true)]
+    port: Option<u16>,
+    /// Log line format.
+    #[arg(long, global = true, value_enum, default_value_t = LogStyle::Text)]
+    log_format: LogStyle,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum LogStyle {
+    Text,
+    Json,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Start the gateway (the default).
+    Serve,
+    /// Validate the configuration and print a summary; exit 1 when it is invalid.
+    Check,
+    /// List the catalog, or the models a query matches.
+    Models {
+        /// A query such as `tag:free,qwen3` or `qwen3-235b-a22b`.
+        query: Option<String>,
+    },
+    /// Show how a query would be ranked, with every sub-score.
+    Explain {
+        /// A query such as `tag:free,qwen3`.
+        query: String,
+    },
+}
+
+fn main() -> ExitCode {
+    let args = Args::parse();
+    let source = ConfigSource::new(&args.config_dir);
+    let code = match args.command.unwrap_or(Command::Serve) {
+        Command::Serve => serve(
+            ServeOptions {
+                source,
+                host: args.host,
+                port: args.port,
+            },
+            args.log_format,
+        ),
+        Command::Check => cli::check(&source, &mut std::io::stdout(), &mut std::io::stderr()),
+        Command::Models { .. } | Command::Explain { .. } => {
+            eprintln!("not yet available: the catalog is built in a later step");
+            2
+        }
+    };
+    ExitCode::from(u8::try_from(code).unwrap_or(1))
+}
+
+fn serve(options: ServeOptions, log: LogStyle) -> i32 {
+    cli::init_logging(match log {
+        LogStyle::Text => LogFormat::Text,
+        LogStyle::Json => LogFormat::Json,
+    });
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            eprintln!("cannot start the async runtime: {e}");
+            return 1;
+        }
+    };
+    runtime.block_on(async move {
+        let gateway = match app::start(options).await {
+            Ok(gateway) => gateway,
+            Err(e) => {
+                eprintln!("{e}");
+                return 1;
+            }
+        };
+        let stop = gateway.shutdown_token();
+        tokio::spawn(async move {
+            wait_for_signal().await;
+            tracing::info!("shutting down: finishing in-flight requests");
+            stop.cancel();
+        });
+        gateway.wait().await;
+        tracing::info!("stopped");
+        0
+    })
+}
+
+async fn wait_for_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+}

@@ -1,0 +1,3 @@
+//! Usage capture: records, the SSE tap, token estimates, cost, and the JSONL writer (SPEC §9).
+
+pub mod record;

@@ -1,0 +1,130 @@
+//! Start the real gateway in-process on an ephemeral port, with a config written to a temp dir.
+//!
+//! A test gives the `router_config.yaml` body (usually with channels pointing at mock
+//! upstreams); the harness writes a test `providers.yaml`, points `server.cache_dir` and
+//! `usage.dir` into the temp dir unless the test set them, and binds `127.0.0.1:0`.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+
+use serde_yaml::Value;
+use smart_ai_router::app::{self, RunningGateway, ServeOptions};
+use smart_ai_router::config::ConfigSource;
+
+/// The providers every test config may use. `mock` speaks OpenAI; `mock_local` is local.
+pub const TEST_PROVIDERS: &str = r#"
+providers:
+  mock:       { base_url: "http://127.0.0.1:9/v1", auth: bearer, format: openai }
+  mock_local: { base_url: "http://127.0.0.1:9/v1", auth: none, format: openai, is_local: true }
+  mock_ollama: { base_url: "http://127.0.0.1:9/v1", auth: none, format: ollama, is_local: true }
+"#;
+
+/// A gateway serving from a temp dir.
+pub struct TestGateway {
+    pub dir: tempfile::TempDir,
+    pub running: Option<RunningGateway>,
+    pub base: String,
+    pub client: reqwest::Client,
+}
+
+impl TestGateway {
+    /// Write `router_config` (YAML) and the test providers, then start.
+    pub async fn start(router_config: &str) -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        write_config(dir.path(), router_config);
+        Self::start_in(dir).await
+    }
+
+    /// Start on a config dir already written.
+    pub async fn start_in(dir: tempfile::TempDir) -> Self {
+        let options = ServeOptions {
+            source: ConfigSource::new(dir.path().join("config")),
+            host: Some("127.0.0.1".into()),
+            port: Some(0),
+        };
+        let running = app::start(options).await.expect("gateway starts");
+        let base = format!("http://{}", running.addr);
+        Self {
+            dir,
+            running: Some(running),
+            base,
+            client: reqwest::Client::new(),
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base, path)
+    }
+
+    pub fn config_dir(&self) -> PathBuf {
+        self.dir.path().join("config")
+    }
+
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        self.client
+            .get(self.url(path))
+            .send()
+            .await
+            .expect("request reaches the gateway")
+    }
+
+    pub async fn post_json(&self, path: &str, body: &serde_json::Value) -> reqwest::Response {
+        self.client
+            .post(self.url(path))
+            .json(body)
+            .send()
+            .await
+            .expect("request reaches the gateway")
+    }
+
+    pub async fn chat(&self, model: &str) -> reqwest::Response {
+        self.post_json(
+            "/v1/chat/completions",
+            &serde_json::json!({"model": model, "messages": [{"role": "user", "content": "Hello"}]}),
+        )
+        .await
+    }
+
+    pub async fn stop(mut self) {
+        if let Some(running) = self.running.take() {
+            running.shutdown().await;
+        }
+    }
+}
+
+/// Write `config/providers.yaml` and `config/router_config.yaml` under `root`.
+pub fn write_config(root: &Path, router_config: &str) {
+    let config = root.join("config");
+    std::fs::create_dir_all(&config).expect("config dir");
+    std::fs::write(config.join("providers.yaml"), TEST_PROVIDERS).expect("providers.yaml");
+    std::fs::write(
+        config.join("router_config.yaml"),
+        with_temp_paths(root, router_config),
+    )
+    .expect("router_config.yaml");
+}
+
+/// Point cache and logs into `root` unless the config sets them.
+pub fn with_temp_paths(root: &Path, router_config: &str) -> String {
+    let mut value: Value = serde_yaml::from_str(router_config).expect("test config is YAML");
+    if value.is_null() {
+        value = Value::Mapping(Default::default());
+    }
+    set_default(&mut value, "server", "cache_dir", root.join("cache"));
+    set_default(&mut value, "usage", "dir", root.join("logs"));
+    serde_yaml::to_string(&value).expect("serialise test config")
+}
+
+fn set_default(value: &mut Value, section: &str, key: &str, path: PathBuf) {
+    let Some(map) = value.as_mapping_mut() else {
+        return;
+    };
+    let section = map
+        .entry(Value::from(section))
+        .or_insert_with(|| Value::Mapping(Default::default()));
+    if let Some(section) = section.as_mapping_mut() {
+        section
+            .entry(Value::from(key))
+            .or_insert_with(|| Value::from(path.display().to_string()));
+    }
+}

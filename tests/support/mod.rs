@@ -1,0 +1,8 @@
+//! Shared test support: a scriptable mock upstream and an in-process gateway harness.
+#![allow(dead_code, unused_imports)]
+
+pub mod gateway;
+pub mod mock;
+
+pub use gateway::{write_config, TestGateway, TEST_PROVIDERS};
+pub use mock::{MockUpstream, Recorded, Reply, StreamEnd};
