@@ -5,8 +5,11 @@
 #![forbid(unsafe_code)]
 
 pub mod app;
+pub mod catalog;
 pub mod cli;
 pub mod config;
+pub mod discovery;
+pub mod query;
 pub mod scoring;
 pub mod server;
 pub mod state;

@@ -6,3 +6,4 @@ pub mod mock;
 
 pub use gateway::{write_config, TestGateway, TEST_PROVIDERS};
 pub use mock::{MockUpstream, Recorded, Reply, StreamEnd};
+pub mod catalog;

@@ -1,0 +1,117 @@
+//! Ordering candidates: the eight sub-scores, the weighted sum, and the deterministic tie-break
+//! (SPEC §6).
+//!
+//! Sub-scores, each in [0, 1]:
+//! - `cost_score`: free = 1; paid with a known price on a log scale over the paid candidates of
+//!   this request, cheapest 0.9 down to 0.1 for the dearest (0.9 when they all cost the same);
+//!   unknown price 0.5. The blended price is a 3:1 input:output token mix.
+//! - `parameter_score`, `context_score`, `quality_score`, `free_score`, `local_score`: static,
+//!   computed when the catalog is built (`catalog::build`); unknown = 0.5.
+//! - `speed_score`, `reliability_score`: live figures of the (channel, model) from `health`;
+//!   neutral 0.5 until observed.
+//!
+//! Ties break by channel `priority` (lower first), then channel id, then model id. The sort is
+//! total, so equal inputs always give the same order. Nothing here does I/O or allocates per
+//! sub-score.
+
+use std::cmp::Ordering;
+
+use super::strategy::{Strategy, SubScore};
+use crate::catalog::{Catalog, CatalogEntry, EntryId};
+
+/// Live figures of one (channel, model) in [0, 1].
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct LiveScores {
+    pub speed: f64,
+    pub reliability: f64,
+}
+
+impl LiveScores {
+    pub const NEUTRAL: LiveScores = LiveScores {
+        speed: 0.5,
+        reliability: 0.5,
+    };
+}
+
+/// A candidate with its score and every sub-score (indexed by [`SubScore::index`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Ranked {
+    pub entry: EntryId,
+    pub score: f64,
+    pub sub_scores: [f64; 8],
+}
+
+/// Rank `candidates` best first.
+pub fn rank(
+    catalog: &Catalog,
+    candidates: &[EntryId],
+    strategy: &Strategy,
+    live: &dyn Fn(&CatalogEntry) -> LiveScores,
+) -> Vec<Ranked> {
+    let (low, high) = price_range(catalog, candidates);
+    let mut ranked: Vec<Ranked> = candidates
+        .iter()
+        .filter_map(|&id| {
+            let entry = catalog.entry(id)?;
+            let sub_scores = sub_scores(entry, low, high, live(entry));
+            let score = SubScore::ALL
+                .iter()
+                .map(|s| strategy.weights[s.index()] * sub_scores[s.index()])
+                .sum();
+            Some(Ranked {
+                entry: id,
+                score,
+                sub_scores,
+            })
+        })
+        .collect();
+    ranked.sort_by(|a, b| compare(catalog, a, b));
+    ranked
+}
+
+fn compare(catalog: &Catalog, a: &Ranked, b: &Ranked) -> Ordering {
+    b.score.total_cmp(&a.score).then_with(|| {
+        match (catalog.entry(a.entry), catalog.entry(b.entry)) {
+            (Some(x), Some(y)) => x
+                .channel
+                .priority
+                .cmp(&y.channel.priority)
+                .then_with(|| x.channel.id.cmp(&y.channel.id))
+                .then_with(|| x.model_id.cmp(&y.model_id)),
+            _ => a.entry.cmp(&b.entry),
+        }
+    })
+}
+
+/// The lowest and highest log price among paid candidates with a known price.
+fn price_range(catalog: &Catalog, candidates: &[EntryId]) -> (f64, f64) {
+    candidates
+        .iter()
+        .filter_map(|&id| catalog.entry(id)?.scores.ln_price)
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), p| {
+            (lo.min(p), hi.max(p))
+        })
+}
+
+fn sub_scores(entry: &CatalogEntry, low: f64, high: f64, live: LiveScores) -> [f64; 8] {
+    let s = &entry.scores;
+    let cost = if entry.is_free {
+        1.0
+    } else {
+        match s.ln_price {
+            Some(p) if high - low > 1e-12 => 0.9 - 0.8 * (p - low) / (high - low),
+            Some(_) => 0.9,
+            None => 0.5,
+        }
+    };
+    let mut scores = [0.0; 8];
+    scores[SubScore::Cost.index()] = cost;
+    scores[SubScore::Parameter.index()] = s.parameter;
+    scores[SubScore::Context.index()] = s.context;
+    scores[SubScore::Speed.index()] = live.speed;
+    scores[SubScore::Reliability.index()] = live.reliability;
+    scores[SubScore::Quality.index()] = s.quality;
+    scores[SubScore::Free.index()] = s.free;
+    scores[SubScore::Local.index()] = s.local;
+    scores
+}
