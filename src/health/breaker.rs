@@ -34,7 +34,9 @@ pub enum Admission {
     Allowed,
     /// Serve as the one half-open trial.
     Trial,
-    CoolingDown { until: Instant },
+    CoolingDown {
+        until: Instant,
+    },
     /// Half-open, and another request holds the trial.
     TrialInProgress,
     Removed,
@@ -105,7 +107,12 @@ impl Breaker {
     }
 
     /// A 429: cool down for `retry_after` when given, else the backoff.
-    pub fn on_rate_limited(&mut self, now: Instant, retry_after: Option<Duration>, backoff: &Backoff) {
+    pub fn on_rate_limited(
+        &mut self,
+        now: Instant,
+        retry_after: Option<Duration>,
+        backoff: &Backoff,
+    ) {
         let wait = retry_after.unwrap_or_else(|| backoff.after(self.level));
         self.open(now, wait);
     }
@@ -174,8 +181,18 @@ mod tests {
         b.on_failure(now, &BACKOFF);
         assert_eq!(b.peek(now), Admission::Allowed);
         b.on_failure(now, &BACKOFF);
-        assert_eq!(b.peek(now), Admission::CoolingDown { until: now + secs(30) });
-        assert_eq!(b.peek(now + secs(29)), Admission::CoolingDown { until: now + secs(30) });
+        assert_eq!(
+            b.peek(now),
+            Admission::CoolingDown {
+                until: now + secs(30)
+            }
+        );
+        assert_eq!(
+            b.peek(now + secs(29)),
+            Admission::CoolingDown {
+                until: now + secs(30)
+            }
+        );
         assert_eq!(b.peek(now + secs(30)), Admission::Trial);
     }
 
@@ -214,11 +231,21 @@ mod tests {
         let t1 = now + secs(30);
         assert_eq!(b.admit(t1), Admission::Trial);
         b.on_failure(t1, &BACKOFF);
-        assert_eq!(b.peek(t1), Admission::CoolingDown { until: t1 + secs(60) });
+        assert_eq!(
+            b.peek(t1),
+            Admission::CoolingDown {
+                until: t1 + secs(60)
+            }
+        );
         let t2 = t1 + secs(60);
         assert_eq!(b.admit(t2), Admission::Trial);
         b.on_failure(t2, &BACKOFF);
-        assert_eq!(b.peek(t2), Admission::CoolingDown { until: t2 + secs(120) });
+        assert_eq!(
+            b.peek(t2),
+            Admission::CoolingDown {
+                until: t2 + secs(120)
+            }
+        );
     }
 
     #[test]
@@ -229,7 +256,12 @@ mod tests {
             ..Breaker::default()
         };
         b.on_rate_limited(now, None, &BACKOFF);
-        assert_eq!(b.peek(now), Admission::CoolingDown { until: now + secs(600) });
+        assert_eq!(
+            b.peek(now),
+            Admission::CoolingDown {
+                until: now + secs(600)
+            }
+        );
     }
 
     #[test]
@@ -238,9 +270,19 @@ mod tests {
         let mut b = Breaker::default();
         b.on_rate_limited(now, Some(secs(120)), &BACKOFF);
         b.on_rate_limited(now + secs(1), Some(secs(5)), &BACKOFF);
-        assert_eq!(b.peek(now + secs(10)), Admission::CoolingDown { until: now + secs(120) });
+        assert_eq!(
+            b.peek(now + secs(10)),
+            Admission::CoolingDown {
+                until: now + secs(120)
+            }
+        );
         b.on_rate_limited(now + secs(2), Some(secs(300)), &BACKOFF);
-        assert_eq!(b.peek(now + secs(10)), Admission::CoolingDown { until: now + secs(302) });
+        assert_eq!(
+            b.peek(now + secs(10)),
+            Admission::CoolingDown {
+                until: now + secs(302)
+            }
+        );
     }
 
     #[test]

@@ -1,3 +1,5 @@
 //! Usage capture: records, the SSE tap, token estimates, cost, and the JSONL writer (SPEC §9).
 
 pub mod record;
+pub mod tap;
+pub mod tokens;

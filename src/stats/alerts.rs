@@ -1,0 +1,502 @@
+//! Channel alerts: the rules that turn upstream errors into alerts, and their file
+//! `logs/channel_alerts.jsonl`, one JSON object per line (SPEC §2, §7, §8, §10).
+//!
+//! Owns when an alert is written, its line format (`channel_id, channel_name, alert_type,
+//! message, timestamp, details`, as the original router wrote them) and clearing. It must
+//! never read the clock (`now` is passed in) and never write a secret: every message is passed
+//! through [`redact_secrets`] before it is kept or written.
+//!
+//! Rules decided here:
+//! - Alert types: `invalid_api_key`, `quota_exhausted`, `budget_warning`, `budget_exceeded`,
+//!   `repeated_errors` (the suggested `consecutive_errors`, renamed: a success does not reset
+//!   the count, so the errors are not necessarily consecutive). Lines of other types (e.g. the
+//!   original router's `api_key_invalid`) load and list unchanged.
+//! - [`AlertLog::record_error`]: `InvalidApiKey` and `QuotaExhausted` alert at once; every
+//!   other class alerts when it is the 3rd error of that channel within 5 minutes (the first
+//!   and third at most 300 s apart, inclusive); those errors are then forgotten.
+//! - Quiet hour: after an alert of type T for channel C, `record_error` writes no other T
+//!   alert for C for one hour (an alert at exactly +1 h is written). The quiet state is
+//!   rebuilt from the file on open, so a restart does not repeat alerts. [`AlertLog::push`]
+//!   (budget alerts) applies no rule: the budget check decides, using
+//!   [`AlertLog::last_alert_at`].
+//! - Redaction ([`redact_secrets`]): (1) the value after `Bearer`, and after a key word
+//!   (`api_key`, `api-key`, `apikey`, `x-api-key`, `key`, `token`, `access_token`,
+//!   `auth_token`, `secret`, `password`, `authorization`) followed by `:` or `=` (quotes
+//!   allowed, as in JSON) becomes `[REDACTED]`; (2) any run of `[A-Za-z0-9_-]` that starts
+//!   with a known key prefix (`sk-`, `sk_`, `sar-`, `gsk_`, `xai-`, `pplx-`, `nvapi-`, `ghp_`,
+//!   `github_pat_`, `hf_`, `r8_`, `AIza`) and is at least 12 long, or that is at least 24
+//!   long, has a letter and a digit and a piece (between `-`/`_`) of 16 or more characters
+//!   with a digit, becomes `[REDACTED]`. Model ids (short pieces) survive; UUIDs survive.
+//!   Messages are cut to 500 characters.
+//! - `clear_channel` / `clear_all` remove the alerts from memory and from the file (rewritten
+//!   as `channel_alerts.jsonl.tmp`, synced, renamed over the file) and reset that channel's
+//!   quiet hours and error counts. Lines that failed to parse on open are dropped by a rewrite.
+//! - All alerts of the file stay in memory (quiet hours make them few); `recent` filters.
+
+use std::borrow::Cow;
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+use std::sync::LazyLock;
+
+use chrono::{DateTime, Duration, SecondsFormat, Utc};
+use regex::Regex;
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+
+/// Errors of one channel within this window...
+const ERROR_WINDOW_SECONDS: i64 = 300;
+/// ...this many, raise a `repeated_errors` alert.
+const ERRORS_BEFORE_ALERT: usize = 3;
+/// No second alert of a type for a channel within this long.
+const QUIET_SECONDS: i64 = 3600;
+const MAX_MESSAGE_CHARS: usize = 500;
+const MAX_HOURS: u32 = 168;
+
+/// The kinds of alert this gateway writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum AlertType {
+    InvalidApiKey,
+    QuotaExhausted,
+    BudgetWarning,
+    BudgetExceeded,
+    RepeatedErrors,
+}
+
+impl AlertType {
+    /// The `alert_type` value written.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AlertType::InvalidApiKey => "invalid_api_key",
+            AlertType::QuotaExhausted => "quota_exhausted",
+            AlertType::BudgetWarning => "budget_warning",
+            AlertType::BudgetExceeded => "budget_exceeded",
+            AlertType::RepeatedErrors => "repeated_errors",
+        }
+    }
+}
+
+/// What kind of upstream error a channel returned (classified by the proxy, SPEC §7).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorClass {
+    /// 401/403 not about rate limits.
+    InvalidApiKey,
+    /// 402, or a body about quota, balance or credits.
+    QuotaExhausted,
+    RateLimited,
+    ServerError,
+    Timeout,
+    Connection,
+    Other,
+}
+
+impl ErrorClass {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorClass::InvalidApiKey => "invalid_api_key",
+            ErrorClass::QuotaExhausted => "quota_exhausted",
+            ErrorClass::RateLimited => "rate_limited",
+            ErrorClass::ServerError => "server_error",
+            ErrorClass::Timeout => "timeout",
+            ErrorClass::Connection => "connection",
+            ErrorClass::Other => "other",
+        }
+    }
+}
+
+/// One line of `channel_alerts.jsonl`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ChannelAlert {
+    pub channel_id: String,
+    pub channel_name: String,
+    pub alert_type: String,
+    pub message: String,
+    /// RFC 3339 UTC with milliseconds.
+    pub timestamp: String,
+    #[serde(default)]
+    pub details: Option<Value>,
+}
+
+impl ChannelAlert {
+    /// A new alert stamped `now`; the message is redacted and cut.
+    pub fn new(
+        channel_id: &str,
+        channel_name: &str,
+        alert_type: AlertType,
+        message: &str,
+        details: Option<Value>,
+        now: DateTime<Utc>,
+    ) -> Self {
+        ChannelAlert {
+            channel_id: channel_id.to_owned(),
+            channel_name: channel_name.to_owned(),
+            alert_type: alert_type.as_str().to_owned(),
+            message: clean_message(message),
+            timestamp: now.to_rfc3339_opts(SecondsFormat::Millis, true),
+            details,
+        }
+    }
+}
+
+/// The `data` of GET /v1/stats/alerts.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct AlertsReport {
+    pub time_range_hours: u32,
+    pub total_alerts: usize,
+    pub alert_counts: BTreeMap<String, usize>,
+    pub alerts: Vec<ChannelAlert>,
+}
+
+/// An alert with its parsed time.
+#[derive(Debug, Clone)]
+struct StoredAlert {
+    at: DateTime<Utc>,
+    alert: ChannelAlert,
+}
+
+/// The alert file and the state of the alert rules.
+#[derive(Debug)]
+pub struct AlertLog {
+    path: PathBuf,
+    /// In file order.
+    alerts: Vec<StoredAlert>,
+    /// channel id -> (alert type, time of its last alert).
+    last_alert: HashMap<String, Vec<(String, DateTime<Utc>)>>,
+    /// channel id -> times of its latest counted errors (at most `ERRORS_BEFORE_ALERT`).
+    recent_errors: HashMap<String, VecDeque<DateTime<Utc>>>,
+    skipped_lines: usize,
+}
+
+impl AlertLog {
+    /// Loads the alerts in `path` (a missing file is empty; lines that do not parse, or whose
+    /// timestamp is not RFC 3339, are skipped and counted).
+    pub fn open(path: impl Into<PathBuf>) -> io::Result<AlertLog> {
+        let mut log = AlertLog {
+            path: path.into(),
+            alerts: Vec::new(),
+            last_alert: HashMap::new(),
+            recent_errors: HashMap::new(),
+            skipped_lines: 0,
+        };
+        let file = match File::open(&log.path) {
+            Ok(file) => file,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(log),
+            Err(e) => return Err(e),
+        };
+        for line in BufReader::new(file).split(b'\n') {
+            let line = line?;
+            let line = line.trim_ascii();
+            if line.is_empty() {
+                continue;
+            }
+            match parse_line(line) {
+                Some(stored) => log.remember(stored),
+                None => log.skipped_lines += 1,
+            }
+        }
+        Ok(log)
+    }
+
+    /// Lines of the file that could not be read on open.
+    pub fn skipped_lines(&self) -> usize {
+        self.skipped_lines
+    }
+
+    /// Applies the alert rules to one upstream error of a channel; returns the alert when one
+    /// was written.
+    pub fn record_error(
+        &mut self,
+        channel_id: &str,
+        channel_name: &str,
+        class: ErrorClass,
+        message: &str,
+        now: DateTime<Utc>,
+    ) -> io::Result<Option<ChannelAlert>> {
+        let (alert_type, text, details) = match class {
+            ErrorClass::InvalidApiKey => (
+                AlertType::InvalidApiKey,
+                format!("API key rejected by the upstream: {message}"),
+                json!({ "error_class": class.as_str() }),
+            ),
+            ErrorClass::QuotaExhausted => (
+                AlertType::QuotaExhausted,
+                format!("quota or balance exhausted: {message}"),
+                json!({ "error_class": class.as_str() }),
+            ),
+            _ => {
+                if !self.count_error(channel_id, now) {
+                    return Ok(None);
+                }
+                (
+                    AlertType::RepeatedErrors,
+                    format!(
+                        "{ERRORS_BEFORE_ALERT} errors within {} minutes; last ({}): {message}",
+                        ERROR_WINDOW_SECONDS / 60,
+                        class.as_str()
+                    ),
+                    json!({
+                        "error_class": class.as_str(),
+                        "errors": ERRORS_BEFORE_ALERT,
+                        "window_seconds": ERROR_WINDOW_SECONDS,
+                    }),
+                )
+            }
+        };
+        if self.is_quiet(channel_id, alert_type.as_str(), now) {
+            return Ok(None);
+        }
+        let alert = ChannelAlert::new(
+            channel_id,
+            channel_name,
+            alert_type,
+            &text,
+            Some(details),
+            now,
+        );
+        self.push(alert.clone())?;
+        if alert_type == AlertType::RepeatedErrors {
+            self.recent_errors.remove(channel_id);
+        }
+        Ok(Some(alert))
+    }
+
+    /// Writes an alert decided elsewhere (budgets) without applying the rules. The message is
+    /// redacted again; a timestamp that is not RFC 3339 is an `InvalidInput` error.
+    pub fn push(&mut self, mut alert: ChannelAlert) -> io::Result<()> {
+        let at = parse_time(&alert.timestamp).ok_or_else(|| {
+            io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "alert timestamp is not RFC 3339",
+            )
+        })?;
+        alert.message = clean_message(&alert.message);
+        append_line(&self.path, &alert)?;
+        self.remember(StoredAlert { at, alert });
+        Ok(())
+    }
+
+    /// When the last alert of `alert_type` for `channel_id` was written, if ever.
+    pub fn last_alert_at(&self, channel_id: &str, alert_type: AlertType) -> Option<DateTime<Utc>> {
+        let kinds = self.last_alert.get(channel_id)?;
+        kinds
+            .iter()
+            .find(|(kind, _)| kind == alert_type.as_str())
+            .map(|(_, at)| *at)
+    }
+
+    /// Alerts stamped within the `hours` (clamped to 1..=168) up to `now`, inclusive at both
+    /// ends, newest first.
+    pub fn recent(&self, hours: u32, now: DateTime<Utc>) -> AlertsReport {
+        let hours = hours.clamp(1, MAX_HOURS);
+        let since = now
+            .checked_sub_signed(Duration::hours(i64::from(hours)))
+            .unwrap_or(DateTime::<Utc>::MIN_UTC);
+        let mut picked: Vec<&StoredAlert> = self
+            .alerts
+            .iter()
+            .rev()
+            .filter(|s| s.at >= since && s.at <= now)
+            .collect();
+        picked.sort_by_key(|s| std::cmp::Reverse(s.at)); // stable: ties keep newest-written first
+        let mut alert_counts = BTreeMap::new();
+        for stored in &picked {
+            *alert_counts
+                .entry(stored.alert.alert_type.clone())
+                .or_insert(0) += 1;
+        }
+        AlertsReport {
+            time_range_hours: hours,
+            total_alerts: picked.len(),
+            alert_counts,
+            alerts: picked.into_iter().map(|s| s.alert.clone()).collect(),
+        }
+    }
+
+    /// Removes a channel's alerts (memory and file) and resets its rules; returns how many.
+    pub fn clear_channel(&mut self, channel_id: &str) -> io::Result<usize> {
+        let kept: Vec<StoredAlert> = self
+            .alerts
+            .iter()
+            .filter(|s| s.alert.channel_id != channel_id)
+            .cloned()
+            .collect();
+        let removed = self.alerts.len() - kept.len();
+        rewrite(&self.path, &kept)?;
+        self.alerts = kept;
+        self.last_alert.remove(channel_id);
+        self.recent_errors.remove(channel_id);
+        Ok(removed)
+    }
+
+    /// Removes every alert (memory and file) and resets all rules; returns how many.
+    pub fn clear_all(&mut self) -> io::Result<usize> {
+        rewrite(&self.path, &[])?;
+        let removed = self.alerts.len();
+        self.alerts.clear();
+        self.last_alert.clear();
+        self.recent_errors.clear();
+        Ok(removed)
+    }
+
+    fn remember(&mut self, stored: StoredAlert) {
+        let kinds = self
+            .last_alert
+            .entry(stored.alert.channel_id.clone())
+            .or_default();
+        match kinds
+            .iter_mut()
+            .find(|(kind, _)| *kind == stored.alert.alert_type)
+        {
+            Some((_, at)) => *at = (*at).max(stored.at),
+            None => kinds.push((stored.alert.alert_type.clone(), stored.at)),
+        }
+        self.alerts.push(stored);
+    }
+
+    /// Counts an error; true when it is the `ERRORS_BEFORE_ALERT`-th within the window.
+    fn count_error(&mut self, channel_id: &str, now: DateTime<Utc>) -> bool {
+        if !self.recent_errors.contains_key(channel_id) {
+            self.recent_errors
+                .insert(channel_id.to_owned(), VecDeque::new());
+        }
+        let Some(times) = self.recent_errors.get_mut(channel_id) else {
+            return false;
+        };
+        times.push_back(now);
+        while times.len() > ERRORS_BEFORE_ALERT {
+            times.pop_front();
+        }
+        let window = Duration::seconds(ERROR_WINDOW_SECONDS);
+        times.len() == ERRORS_BEFORE_ALERT
+            && times.front().is_some_and(|&first| now - first <= window)
+    }
+
+    fn is_quiet(&self, channel_id: &str, alert_type: &str, now: DateTime<Utc>) -> bool {
+        self.last_alert.get(channel_id).is_some_and(|kinds| {
+            kinds.iter().any(|(kind, at)| {
+                kind == alert_type && now - *at < Duration::seconds(QUIET_SECONDS)
+            })
+        })
+    }
+}
+
+fn parse_line(line: &[u8]) -> Option<StoredAlert> {
+    let alert: ChannelAlert = serde_json::from_slice(line).ok()?;
+    let at = parse_time(&alert.timestamp)?;
+    Some(StoredAlert { at, alert })
+}
+
+fn parse_time(timestamp: &str) -> Option<DateTime<Utc>> {
+    DateTime::parse_from_rfc3339(timestamp)
+        .ok()
+        .map(|t| t.with_timezone(&Utc))
+}
+
+fn append_line(path: &Path, alert: &ChannelAlert) -> io::Result<()> {
+    let mut line = serde_json::to_vec(alert).map_err(io::Error::other)?;
+    line.push(b'\n');
+    ensure_parent(path)?;
+    let mut file = OpenOptions::new().create(true).append(true).open(path)?;
+    file.write_all(&line)
+}
+
+/// Replaces the file with `alerts`: write a temp file beside it, sync, rename.
+fn rewrite(path: &Path, alerts: &[StoredAlert]) -> io::Result<()> {
+    let mut tmp_name = path.as_os_str().to_owned();
+    tmp_name.push(".tmp");
+    let tmp = PathBuf::from(tmp_name);
+    ensure_parent(path)?;
+    let result = (|| {
+        let mut out = io::BufWriter::new(File::create(&tmp)?);
+        for stored in alerts {
+            serde_json::to_writer(&mut out, &stored.alert).map_err(io::Error::other)?;
+            out.write_all(b"\n")?;
+        }
+        let file = out.into_inner().map_err(|e| e.into_error())?;
+        file.sync_all()?;
+        fs::rename(&tmp, path)
+    })();
+    if result.is_err() {
+        let _ = fs::remove_file(&tmp);
+    }
+    result
+}
+
+fn ensure_parent(path: &Path) -> io::Result<()> {
+    match path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        Some(parent) => fs::create_dir_all(parent),
+        None => Ok(()),
+    }
+}
+
+fn clean_message(message: &str) -> String {
+    let redacted = redact_secrets(message);
+    match redacted.char_indices().nth(MAX_MESSAGE_CHARS) {
+        Some((cut, _)) => format!("{}...", redacted.get(..cut).unwrap_or_default()),
+        None => redacted.into_owned(),
+    }
+}
+
+static KEYWORD_VALUE: LazyLock<Regex> = LazyLock::new(|| {
+    let pattern = r#"(?i)(\bbearer\s+|\b(?:x-api-key|api[_-]?key|access[_-]?token|auth[_-]?token|token|key|secret|password|authorization)["']?\s*[:=]\s*["']?(?:(?:bearer|basic)\s+)?)[^\s"'&,;]+"#;
+    Regex::new(pattern).expect("the keyword pattern is a valid regex")
+});
+
+static TOKEN_RUN: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new("[A-Za-z0-9_-]{12,}").expect("the token pattern is a valid regex"));
+
+const KEY_PREFIXES: [&str; 12] = [
+    "sk-",
+    "sk_",
+    "sar-",
+    "gsk_",
+    "xai-",
+    "pplx-",
+    "nvapi-",
+    "ghp_",
+    "github_pat_",
+    "hf_",
+    "r8_",
+    "AIza",
+];
+const REDACTED: &str = "[REDACTED]";
+
+/// `text` with anything that looks like a credential replaced by `[REDACTED]` (rules in the
+/// module doc). Borrows when nothing was replaced.
+pub fn redact_secrets(text: &str) -> Cow<'_, str> {
+    let pass_one = KEYWORD_VALUE.replace_all(text, |caps: &regex::Captures<'_>| {
+        format!("{}{REDACTED}", caps.get(1).map_or("", |m| m.as_str()))
+    });
+    let pass_two = match TOKEN_RUN.replace_all(&pass_one, |caps: &regex::Captures<'_>| {
+        let run = caps.get(0).map_or("", |m| m.as_str());
+        if looks_like_secret(run) {
+            REDACTED.to_owned()
+        } else {
+            run.to_owned()
+        }
+    }) {
+        Cow::Owned(replaced) => Some(replaced),
+        Cow::Borrowed(_) => None,
+    };
+    match (pass_two, pass_one) {
+        (Some(replaced), _) | (None, Cow::Owned(replaced)) => Cow::Owned(replaced),
+        (None, Cow::Borrowed(_)) => Cow::Borrowed(text),
+    }
+}
+
+fn looks_like_secret(run: &str) -> bool {
+    if KEY_PREFIXES.iter().any(|p| run.starts_with(p)) {
+        return true;
+    }
+    let has_letter = run.bytes().any(|b| b.is_ascii_alphabetic());
+    let has_digit = run.bytes().any(|b| b.is_ascii_digit());
+    let long_piece = run
+        .split(['-', '_'])
+        .any(|piece| piece.len() >= 16 && piece.bytes().any(|b| b.is_ascii_digit()));
+    run.len() >= 24 && has_letter && has_digit && long_piece
+}
+
+#[cfg(test)]
+#[path = "alerts_tests.rs"]
+mod tests;

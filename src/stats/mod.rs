@@ -1,0 +1,11 @@
+//! The statistics layer: running usage aggregates, the stats API's report bodies, channel
+//! alerts and log archiving (SPEC §8, §9). Pure library code; HTTP handlers live elsewhere.
+
+pub mod aggregate;
+pub mod alerts;
+pub mod archive;
+pub mod latency;
+pub mod logfiles;
+pub mod params;
+pub mod rebuild;
+pub mod report;
