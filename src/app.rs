@@ -5,17 +5,29 @@
 //! is detached. TCP_NODELAY is set on every accepted connection (without it, one request at a
 //! time pays ~40 ms of delayed-ACK latency).
 
+use std::collections::HashMap;
 use std::net::SocketAddr;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, RwLock};
+
+use arc_swap::{ArcSwap, ArcSwapOption};
 
 use axum::serve::ListenerExt;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
+use crate::catalog::ChannelModelList;
 use crate::config::{load_config, Config, ConfigErrors, ConfigSource};
+use crate::health::ChannelHealth;
+use crate::metrics::Metrics;
+use crate::proxy::upstream::build_client;
+use crate::rebuild::{self, initial_snapshot, Rebuilder};
 use crate::server::build_router;
 use crate::state::AppState;
+use crate::stats::aggregate::UsageAggregates;
+use crate::stats::alerts::AlertLog;
+use crate::usage::record::UsageRecord;
+use crate::usage::writer::UsageWriter;
 
 /// What `serve` was asked for on the command line.
 #[derive(Debug, Clone)]
@@ -43,6 +55,7 @@ pub enum StartError {
 pub struct RunningGateway {
     pub addr: SocketAddr,
     pub state: Arc<AppState>,
+    pub rebuilder: Rebuilder,
     shutdown: CancellationToken,
     tasks: TaskTracker,
 }
@@ -58,6 +71,7 @@ impl RunningGateway {
         self.shutdown.cancel();
         self.tasks.close();
         self.tasks.wait().await;
+        self.state.usage.shutdown().await;
     }
 
     /// Wait until something cancels the shutdown token, then drain.
@@ -98,9 +112,12 @@ pub async fn start_with_config(
         addr: addr.clone(),
         source,
     })?;
-    let state = Arc::new(AppState::new(config, source));
+    let config = Arc::new(config);
     let shutdown = CancellationToken::new();
     let tasks = TaskTracker::new();
+    let lists = HashMap::new();
+    let state = Arc::new(build_state(config.clone(), source, &lists).await);
+    let rebuilder = rebuild::spawn(state.clone(), lists, &tasks, shutdown.clone());
 
     let router = build_router(state.clone());
     let listener = listener.tap_io(|tcp| {
@@ -121,7 +138,83 @@ pub async fn start_with_config(
     Ok(RunningGateway {
         addr: local,
         state,
+        rebuilder,
         shutdown,
         tasks,
     })
+}
+
+/// Everything the handlers share, with usage aggregates rebuilt from the logs on disk.
+async fn build_state(
+    config: Arc<Config>,
+    source: ConfigSource,
+    lists: &HashMap<String, Arc<ChannelModelList>>,
+) -> AppState {
+    let usage_dir = config.usage.dir.clone();
+    let rebuilt = {
+        let dir = usage_dir.clone();
+        tokio::task::spawn_blocking(move || UsageAggregates::rebuild_from_dir(&dir)).await
+    };
+    let aggregates = match rebuilt {
+        Ok(Ok((aggregates, report))) => {
+            if report.corrupt_lines > 0 {
+                tracing::warn!(
+                    corrupt = report.corrupt_lines,
+                    "usage logs: corrupt lines skipped"
+                );
+            }
+            aggregates
+        }
+        Ok(Err(e)) => {
+            if usage_dir.exists() {
+                tracing::warn!(dir = %usage_dir.display(), "cannot read usage logs: {e}; stats start empty");
+            }
+            UsageAggregates::new()
+        }
+        Err(e) => {
+            tracing::error!("usage rebuild failed: {e}; stats start empty");
+            UsageAggregates::new()
+        }
+    };
+    let aggregates = Arc::new(RwLock::new(aggregates));
+    let metrics = Arc::new(Metrics::default());
+    let observer = {
+        let aggregates = aggregates.clone();
+        let metrics = metrics.clone();
+        Box::new(move |record: &UsageRecord| {
+            if let Ok(mut a) = aggregates.write() {
+                a.add(record);
+            }
+            if !record.channel_id.is_empty() {
+                metrics.usage(
+                    &record.channel_id,
+                    &record.model,
+                    record.input_tokens,
+                    record.output_tokens,
+                    record.cached_tokens,
+                    record.total_cost,
+                );
+            }
+        })
+    };
+    let writer_dir = config.usage.enabled.then(|| usage_dir.clone());
+    let usage = UsageWriter::start(writer_dir, config.usage.queue_capacity, observer);
+    let alerts_path = usage_dir.join("channel_alerts.jsonl");
+    let alerts = AlertLog::open(&alerts_path).unwrap_or_else(|e| {
+        tracing::warn!(path = %alerts_path.display(), "cannot read channel alerts: {e}");
+        AlertLog::empty(&alerts_path)
+    });
+    AppState {
+        snapshot: ArcSwap::from_pointee(initial_snapshot(config, lists)),
+        source,
+        started_at: std::time::Instant::now(),
+        config_error: ArcSwapOption::empty(),
+        health: ChannelHealth::new(),
+        http: build_client(),
+        usage,
+        aggregates,
+        alerts: Arc::new(Mutex::new(alerts)),
+        discovery: Mutex::new(HashMap::new()),
+        metrics,
+    }
 }

@@ -1,45 +1,72 @@
-//! `AppState`: what every handler shares.
+//! `AppState`: what every handler and background task shares.
 //!
-//! The config (and, from the catalog issue on, the catalog) live together in one immutable
-//! [`Snapshot`] behind an `ArcSwap`: a request loads it once and uses that snapshot to the end,
-//! so a reload never changes a request half-way. State that must survive swaps (channel
-//! health, usage aggregates, the last config error) lives beside it, never inside.
+//! The config and the catalog built from it live together in one immutable [`Snapshot`] behind
+//! an `ArcSwap`: a request loads it once and uses that snapshot to the end, so a reload never
+//! changes a request half-way. Only the rebuild task (`rebuild.rs`) stores a new snapshot.
+//! State that must survive swaps (channel health, usage aggregates, alerts, discovery status,
+//! the last config error) lives beside it, never inside.
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::Instant;
 
 use arc_swap::{ArcSwap, ArcSwapOption};
+use chrono::{DateTime, Utc};
 
+use crate::catalog::Catalog;
 use crate::config::{Config, ConfigSource};
+use crate::health::ChannelHealth;
+use crate::metrics::Metrics;
+use crate::stats::aggregate::UsageAggregates;
+use crate::stats::alerts::AlertLog;
+use crate::usage::writer::UsageWriter;
 
-/// Config and everything derived from it, swapped as one.
+/// Config and catalog, swapped as one.
 #[derive(Debug)]
 pub struct Snapshot {
     pub config: Arc<Config>,
+    pub catalog: Arc<Catalog>,
+    /// Increases with every swap.
+    pub generation: u64,
+}
+
+/// The discovery state of one channel, for `/health` and `channel-status`.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DiscoveryStatus {
+    pub last_success: Option<DateTime<Utc>>,
+    pub last_attempt: Option<DateTime<Utc>>,
+    pub last_error: Option<String>,
+    pub models: usize,
+    /// `api`, `cache` or `configured`.
+    pub source: Option<&'static str>,
 }
 
 /// Shared by all handlers and background tasks.
-#[derive(Debug)]
 pub struct AppState {
     pub snapshot: ArcSwap<Snapshot>,
     pub source: ConfigSource,
     pub started_at: Instant,
     /// The error of the last rejected reload, shown by `/health`; cleared by a good reload.
     pub config_error: ArcSwapOption<String>,
+    pub health: ChannelHealth,
+    /// The one upstream client: connection pooling, HTTP/2 where offered, TCP_NODELAY.
+    pub http: reqwest::Client,
+    pub usage: Arc<UsageWriter>,
+    pub aggregates: Arc<RwLock<UsageAggregates>>,
+    pub alerts: Arc<Mutex<AlertLog>>,
+    pub discovery: Mutex<HashMap<String, DiscoveryStatus>>,
+    pub metrics: Arc<Metrics>,
+}
+
+impl std::fmt::Debug for AppState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AppState")
+            .field("source", &self.source)
+            .finish_non_exhaustive()
+    }
 }
 
 impl AppState {
-    pub fn new(config: Config, source: ConfigSource) -> Self {
-        Self {
-            snapshot: ArcSwap::from_pointee(Snapshot {
-                config: Arc::new(config),
-            }),
-            source,
-            started_at: Instant::now(),
-            config_error: ArcSwapOption::empty(),
-        }
-    }
-
     pub fn snapshot(&self) -> Arc<Snapshot> {
         self.snapshot.load_full()
     }

@@ -194,6 +194,7 @@ fn build_entry(
     CatalogEntry {
         channel: channel.clone(),
         channel_index,
+        health_key: format!("{}/{}", channel.id, model.id).into(),
         model_id: model.id,
         base_id: facts.base_id,
         variant,

@@ -100,6 +100,8 @@ pub struct CatalogEntry {
     pub channel_index: u32,
     /// The model id as the channel names it: what the upstream is sent.
     pub model_id: String,
+    /// `channel_id/model_id`: the key of this pair's health state, built once.
+    pub health_key: Arc<str>,
     /// Lower-case id without vendor prefix and variant suffix.
     pub base_id: String,
     /// The variant suffix after `:` (`free`, `beta`, ...), lower-case.

@@ -60,6 +60,14 @@ pub struct ModelHealth {
     pub last_error: Option<(Instant, String)>,
 }
 
+/// A copy of one (channel, model)'s state.
+#[derive(Debug, Clone)]
+pub struct ModelHealthView {
+    pub breaker: Breaker,
+    pub live: LiveFigures,
+    pub last_error: Option<(Instant, String)>,
+}
+
 /// Whether a candidate may be tried now.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Availability {
@@ -311,13 +319,14 @@ impl ChannelHealth {
     }
 
     /// A copy of the state of one (channel, model), for status pages.
-    pub fn model_state(
-        &self,
-        health_key: &str,
-    ) -> Option<(Breaker, LiveFigures, Option<(Instant, String)>)> {
+    pub fn model_state(&self, health_key: &str) -> Option<ModelHealthView> {
         let state = self.model(health_key)?;
         let state = lock(&state);
-        Some((state.breaker.clone(), state.live, state.last_error.clone()))
+        Some(ModelHealthView {
+            breaker: state.breaker.clone(),
+            live: state.live,
+            last_error: state.last_error.clone(),
+        })
     }
 }
 

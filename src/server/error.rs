@@ -17,6 +17,8 @@ pub struct ApiError {
     pub code: Option<&'static str>,
     pub param: Option<&'static str>,
     pub message: String,
+    /// Sent as `Retry-After` (whole seconds, rounded up) when set.
+    pub retry_after: Option<std::time::Duration>,
 }
 
 #[derive(Serialize)]
@@ -46,6 +48,7 @@ impl ApiError {
             code,
             param: None,
             message,
+            retry_after: None,
         }
     }
 
@@ -205,6 +208,12 @@ impl IntoResponse for ApiError {
             axum::http::header::CONTENT_TYPE,
             HeaderValue::from_static("application/json"),
         );
+        if let Some(wait) = self.retry_after {
+            let seconds = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+            response
+                .headers_mut()
+                .insert(axum::http::header::RETRY_AFTER, HeaderValue::from(seconds));
+        }
         response
     }
 }

@@ -171,14 +171,19 @@ pub struct AlertLog {
 impl AlertLog {
     /// Loads the alerts in `path` (a missing file is empty; lines that do not parse, or whose
     /// timestamp is not RFC 3339, are skipped and counted).
-    pub fn open(path: impl Into<PathBuf>) -> io::Result<AlertLog> {
-        let mut log = AlertLog {
+    /// A log with no alerts yet, writing to `path` (used when the file cannot be read).
+    pub fn empty(path: impl Into<PathBuf>) -> AlertLog {
+        AlertLog {
             path: path.into(),
             alerts: Vec::new(),
             last_alert: HashMap::new(),
             recent_errors: HashMap::new(),
             skipped_lines: 0,
-        };
+        }
+    }
+
+    pub fn open(path: impl Into<PathBuf>) -> io::Result<AlertLog> {
+        let mut log = AlertLog::empty(path);
         let file = match File::open(&log.path) {
             Ok(file) => file,
             Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(log),

@@ -41,7 +41,7 @@ pub const IMAGE_TOKENS: u64 = 765;
 /// Tokens counted for an image part with `"detail":"low"`.
 pub const IMAGE_TOKENS_LOW_DETAIL: u64 = 85;
 /// Bytes per token assumed by [`quick_prompt_estimate`].
-pub const QUICK_BYTES_PER_TOKEN: usize = 3;
+pub const QUICK_BYTES_PER_TOKEN: usize = 4;
 /// Segments of about this many bytes are tokenized one at a time.
 pub const SEGMENT_TARGET: usize = 2048;
 /// Longest run of bytes without a safe cut before it is cut anyway.
@@ -112,11 +112,12 @@ pub fn estimate_prompt_tokens(model: &str, body: &Value) -> u64 {
     }
 }
 
-/// A routing estimate of a body's prompt tokens from its length alone: `ceil(len / 3)`. Above the
-/// real count for English (about 4 bytes per token, plus JSON punctuation), near it for CJK
-/// (3 bytes per character).
+/// A routing estimate of a body's prompt tokens from its length alone: `floor(len / 4)`. At or
+/// below the real count for most text once JSON punctuation is counted in the length, so the
+/// context-fit check skips a model only when the request clearly cannot fit it; an upstream's
+/// context-length error still moves on to a larger model.
 pub fn quick_prompt_estimate(body_len: usize) -> u64 {
-    body_len.div_ceil(QUICK_BYTES_PER_TOKEN) as u64
+    (body_len / QUICK_BYTES_PER_TOKEN) as u64
 }
 
 fn bpe(family: TokenizerFamily) -> &'static CoreBPE {

@@ -180,8 +180,8 @@ fn odd_bodies_never_panic() {
 }
 
 #[test]
-fn quick_estimate_is_bytes_over_three_rounded_up() {
-    let cases = [(0, 0), (1, 1), (3, 1), (4, 2), (600, 200), (601, 201)];
+fn quick_estimate_is_bytes_over_four_rounded_down() {
+    let cases = [(0, 0), (1, 0), (3, 0), (4, 1), (600, 150), (603, 150)];
     for (len, tokens) in cases {
         assert_eq!(quick_prompt_estimate(len), tokens, "{len}");
     }

@@ -1,0 +1,131 @@
+//! `explain`: how a query would be routed right now, without calling anything — every
+//! candidate in rank order with each sub-score and weight, and every dropped one with the
+//! reason (tag, filter, context fit, blacklisted until T, cooling down). Shared by
+//! `GET /v1/route/explain` and `smart-ai-router explain`.
+
+use chrono::{SecondsFormat, Utc};
+use serde_json::{json, Map, Value};
+use tokio::time::Instant;
+
+use crate::catalog::{Catalog, CatalogEntry, ModelKind};
+use crate::config::Config;
+use crate::health::{Availability, ChannelHealth};
+use crate::query::{parse_query, resolve, Needs};
+use crate::scoring::{rank, Strategy, SubScore};
+
+/// Why explain could not run: a bad query (400) or no match (404).
+#[derive(Debug, Clone, PartialEq)]
+pub enum ExplainError {
+    BadQuery(String),
+    NoMatch(String),
+}
+
+fn wall_clock(until: Instant) -> String {
+    let left = until.saturating_duration_since(Instant::now());
+    let at = Utc::now() + chrono::Duration::from_std(left).unwrap_or_default();
+    at.to_rfc3339_opts(SecondsFormat::Secs, true)
+}
+
+/// The availability of a candidate as words (and a time, when it has one).
+pub fn availability_text(availability: &Availability) -> String {
+    match availability {
+        Availability::Available => "available".into(),
+        Availability::Trial => "recovering: the next request is its half-open trial".into(),
+        Availability::Blacklisted { reason, until } => format!(
+            "blacklisted ({}) until {}",
+            reason.as_str(),
+            wall_clock(*until)
+        ),
+        Availability::CoolingDown { until } => format!("cooling down until {}", wall_clock(*until)),
+        Availability::TrialInProgress => "recovering: a trial request is in flight".into(),
+        Availability::Removed => {
+            "removed: the upstream said the model does not exist (until the next discovery)".into()
+        }
+    }
+}
+
+fn price_json(entry: &CatalogEntry) -> Value {
+    match entry.price {
+        Some(p) => {
+            json!({"input": p.input, "output": p.output, "cached_input": p.cached_input, "currency": entry.channel.currency, "source": entry.price_source.as_str()})
+        }
+        None => json!({"source": "unknown"}),
+    }
+}
+
+/// Explain `query` for the chat route (or `kind`) with `strategy`.
+pub fn explain(
+    config: &Config,
+    catalog: &Catalog,
+    health: &ChannelHealth,
+    query: &str,
+    strategy: &Strategy,
+    kind: ModelKind,
+) -> Result<Value, ExplainError> {
+    let parsed = parse_query(query).map_err(|e| ExplainError::BadQuery(e.message))?;
+    let needs = Needs {
+        kind,
+        filters: &config.routing.model_filters,
+        context_tokens: None,
+    };
+    let resolution = resolve(catalog, query, &parsed, &needs, true)
+        .map_err(|e| ExplainError::NoMatch(e.message))?;
+    let ranked = rank(catalog, &resolution.candidates, strategy, &|e| {
+        health.live_scores(&e.health_key)
+    });
+    let now = Instant::now();
+    let mut candidates = Vec::with_capacity(ranked.len());
+    let mut dropped = Vec::new();
+    for (i, r) in ranked.iter().enumerate() {
+        let Some(entry) = catalog.entry(r.entry) else {
+            continue;
+        };
+        let availability = health.peek(&entry.channel, &entry.health_key, now);
+        let mut sub_scores = Map::new();
+        for s in SubScore::ALL {
+            sub_scores.insert(
+                s.field().into(),
+                json!({"value": r.sub_scores[s.index()], "weight": strategy.weight(s)}),
+            );
+        }
+        let status = availability_text(&availability);
+        if !availability.is_usable() {
+            dropped.push(
+                json!({"channel": entry.channel.id, "model": entry.model_id, "reason": status}),
+            );
+        }
+        candidates.push(json!({
+            "rank": i + 1,
+            "channel": entry.channel.id,
+            "model": entry.model_id,
+            "score": r.score,
+            "sub_scores": sub_scores,
+            "status": status,
+            "tags": entry.tags,
+            "parameters_b": entry.params_b,
+            "active_parameters_b": entry.active_params_b,
+            "context_length": entry.context_tokens,
+            "kind": entry.kind.as_str(),
+            "price": price_json(entry),
+        }));
+    }
+    for d in &resolution.dropped {
+        if let Some(entry) = catalog.entry(d.entry) {
+            dropped.push(
+                json!({"channel": entry.channel.id, "model": entry.model_id, "reason": d.reason}),
+            );
+        }
+    }
+    let weights: Map<String, Value> = strategy
+        .nonzero()
+        .map(|(s, w)| (s.field().to_string(), json!(w)))
+        .collect();
+    Ok(json!({
+        "query": query,
+        "strategy": strategy.name,
+        "weights": weights,
+        "max_attempts": config.routing.max_attempts,
+        "candidates": candidates,
+        "dropped": dropped,
+    }))
+}

@@ -1,0 +1,304 @@
+//! `GET /metrics`: Prometheus text exposition of requests, errors, attempts, latency, time to
+//! first token, tokens and cost (SPEC §8).
+//!
+//! Label sets are bounded: `route` and `status`/`class`/`outcome` come from fixed lists, and
+//! `channel`/`model` only ever from the catalog (never from what a client typed). Past
+//! `MAX_SERIES` (channel, model) pairs, further pairs are counted under `channel="other"`.
+//! Updates take one uncontended mutex; rendering copies nothing it does not print.
+
+use std::collections::BTreeMap;
+use std::fmt::Write;
+use std::sync::Mutex;
+
+const MAX_SERIES: usize = 5_000;
+/// Histogram bucket upper bounds, seconds.
+const BUCKETS: [f64; 14] = [
+    0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0,
+];
+
+#[derive(Debug, Default, Clone)]
+struct Histogram {
+    counts: [u64; BUCKETS.len()],
+    count: u64,
+    sum: f64,
+}
+
+impl Histogram {
+    fn observe(&mut self, seconds: f64) {
+        for (bound, count) in BUCKETS.iter().zip(self.counts.iter_mut()) {
+            if seconds <= *bound {
+                *count += 1;
+            }
+        }
+        self.count += 1;
+        self.sum += seconds;
+    }
+}
+
+#[derive(Debug, Default, Clone)]
+struct PairSeries {
+    latency: Histogram,
+    ttft: Histogram,
+    input_tokens: u64,
+    output_tokens: u64,
+    cached_tokens: u64,
+    cost: f64,
+    attempts: BTreeMap<&'static str, u64>,
+}
+
+#[derive(Debug, Default)]
+struct Inner {
+    requests: BTreeMap<(&'static str, u16), u64>,
+    errors: BTreeMap<&'static str, u64>,
+    /// channel → model → series; looked up by `&str`, so an update allocates only for a new pair.
+    pairs: BTreeMap<String, BTreeMap<String, PairSeries>>,
+    series: usize,
+}
+
+impl Inner {
+    /// The series of a pair (or of `other/other` once `MAX_SERIES` pairs exist).
+    fn pair(&mut self, channel: &str, model: &str) -> Option<&mut PairSeries> {
+        let known = self
+            .pairs
+            .get(channel)
+            .is_some_and(|m| m.contains_key(model));
+        let (channel, model) = if known || self.series < MAX_SERIES {
+            (channel, model)
+        } else {
+            ("other", "other")
+        };
+        if !self.pairs.contains_key(channel) {
+            self.pairs.insert(channel.to_string(), BTreeMap::new());
+        }
+        let models = self.pairs.get_mut(channel)?;
+        if !models.contains_key(model) {
+            models.insert(model.to_string(), PairSeries::default());
+            self.series += 1;
+        }
+        models.get_mut(model)
+    }
+}
+
+/// The gateway's counters.
+#[derive(Debug, Default)]
+pub struct Metrics {
+    inner: Mutex<Inner>,
+}
+
+impl Metrics {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
+        self.inner.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// A client request finished with `status` on `route` (`chat`, `completion`, `embedding`).
+    pub fn request(&self, route: &'static str, status: u16) {
+        *self.lock().requests.entry((route, status)).or_default() += 1;
+    }
+
+    /// An error by class (`invalid_key`, `rate_limited`, `server_error`, `bad_request`, ...).
+    pub fn error(&self, class: &'static str) {
+        *self.lock().errors.entry(class).or_default() += 1;
+    }
+
+    /// One upstream attempt and how it went (`success` or an error class).
+    pub fn attempt(&self, channel: &str, model: &str, outcome: &'static str) {
+        if let Some(pair) = self.lock().pair(channel, model) {
+            *pair.attempts.entry(outcome).or_default() += 1;
+        }
+    }
+
+    /// A finished call's latency and time to first token, seconds.
+    pub fn timing(&self, channel: &str, model: &str, total_s: f64, ttft_s: Option<f64>) {
+        let mut inner = self.lock();
+        if let Some(pair) = inner.pair(channel, model) {
+            pair.latency.observe(total_s);
+            if let Some(ttft) = ttft_s {
+                pair.ttft.observe(ttft);
+            }
+        }
+    }
+
+    /// Tokens and cost of a finished call (from its usage record).
+    pub fn usage(
+        &self,
+        channel: &str,
+        model: &str,
+        input: u64,
+        output: u64,
+        cached: u64,
+        cost: f64,
+    ) {
+        let mut inner = self.lock();
+        if let Some(pair) = inner.pair(channel, model) {
+            pair.input_tokens += input;
+            pair.output_tokens += output;
+            pair.cached_tokens += cached;
+            pair.cost += cost;
+        }
+    }
+
+    /// The Prometheus text body. `usage_dropped` is the usage writer's drop counter.
+    pub fn render(&self, usage_dropped: u64) -> String {
+        let inner = self.lock();
+        let mut out = String::with_capacity(4096);
+        let _ = writeln!(
+            out,
+            "# HELP sar_requests_total Client requests by route and final HTTP status."
+        );
+        let _ = writeln!(out, "# TYPE sar_requests_total counter");
+        for ((route, status), n) in &inner.requests {
+            let _ = writeln!(
+                out,
+                "sar_requests_total{{route=\"{route}\",status=\"{status}\"}} {n}"
+            );
+        }
+        let _ = writeln!(out, "# HELP sar_errors_total Errors by class.");
+        let _ = writeln!(out, "# TYPE sar_errors_total counter");
+        for (class, n) in &inner.errors {
+            let _ = writeln!(out, "sar_errors_total{{class=\"{class}\"}} {n}");
+        }
+        let _ = writeln!(out, "# HELP sar_usage_records_dropped_total Usage records dropped because the writer queue was full.");
+        let _ = writeln!(out, "# TYPE sar_usage_records_dropped_total counter");
+        let _ = writeln!(out, "sar_usage_records_dropped_total {usage_dropped}");
+        render_pairs(&mut out, &inner.pairs);
+        out
+    }
+}
+
+fn label(value: &str) -> String {
+    value
+        .replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n")
+}
+
+type Pairs = BTreeMap<String, BTreeMap<String, PairSeries>>;
+
+fn each_pair(pairs: &Pairs) -> impl Iterator<Item = ((&String, &String), &PairSeries)> {
+    pairs
+        .iter()
+        .flat_map(|(c, models)| models.iter().map(move |(m, s)| ((c, m), s)))
+}
+
+fn render_pairs(out: &mut String, pairs: &Pairs) {
+    let _ = writeln!(
+        out,
+        "# HELP sar_attempts_total Upstream attempts by channel, model and outcome."
+    );
+    let _ = writeln!(out, "# TYPE sar_attempts_total counter");
+    for ((channel, model), s) in each_pair(pairs) {
+        let (c, m) = (label(channel), label(model));
+        for (outcome, n) in &s.attempts {
+            let _ = writeln!(
+                out,
+                "sar_attempts_total{{channel=\"{c}\",model=\"{m}\",outcome=\"{outcome}\"}} {n}"
+            );
+        }
+    }
+    for (name, help, pick) in [
+        ("sar_latency_seconds", "Total time of successful calls.", 0),
+        (
+            "sar_ttft_seconds",
+            "Time to first token of successful calls.",
+            1,
+        ),
+    ] {
+        let _ = writeln!(out, "# HELP {name} {help}");
+        let _ = writeln!(out, "# TYPE {name} histogram");
+        for ((channel, model), s) in each_pair(pairs) {
+            let h = if pick == 0 { &s.latency } else { &s.ttft };
+            if h.count == 0 {
+                continue;
+            }
+            let (c, m) = (label(channel), label(model));
+            for (bound, count) in BUCKETS.iter().zip(h.counts.iter()) {
+                let _ = writeln!(
+                    out,
+                    "{name}_bucket{{channel=\"{c}\",model=\"{m}\",le=\"{bound}\"}} {count}"
+                );
+            }
+            let _ = writeln!(
+                out,
+                "{name}_bucket{{channel=\"{c}\",model=\"{m}\",le=\"+Inf\"}} {}",
+                h.count
+            );
+            let _ = writeln!(out, "{name}_sum{{channel=\"{c}\",model=\"{m}\"}} {}", h.sum);
+            let _ = writeln!(
+                out,
+                "{name}_count{{channel=\"{c}\",model=\"{m}\"}} {}",
+                h.count
+            );
+        }
+    }
+    let _ = writeln!(
+        out,
+        "# HELP sar_tokens_total Tokens by channel, model and kind."
+    );
+    let _ = writeln!(out, "# TYPE sar_tokens_total counter");
+    for ((channel, model), s) in each_pair(pairs) {
+        let (c, m) = (label(channel), label(model));
+        for (kind, n) in [
+            ("input", s.input_tokens),
+            ("output", s.output_tokens),
+            ("cached", s.cached_tokens),
+        ] {
+            let _ = writeln!(
+                out,
+                "sar_tokens_total{{channel=\"{c}\",model=\"{m}\",kind=\"{kind}\"}} {n}"
+            );
+        }
+    }
+    let _ = writeln!(out, "# HELP sar_cost_total Cost in the channel's currency.");
+    let _ = writeln!(out, "# TYPE sar_cost_total counter");
+    for ((channel, model), s) in each_pair(pairs) {
+        let _ = writeln!(
+            out,
+            "sar_cost_total{{channel=\"{}\",model=\"{}\"}} {}",
+            label(channel),
+            label(model),
+            s.cost
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn renders_counters_and_histograms() {
+        let m = Metrics::default();
+        m.request("chat", 200);
+        m.request("chat", 200);
+        m.error("rate_limited");
+        m.attempt("groq", "llama-3.1-8b-instant", "success");
+        m.timing("groq", "llama-3.1-8b-instant", 0.3, Some(0.04));
+        m.usage("groq", "llama-3.1-8b-instant", 10, 5, 2, 0.5);
+        let text = m.render(3);
+        for line in [
+            "sar_requests_total{route=\"chat\",status=\"200\"} 2",
+            "sar_errors_total{class=\"rate_limited\"} 1",
+            "sar_usage_records_dropped_total 3",
+            "sar_attempts_total{channel=\"groq\",model=\"llama-3.1-8b-instant\",outcome=\"success\"} 1",
+            "sar_latency_seconds_bucket{channel=\"groq\",model=\"llama-3.1-8b-instant\",le=\"0.25\"} 0",
+            "sar_latency_seconds_bucket{channel=\"groq\",model=\"llama-3.1-8b-instant\",le=\"0.5\"} 1",
+            "sar_ttft_seconds_bucket{channel=\"groq\",model=\"llama-3.1-8b-instant\",le=\"0.05\"} 1",
+            "sar_latency_seconds_count{channel=\"groq\",model=\"llama-3.1-8b-instant\"} 1",
+            "sar_tokens_total{channel=\"groq\",model=\"llama-3.1-8b-instant\",kind=\"output\"} 5",
+            "sar_cost_total{channel=\"groq\",model=\"llama-3.1-8b-instant\"} 0.5",
+        ] {
+            assert!(text.contains(line), "missing {line}\n{text}");
+        }
+    }
+
+    #[test]
+    fn series_are_bounded() {
+        let m = Metrics::default();
+        for i in 0..(MAX_SERIES + 10) {
+            m.attempt("c", &format!("m{i}"), "success");
+        }
+        let inner = m.lock();
+        assert_eq!(inner.series, MAX_SERIES + 1);
+        assert_eq!(inner.pairs["other"]["other"].attempts["success"], 10);
+    }
+}

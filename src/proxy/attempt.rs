@@ -1,0 +1,259 @@
+//! One attempt: send the request to one candidate and turn what comes back into either a
+//! response for the client or a classified failure for the attempt loop.
+//!
+//! Time limits: the channel's `timeout_s` bounds a non-streamed attempt as a whole; for a
+//! stream it bounds the wait for the response head and for the first event, and then each gap
+//! between events (a long stream that keeps talking is never cut). Upstream bodies are capped
+//! (`MAX_RESPONSE_BYTES`; error bodies at 1 MiB), so a huge answer cannot exhaust memory.
+
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use axum::body::Body;
+use axum::http::{HeaderValue, StatusCode};
+use axum::response::Response;
+use bytes::{Bytes, BytesMut};
+use tokio::time::Instant;
+
+use super::classify::{classify_status, error_message, Failure};
+use super::outcome::{self, Served};
+use super::relay::open_stream;
+use super::upstream::completion_request;
+use super::Call;
+use crate::catalog::CatalogEntry;
+use crate::scoring::Ranked;
+use crate::usage::tap::usage_from_body;
+
+/// Largest non-streamed upstream body accepted.
+pub const MAX_RESPONSE_BYTES: usize = 64 * 1024 * 1024;
+const MAX_ERROR_BYTES: usize = 1024 * 1024;
+
+/// What one attempt came to.
+pub enum Attempted {
+    /// A response for the client (success, or a 400 returned as is).
+    Served(Response),
+    Failed {
+        /// `channel/model: what happened`, for the 502 message.
+        summary: String,
+        context_exceeded: bool,
+    },
+}
+
+/// Try one ranked candidate.
+pub(super) async fn try_candidate(
+    call: &Arc<Call>,
+    candidate: &Ranked,
+    number: u32,
+    trial: bool,
+) -> Attempted {
+    let Some(entry) = call.snapshot.catalog.entry(candidate.entry) else {
+        return Attempted::Failed {
+            summary: "catalog entry vanished".into(),
+            context_exceeded: false,
+        };
+    };
+    let channel = &entry.channel;
+    let stream = call.request.stream && call.route != super::RouteKind::Embedding;
+    let ask_usage = stream && !call.request.include_usage_asked;
+    let body = call.request.upstream_body(&entry.model_id, ask_usage);
+    let timeout = channel.timeout;
+    let sent_at = Instant::now();
+    let send =
+        completion_request(&call.state.http, channel, call.route.path(), body, stream).send();
+    let response = match tokio::time::timeout(timeout, send).await {
+        Err(_) => {
+            return failed(
+                call,
+                entry,
+                Failure::Timeout,
+                format!("timed out after {}s", secs(timeout)),
+            )
+        }
+        Ok(Err(e)) => {
+            let (failure, what) = if e.is_connect() {
+                (Failure::Connect, "connection failed")
+            } else if e.is_timeout() {
+                (Failure::Timeout, "timed out")
+            } else {
+                (Failure::BadResponse, "request failed")
+            };
+            return failed(
+                call,
+                entry,
+                failure,
+                format!("{what}: {}", outcome::redact(&error_chain(&e), channel)),
+            );
+        }
+        Ok(Ok(response)) => response,
+    };
+    let status = response.status();
+    if !status.is_success() {
+        let headers = response.headers().clone();
+        let body = read_capped(response, MAX_ERROR_BYTES, sent_at + timeout)
+            .await
+            .unwrap_or_default();
+        let failure = classify_status(status.as_u16(), &headers, &body, SystemTime::now());
+        let message = outcome::redact(&error_message(&body), channel);
+        if !failure.fails_over() {
+            if trial {
+                call.state
+                    .health
+                    .release_trial(&entry.health_key, Instant::now());
+            }
+            return Attempted::Served(outcome::passthrough(
+                call, entry, candidate, number, status, &headers, body, &message,
+            ));
+        }
+        return failed(
+            call,
+            entry,
+            failure,
+            format!("HTTP {}: {message}", status.as_u16()),
+        );
+    }
+    let is_sse = response
+        .headers()
+        .get(reqwest::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("text/event-stream"));
+    if stream && is_sse {
+        return match open_stream(response, ask_usage, timeout).await {
+            Err((failure, message)) => {
+                failed(call, entry, failure, outcome::redact(&message, channel))
+            }
+            Ok(opened) => {
+                let ttft = sent_at.elapsed();
+                let on_end =
+                    outcome::stream_finisher(call.clone(), candidate.entry, number, sent_at, ttft);
+                let body = Body::from_stream(opened.relay.on_end(on_end).into_stream(opened.first));
+                let mut response = Response::new(body);
+                let headers = response.headers_mut();
+                headers.insert(
+                    axum::http::header::CONTENT_TYPE,
+                    HeaderValue::from_static("text/event-stream"),
+                );
+                headers.insert(
+                    axum::http::header::CACHE_CONTROL,
+                    HeaderValue::from_static("no-cache"),
+                );
+                outcome::router_headers(&mut response, call, entry, candidate, number);
+                Attempted::Served(response)
+            }
+        };
+    }
+    let content_type = response
+        .headers()
+        .get(reqwest::header::CONTENT_TYPE)
+        .cloned();
+    let body = match read_capped(response, MAX_RESPONSE_BYTES, sent_at + timeout).await {
+        Ok(body) => body,
+        Err(message) => return failed(call, entry, Failure::BadResponse, message),
+    };
+    if serde_json::from_slice::<serde::de::IgnoredAny>(&body).is_err() {
+        let start: String = String::from_utf8_lossy(&body[..body.len().min(80)])
+            .chars()
+            .filter(|c| !c.is_control())
+            .collect();
+        return failed(
+            call,
+            entry,
+            Failure::BadResponse,
+            format!(
+                "HTTP {} with a body that is not JSON: {start:?}",
+                status.as_u16()
+            ),
+        );
+    }
+    let elapsed = sent_at.elapsed();
+    let usage = usage_from_body(&body);
+    outcome::record_served(
+        call,
+        entry,
+        Served {
+            attempts: number,
+            http_status: status.as_u16(),
+            usage,
+            output_text: String::new(),
+            ttft: None,
+            total: elapsed,
+            error: None,
+            cancelled: false,
+        },
+    );
+    let mut response = Response::new(Body::from(body));
+    *response.status_mut() = StatusCode::from_u16(status.as_u16()).unwrap_or(StatusCode::OK);
+    response.headers_mut().insert(
+        axum::http::header::CONTENT_TYPE,
+        content_type.unwrap_or_else(|| HeaderValue::from_static("application/json")),
+    );
+    outcome::router_headers(&mut response, call, entry, candidate, number);
+    Attempted::Served(response)
+}
+
+fn failed(call: &Call, entry: &CatalogEntry, failure: Failure, message: String) -> Attempted {
+    let context_exceeded = failure == Failure::ContextLength;
+    outcome::record_failure(call, entry, &failure, &message);
+    Attempted::Failed {
+        summary: format!("{}/{}: {message}", entry.channel.id, entry.model_id),
+        context_exceeded,
+    }
+}
+
+fn secs(d: Duration) -> String {
+    let s = d.as_secs_f64();
+    if s.fract() == 0.0 {
+        format!("{}", s as u64)
+    } else {
+        format!("{s:.1}")
+    }
+}
+
+/// reqwest's error with its causes ("error sending request: connection refused").
+fn error_chain(error: &reqwest::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = std::error::Error::source(error);
+    while let Some(cause) = source {
+        let cause_text = cause.to_string();
+        if !text.contains(&cause_text) {
+            text.push_str(": ");
+            text.push_str(&cause_text);
+        }
+        source = cause.source();
+    }
+    text
+}
+
+/// Read a body up to `cap` bytes before `deadline` (a single-chunk body is not copied).
+async fn read_capped(
+    mut response: reqwest::Response,
+    cap: usize,
+    deadline: Instant,
+) -> Result<Bytes, String> {
+    let mut first: Option<Bytes> = None;
+    let mut joined = BytesMut::new();
+    let mut total = 0usize;
+    loop {
+        match tokio::time::timeout_at(deadline, response.chunk()).await {
+            Err(_) => return Err("timed out reading the response body".into()),
+            Ok(Err(e)) => return Err(format!("response body broke: {e}")),
+            Ok(Ok(None)) => return Ok(first.unwrap_or_else(|| joined.freeze())),
+            Ok(Ok(Some(chunk))) => {
+                total += chunk.len();
+                if total > cap {
+                    return Err(format!(
+                        "response body larger than {} MiB",
+                        cap / (1024 * 1024)
+                    ));
+                }
+                if first.is_none() && joined.is_empty() {
+                    first = Some(chunk);
+                } else {
+                    if let Some(head) = first.take() {
+                        joined.extend_from_slice(&head);
+                    }
+                    joined.extend_from_slice(&chunk);
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,274 @@
+//! Streaming relay: upstream SSE to the client event by event, as it arrives, with the usage
+//! tap on the side (SPEC §7, §9).
+//!
+//! [`open_stream`] waits for the upstream's first event so that a stream which fails before
+//! sending anything can still fail over (nothing has reached the client yet). After that,
+//! [`RelayStream`] forwards each complete event's bytes unchanged — except the usage-only chunk
+//! the gateway asked for on the client's behalf, which is removed — and reads usage, text and
+//! errors from them without copying the body. An upstream failure after the first byte ends
+//! the client's stream with an SSE error event. The relay's end (done, broken, idle timeout, or
+//! the client gone: the body is dropped, which cancels the upstream request) is reported once
+//! through the `on_end` callback, which writes the usage record.
+
+use std::pin::Pin;
+use std::time::Duration;
+
+use bytes::Bytes;
+use futures::{Stream, StreamExt};
+use tokio::time::Instant;
+
+use super::classify::{classify_status, Failure};
+use crate::usage::tap::{inspect_chunk, SseEvent, SseEventSplitter, StreamText, Usage};
+
+/// The longest event the relay buffers before calling the stream broken.
+pub const MAX_EVENT_BYTES: usize = 16 * 1024 * 1024;
+
+type ByteStream = Pin<Box<dyn Stream<Item = Result<Bytes, reqwest::Error>> + Send>>;
+
+/// How a relayed stream ended.
+#[derive(Debug, Clone)]
+pub struct RelayEnd {
+    pub usage: Option<Usage>,
+    pub text: String,
+    /// Set when the stream broke after its first byte (the client got an error event).
+    pub error: Option<String>,
+    /// The client went away first.
+    pub client_gone: bool,
+    pub ended_at: Instant,
+}
+
+/// Called once when the relay ends.
+pub type OnEnd = Box<dyn FnOnce(RelayEnd) + Send>;
+
+/// What the tap keeps while events pass.
+struct Tap {
+    splitter: SseEventSplitter,
+    text: StreamText,
+    usage: Option<Usage>,
+    strip_usage_only: bool,
+    saw_done: bool,
+}
+
+impl Tap {
+    /// Inspect one event; the bytes to forward, or None for the stripped usage chunk.
+    fn pass(&mut self, event: SseEvent) -> Option<Bytes> {
+        if event.is_done() {
+            self.saw_done = true;
+        } else if let Some(data) = event.data() {
+            let facts = inspect_chunk(data);
+            if let Some(usage) = facts.usage {
+                self.usage = Some(usage);
+            }
+            self.text.add_chunk(data);
+            if facts.usage_only && self.strip_usage_only {
+                return None;
+            }
+        }
+        Some(event.into_raw())
+    }
+
+    fn all_text(&self) -> String {
+        let mut text = String::with_capacity(self.text.text().len() + self.text.other_text().len());
+        text.push_str(self.text.text());
+        text.push_str(self.text.other_text());
+        text
+    }
+}
+
+/// A stream whose first event arrived.
+pub struct OpenedStream {
+    pub first: Vec<Bytes>,
+    pub relay: RelayStream,
+}
+
+/// Read up to the first data event. Fails (so the caller may fail over) when the upstream
+/// ends, breaks, stalls past `timeout` or sends an error event before any data.
+pub async fn open_stream(
+    upstream: reqwest::Response,
+    strip_usage_only: bool,
+    timeout: Duration,
+) -> Result<OpenedStream, (Failure, String)> {
+    let mut bytes: ByteStream = Box::pin(upstream.bytes_stream());
+    let mut tap = Tap {
+        splitter: SseEventSplitter::new(),
+        text: StreamText::new(),
+        usage: None,
+        strip_usage_only,
+        saw_done: false,
+    };
+    let deadline = Instant::now() + timeout;
+    let mut first = Vec::new();
+    loop {
+        while let Some(event) = tap.splitter.next_event() {
+            if let Some(data) = event.data() {
+                if !event.is_done() {
+                    let facts = inspect_chunk(data);
+                    if let Some(message) = facts.error {
+                        let failure = classify_status(
+                            400,
+                            &Default::default(),
+                            data,
+                            std::time::SystemTime::now(),
+                        );
+                        let failure = if failure == Failure::BadRequest {
+                            Failure::BadResponse
+                        } else {
+                            failure
+                        };
+                        return Err((failure, format!("error event before any data: {message}")));
+                    }
+                }
+                let done = event.is_done();
+                first.extend(tap.pass(event));
+                if done {
+                    return Err((
+                        Failure::BadResponse,
+                        "stream ended ([DONE]) before any data".into(),
+                    ));
+                }
+                return Ok(OpenedStream {
+                    first,
+                    relay: RelayStream::new(bytes, tap, timeout),
+                });
+            }
+            first.extend(tap.pass(event));
+        }
+        if tap.splitter.buffered_len() > MAX_EVENT_BYTES {
+            return Err((
+                Failure::BadResponse,
+                "first event larger than 16 MiB".into(),
+            ));
+        }
+        match tokio::time::timeout_at(deadline, bytes.next()).await {
+            Ok(Some(Ok(chunk))) => tap.splitter.push(chunk),
+            Ok(Some(Err(e))) => {
+                return Err((
+                    Failure::BadResponse,
+                    format!("stream broke before any data: {e}"),
+                ))
+            }
+            Ok(None) => return Err((Failure::BadResponse, "stream closed before any data".into())),
+            Err(_) => {
+                return Err((
+                    Failure::Timeout,
+                    format!("no data within {}s", timeout.as_secs_f64()),
+                ))
+            }
+        }
+    }
+}
+
+/// The rest of a stream, relayed event by event.
+pub struct RelayStream {
+    upstream: ByteStream,
+    tap: Tap,
+    idle: Duration,
+    on_end: Option<OnEnd>,
+    finished: bool,
+}
+
+impl RelayStream {
+    fn new(upstream: ByteStream, tap: Tap, idle: Duration) -> Self {
+        Self {
+            upstream,
+            tap,
+            idle,
+            on_end: None,
+            finished: false,
+        }
+    }
+
+    /// The callback run once at the end (or when the client goes away).
+    pub fn on_end(mut self, on_end: OnEnd) -> Self {
+        self.on_end = Some(on_end);
+        self
+    }
+
+    fn end(&mut self, error: Option<String>, client_gone: bool) {
+        self.finished = true;
+        if let Some(on_end) = self.on_end.take() {
+            on_end(RelayEnd {
+                usage: self.tap.usage,
+                text: self.tap.all_text(),
+                error,
+                client_gone,
+                ended_at: Instant::now(),
+            });
+        }
+    }
+
+    fn error_event(message: &str) -> Bytes {
+        let body = serde_json::json!({"error": {"message": message, "type": "upstream_error", "code": "stream_interrupted", "param": null}});
+        Bytes::from(format!("data: {body}\n\n"))
+    }
+
+    /// The next bytes for the client, or None at the end.
+    async fn next_chunk(&mut self) -> Option<Bytes> {
+        loop {
+            if self.finished {
+                return None;
+            }
+            if let Some(event) = self.tap.splitter.next_event() {
+                if let Some(bytes) = self.tap.pass(event) {
+                    return Some(bytes);
+                }
+                continue;
+            }
+            if self.tap.splitter.buffered_len() > MAX_EVENT_BYTES {
+                let message = "upstream sent an event larger than 16 MiB";
+                self.end(Some(message.into()), false);
+                return Some(Self::error_event(message));
+            }
+            match tokio::time::timeout(self.idle, self.upstream.next()).await {
+                Ok(Some(Ok(chunk))) => self.tap.splitter.push(chunk),
+                Ok(Some(Err(e))) => {
+                    let message = format!("upstream stream broke: {e}");
+                    self.end(Some(message.clone()), false);
+                    return Some(Self::error_event(&message));
+                }
+                Ok(None) => return self.finish_at_eof(),
+                Err(_) => {
+                    let message = format!("upstream sent nothing for {}s", self.idle.as_secs_f64());
+                    self.end(Some(message.clone()), false);
+                    return Some(Self::error_event(&message));
+                }
+            }
+        }
+    }
+
+    fn finish_at_eof(&mut self) -> Option<Bytes> {
+        let mut tail = Vec::new();
+        while let Some(event) = self.tap.splitter.finish() {
+            tail.extend(self.tap.pass(event));
+        }
+        let error =
+            (!self.tap.saw_done).then(|| "upstream closed the stream before [DONE]".to_string());
+        if let Some(message) = &error {
+            tail.push(Self::error_event(message));
+        }
+        self.end(error, false);
+        (!tail.is_empty()).then(|| tail.concat().into())
+    }
+
+    /// As a body stream for the response.
+    pub fn into_stream(
+        self,
+        first: Vec<Bytes>,
+    ) -> impl Stream<Item = Result<Bytes, std::io::Error>> + Send {
+        let head = futures::stream::iter(first.into_iter().map(Ok));
+        let rest = futures::stream::unfold(self, |mut relay| async move {
+            relay.next_chunk().await.map(|bytes| (Ok(bytes), relay))
+        });
+        head.chain(rest)
+    }
+}
+
+impl Drop for RelayStream {
+    fn drop(&mut self) {
+        if !self.finished {
+            // The client went away (hyper dropped the body): the upstream request is cancelled
+            // with `upstream`, and the call is recorded as cancelled.
+            self.end(None, true);
+        }
+    }
+}

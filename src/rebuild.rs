@@ -1,0 +1,163 @@
+//! The one writer of the snapshot: discovery results and config reloads arrive here as
+//! messages; this task prepares a new catalog (fallible work, off the async threads) and then
+//! swaps config + catalog in one store (STYLE 13).
+//!
+//! It owns each channel's model list. On a config change, a channel keeps its list when its
+//! provider, base URL and key are unchanged; otherwise the list is dropped (the channel serves
+//! its configured models until discovery answers). Messages that arrive together are applied
+//! together and cost one rebuild. A request in flight keeps the snapshot it loaded.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use tokio::sync::{mpsc, oneshot};
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+use crate::catalog::{Catalog, ChannelModelList};
+use crate::config::Config;
+use crate::state::{AppState, Snapshot};
+
+/// What changed.
+#[derive(Debug)]
+pub enum Change {
+    /// A new, validated config.
+    Config(Arc<Config>),
+    /// A channel's model list (discovery or cache).
+    Models {
+        channel_id: String,
+        list: Arc<ChannelModelList>,
+    },
+}
+
+struct Message {
+    change: Change,
+    /// Answered with the generation of the snapshot that includes the change.
+    done: Option<oneshot::Sender<u64>>,
+}
+
+/// Handle to the rebuild task.
+#[derive(Clone, Debug)]
+pub struct Rebuilder {
+    tx: mpsc::Sender<Message>,
+}
+
+impl std::fmt::Debug for Message {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Message")
+            .field("change", &self.change)
+            .finish()
+    }
+}
+
+impl Rebuilder {
+    /// Send a change; returns once a snapshot including it is live (or the task is gone).
+    pub async fn apply(&self, change: Change) -> Option<u64> {
+        let (done, wait) = oneshot::channel();
+        self.tx
+            .send(Message {
+                change,
+                done: Some(done),
+            })
+            .await
+            .ok()?;
+        wait.await.ok()
+    }
+
+    /// Send a change without waiting for the swap.
+    pub async fn submit(&self, change: Change) {
+        let _ = self.tx.send(Message { change, done: None }).await;
+    }
+}
+
+/// Build the first snapshot (synchronously, before serving).
+pub fn initial_snapshot(
+    config: Arc<Config>,
+    lists: &HashMap<String, Arc<ChannelModelList>>,
+) -> Snapshot {
+    let catalog = Catalog::build(&config, lists);
+    Snapshot {
+        config,
+        catalog: Arc::new(catalog),
+        generation: 1,
+    }
+}
+
+/// Start the rebuild task.
+pub fn spawn(
+    state: Arc<AppState>,
+    lists: HashMap<String, Arc<ChannelModelList>>,
+    tasks: &TaskTracker,
+    shutdown: CancellationToken,
+) -> Rebuilder {
+    let (tx, rx) = mpsc::channel(256);
+    tasks.spawn(run(state, lists, rx, shutdown));
+    Rebuilder { tx }
+}
+
+async fn run(
+    state: Arc<AppState>,
+    mut lists: HashMap<String, Arc<ChannelModelList>>,
+    mut rx: mpsc::Receiver<Message>,
+    shutdown: CancellationToken,
+) {
+    let mut batch = Vec::new();
+    loop {
+        let received = tokio::select! {
+            n = rx.recv_many(&mut batch, 256) => n,
+            _ = shutdown.cancelled() => 0,
+        };
+        if received == 0 {
+            return;
+        }
+        let current = state.snapshot();
+        let mut config = current.config.clone();
+        let mut waiting = Vec::new();
+        for message in batch.drain(..) {
+            match message.change {
+                Change::Config(new) => {
+                    retain_unchanged(&mut lists, &config, &new);
+                    config = new;
+                }
+                Change::Models { channel_id, list } => {
+                    if config.channel(&channel_id).is_some() {
+                        lists.insert(channel_id, list);
+                    }
+                }
+            }
+            waiting.extend(message.done);
+        }
+        let for_build = (config.clone(), lists.clone());
+        let built =
+            tokio::task::spawn_blocking(move || Catalog::build(&for_build.0, &for_build.1)).await;
+        let catalog = match built {
+            Ok(catalog) => catalog,
+            Err(e) => {
+                tracing::error!("catalog rebuild failed: {e}; the previous catalog keeps serving");
+                continue;
+            }
+        };
+        let generation = current.generation + 1;
+        state.snapshot.store(Arc::new(Snapshot {
+            config,
+            catalog: Arc::new(catalog),
+            generation,
+        }));
+        tracing::debug!(generation, "snapshot swapped");
+        for done in waiting {
+            let _ = done.send(generation);
+        }
+    }
+}
+
+/// Keep the lists of channels whose provider, base URL and key did not change.
+fn retain_unchanged(
+    lists: &mut HashMap<String, Arc<ChannelModelList>>,
+    old: &Config,
+    new: &Config,
+) {
+    lists.retain(|id, _| match (old.channel(id), new.channel(id)) {
+        (Some(before), Some(after)) => before.discovery_identity() == after.discovery_identity(),
+        _ => false,
+    });
+}

@@ -1,0 +1,120 @@
+//! `GET /v1/models` (the catalog as an OpenAI model list, with extra fields) and
+//! `GET /v1/route/explain?model=Q` (see `explain.rs`).
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use axum::extract::{Query, State};
+use axum::http::HeaderMap;
+use axum::Json;
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use super::error::ApiError;
+use crate::catalog::ModelKind;
+use crate::explain::{explain, ExplainError};
+use crate::state::AppState;
+
+/// One item per distinct model id; `channels` lists who serves it, `tags` is the union.
+pub async fn list_models(State(state): State<Arc<AppState>>) -> Json<Value> {
+    let snapshot = state.snapshot();
+    let mut items: BTreeMap<&str, Value> = BTreeMap::new();
+    for entry in &snapshot.catalog.entries {
+        let item = items.entry(entry.model_id.as_str()).or_insert_with(|| {
+            json!({
+                "id": entry.model_id,
+                "object": "model",
+                "created": 0,
+                "owned_by": entry.channel.provider.key,
+                "tags": [],
+                "channels": [],
+                "context_length": entry.context_tokens,
+                "parameters_b": entry.params_b,
+                "kind": entry.kind.as_str(),
+            })
+        });
+        if let Some(channels) = item["channels"].as_array_mut() {
+            channels.push(json!(entry.channel.id));
+        }
+        if let Some(tags) = item["tags"].as_array_mut() {
+            for tag in &entry.tags {
+                if !tags.iter().any(|t| t == tag) {
+                    tags.push(json!(tag));
+                }
+            }
+        }
+    }
+    Json(json!({"object": "list", "data": items.into_values().collect::<Vec<_>>()}))
+}
+
+#[derive(Deserialize)]
+pub struct ExplainParams {
+    model: Option<String>,
+    strategy: Option<String>,
+    kind: Option<String>,
+}
+
+pub async fn route_explain(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    Query(params): Query<ExplainParams>,
+) -> Result<Json<Value>, ApiError> {
+    let model = params
+        .model
+        .filter(|m| !m.trim().is_empty())
+        .ok_or_else(|| {
+            ApiError::bad_request(
+                "missing_model",
+                "Give the query to explain as ?model=..., e.g. ?model=tag:free,qwen3",
+            )
+            .with_param("model")
+        })?;
+    let snapshot = state.snapshot();
+    let config = &snapshot.config;
+    let name = params
+        .strategy
+        .or_else(|| {
+            headers
+                .get("x-router-strategy")
+                .and_then(|v| v.to_str().ok())
+                .map(String::from)
+        })
+        .unwrap_or_else(|| config.routing.default_strategy.clone());
+    let strategy = config.routing.strategies.get(&name).ok_or_else(|| {
+        let known: Vec<&str> = config
+            .routing
+            .strategies
+            .keys()
+            .map(String::as_str)
+            .collect();
+        ApiError::bad_request(
+            "unknown_strategy",
+            format!("Unknown strategy {name:?}; known: {}.", known.join(", ")),
+        )
+    })?;
+    let kind = match params.kind.as_deref() {
+        None | Some("chat") => ModelKind::Chat,
+        Some("embedding") => ModelKind::Embedding,
+        Some(other) => {
+            return Err(ApiError::bad_request(
+                "invalid_kind",
+                format!("kind must be chat or embedding, got {other:?}."),
+            ))
+        }
+    };
+    explain(
+        config,
+        &snapshot.catalog,
+        &state.health,
+        &model,
+        strategy,
+        kind,
+    )
+    .map(Json)
+    .map_err(|e| match e {
+        ExplainError::BadQuery(m) => {
+            ApiError::bad_request("invalid_model_query", m).with_param("model")
+        }
+        ExplainError::NoMatch(m) => ApiError::model_not_found(m),
+    })
+}
