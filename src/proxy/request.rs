@@ -37,14 +37,22 @@ pub struct ClientRequest {
 
 #[derive(Deserialize)]
 struct Envelope<'a> {
-    #[serde(borrow)]
+    #[serde(borrow, default, deserialize_with = "present")]
     model: Option<&'a RawValue>,
-    #[serde(borrow)]
+    #[serde(borrow, default, deserialize_with = "present")]
     stream: Option<&'a RawValue>,
-    #[serde(borrow)]
+    #[serde(borrow, default, deserialize_with = "present")]
     stream_options: Option<&'a RawValue>,
     max_tokens: Option<serde_json::Value>,
     max_completion_tokens: Option<serde_json::Value>,
+}
+
+/// A key that is present is `Some`, even when its value is `null` (serde's `Option` would
+/// make `"model": null` look like a missing key).
+fn present<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<&'de RawValue>, D::Error> {
+    <&RawValue>::deserialize(deserializer).map(Some)
 }
 
 fn span_of(body: &[u8], raw: &RawValue) -> Option<Range<usize>> {
@@ -67,13 +75,13 @@ impl ClientRequest {
             ));
         };
         if body[first] != b'{' {
-            let what = match body[first] {
-                b'[' => "an array",
-                b'"' => "a string",
-                b't' | b'f' => "a boolean",
-                b'n' => "null",
-                b'-' | b'0'..=b'9' => "a number",
-                _ => "not JSON",
+            let what = match serde_json::from_slice::<serde_json::Value>(&body) {
+                Ok(serde_json::Value::Array(_)) => "an array",
+                Ok(serde_json::Value::String(_)) => "a string",
+                Ok(serde_json::Value::Bool(_)) => "a boolean",
+                Ok(serde_json::Value::Null) => "null",
+                Ok(serde_json::Value::Number(_)) => "a number",
+                _ => "text that is not JSON",
             };
             return Err(invalid(format!(
                 "The request body must be a JSON object; got {what}."
