@@ -309,7 +309,7 @@ mod tests {
         );
         assert_eq!(
             error("nope"),
-            "The request body must be a JSON object; got not JSON."
+            "The request body must be a JSON object; got text that is not JSON."
         );
     }
 
