@@ -7,7 +7,7 @@
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::{Arc, Mutex, OnceLock, RwLock, Weak};
 
 use arc_swap::{ArcSwap, ArcSwapOption};
 
@@ -116,8 +116,9 @@ pub async fn start_with_config(
     let shutdown = CancellationToken::new();
     let tasks = TaskTracker::new();
     let lists = HashMap::new();
-    let state = Arc::new(build_state(config.clone(), source, &lists).await);
+    let state = build_state(config.clone(), source, &lists).await;
     let rebuilder = rebuild::spawn(state.clone(), lists, &tasks, shutdown.clone());
+    ensure_api_token(&state);
 
     let router = build_router(state.clone());
     let listener = listener.tap_io(|tcp| {
@@ -144,12 +145,35 @@ pub async fn start_with_config(
     })
 }
 
+/// With `auth.enabled` and no `api_token`, load or generate the `sar-` token (printed when new).
+pub fn ensure_api_token(state: &AppState) {
+    let snapshot = state.snapshot();
+    let config = &snapshot.config;
+    if !config.auth.enabled || config.auth.api_token.is_some() || state.generated_token.load().is_some() {
+        return;
+    }
+    match crate::server::auth::load_or_generate_token(&config.server.cache_dir) {
+        Ok((token, created)) => {
+            let path = config.server.cache_dir.join("api_token");
+            if created {
+                println!("Generated API token (saved to {}): {}", path.display(), token.expose());
+            } else {
+                tracing::info!(path = %path.display(), "using the generated API token saved earlier");
+            }
+            state.generated_token.store(Some(Arc::new(token)));
+        }
+        Err(e) => tracing::error!(
+            "auth is enabled without auth.api_token and no token could be generated ({e}); every /v1 request will be refused"
+        ),
+    }
+}
+
 /// Everything the handlers share, with usage aggregates rebuilt from the logs on disk.
 async fn build_state(
     config: Arc<Config>,
     source: ConfigSource,
     lists: &HashMap<String, Arc<ChannelModelList>>,
-) -> AppState {
+) -> Arc<AppState> {
     let usage_dir = config.usage.dir.clone();
     let rebuilt = {
         let dir = usage_dir.clone();
@@ -178,12 +202,17 @@ async fn build_state(
     };
     let aggregates = Arc::new(RwLock::new(aggregates));
     let metrics = Arc::new(Metrics::default());
+    let state_slot: Arc<OnceLock<Weak<AppState>>> = Arc::new(OnceLock::new());
     let observer = {
         let aggregates = aggregates.clone();
         let metrics = metrics.clone();
+        let state_slot = state_slot.clone();
         Box::new(move |record: &UsageRecord| {
             if let Ok(mut a) = aggregates.write() {
                 a.add(record);
+            }
+            if let Some(state) = state_slot.get().and_then(Weak::upgrade) {
+                crate::budget::check_after_record(&state, record);
             }
             if !record.channel_id.is_empty() {
                 metrics.usage(
@@ -204,7 +233,7 @@ async fn build_state(
         tracing::warn!(path = %alerts_path.display(), "cannot read channel alerts: {e}");
         AlertLog::empty(&alerts_path)
     });
-    AppState {
+    let state = Arc::new(AppState {
         snapshot: ArcSwap::from_pointee(initial_snapshot(config, lists)),
         source,
         started_at: std::time::Instant::now(),
@@ -216,5 +245,8 @@ async fn build_state(
         alerts: Arc::new(Mutex::new(alerts)),
         discovery: Mutex::new(HashMap::new()),
         metrics,
-    }
+        generated_token: ArcSwapOption::empty(),
+    });
+    let _ = state_slot.set(Arc::downgrade(&state));
+    state
 }

@@ -20,7 +20,8 @@ pub enum ExplainError {
     NoMatch(String),
 }
 
-fn wall_clock(until: Instant) -> String {
+/// A monotonic deadline as an RFC 3339 UTC time.
+pub fn wall_clock(until: Instant) -> String {
     let left = until.saturating_duration_since(Instant::now());
     let at = Utc::now() + chrono::Duration::from_std(left).unwrap_or_default();
     at.to_rfc3339_opts(SecondsFormat::Secs, true)

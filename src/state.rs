@@ -56,6 +56,8 @@ pub struct AppState {
     pub alerts: Arc<Mutex<AlertLog>>,
     pub discovery: Mutex<HashMap<String, DiscoveryStatus>>,
     pub metrics: Arc<Metrics>,
+    /// The API token generated when `auth.enabled` and no `api_token` is configured.
+    pub generated_token: ArcSwapOption<crate::config::Secret>,
 }
 
 impl std::fmt::Debug for AppState {

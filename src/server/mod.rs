@@ -1,10 +1,12 @@
 //! The HTTP surface: routes, handlers, and the error mapping (SPEC §8).
 
+pub mod auth;
 mod body;
 mod catalog_api;
 pub mod error;
 mod router;
 mod routes;
+mod stats_api;
 mod status;
 
 pub use router::build_router;

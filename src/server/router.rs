@@ -7,7 +7,7 @@ use axum::routing::{get, post};
 use axum::Router;
 
 use super::error::ApiError;
-use super::{catalog_api, routes, status};
+use super::{auth, catalog_api, routes, stats_api, status};
 use crate::state::AppState;
 
 pub fn build_router(state: Arc<AppState>) -> Router {
@@ -21,8 +21,20 @@ pub fn build_router(state: Arc<AppState>) -> Router {
         .route("/health/liveliness", get(status::health))
         .route("/health/readiness", get(status::health))
         .route("/metrics", get(routes::metrics))
+        .route("/v1/stats/daily", get(stats_api::daily))
+        .route("/v1/stats/weekly", get(stats_api::weekly))
+        .route("/v1/stats/monthly", get(stats_api::monthly))
+        .route("/v1/stats/summary", get(stats_api::summary))
+        .route("/v1/stats/top-models", get(stats_api::top_models))
+        .route("/v1/stats/top-channels", get(stats_api::top_channels))
+        .route("/v1/stats/cost-breakdown", get(stats_api::cost_breakdown))
+        .route("/v1/stats/alerts", get(stats_api::alerts))
+        .route("/v1/stats/channel-status", get(stats_api::channel_status))
+        .route("/v1/stats/clear-alerts/{channel_id}", post(stats_api::clear_alerts))
+        .route("/v1/stats/clear-all-alerts", post(stats_api::clear_all_alerts))
         .fallback(unknown_route)
         .method_not_allowed_fallback(method_not_allowed)
+        .layer(axum::middleware::from_fn_with_state(state.clone(), auth::require_token))
         .with_state(state)
 }
 

@@ -1,23 +1,47 @@
-//! `GET /health` (and its Kubernetes-style aliases): is the gateway serving, and what with.
+//! `GET /health` (and its Kubernetes-style aliases): is the gateway serving, and with what —
+//! channel counts, catalog size, discovery state per channel, dropped usage records, and the
+//! error of the last rejected config reload. `degraded` when a reload was rejected, no channel
+//! is enabled, or the catalog is empty. Never shows a key.
 
 use std::sync::Arc;
 
 use axum::extract::State;
 use axum::Json;
-use serde_json::{json, Value};
+use serde_json::{json, Map, Value};
 
 use crate::state::AppState;
 
 pub async fn health(State(state): State<Arc<AppState>>) -> Json<Value> {
     let snapshot = state.snapshot();
     let config = &snapshot.config;
+    let catalog = &snapshot.catalog;
     let enabled = config.enabled_channels().count();
     let config_error = state.config_error.load_full().map(|e| e.to_string());
-    let status = if config_error.is_some() || enabled == 0 {
+    let status = if config_error.is_some() || enabled == 0 || catalog.is_empty() {
         "degraded"
     } else {
         "ok"
     };
+    let discovery = state.discovery.lock().map(|d| d.clone()).unwrap_or_default();
+    let last_discovery = discovery.values().filter_map(|d| d.last_success).max();
+    let mut channels = Map::new();
+    for channel in &config.channels {
+        let d = discovery.get(&channel.id);
+        channels.insert(
+            channel.id.clone(),
+            json!({
+                "enabled": channel.enabled,
+                "disabled_reason": channel.disabled_reason,
+                "models": catalog.channel_entries(&channel.id).count(),
+                "source": d.and_then(|d| d.source),
+                "last_success": d.and_then(|d| d.last_success),
+                "last_error": d.and_then(|d| d.last_error.clone()),
+            }),
+        );
+    }
+    let mut distinct: Vec<&str> = catalog.entries.iter().map(|e| e.model_id.as_str()).collect();
+    distinct.sort_unstable();
+    distinct.dedup();
     Json(json!({
         "status": status,
         "version": env!("CARGO_PKG_VERSION"),
@@ -27,6 +51,15 @@ pub async fn health(State(state): State<Arc<AppState>>) -> Json<Value> {
             "enabled": enabled,
             "disabled": config.channels.len() - enabled,
         },
+        "catalog": {
+            "entries": catalog.len(),
+            "models": distinct.len(),
+            "tags": catalog.index.tag_count(),
+            "generation": snapshot.generation,
+        },
+        "last_discovery": last_discovery,
+        "discovery": channels,
+        "usage": { "dropped_records": state.usage.dropped() },
         "config_error": config_error,
     }))
 }

@@ -1,0 +1,118 @@
+//! Budgets (SPEC §10): `cost_control.global_daily_budget` and each channel's `daily_budget`,
+//! per UTC day, computed from the usage aggregates (so spend survives restarts).
+//!
+//! - After every usage record (on the writer thread), spend is compared with each budget it
+//!   counts toward: at `alert_threshold` of a budget a `budget_warning` alert is written, and
+//!   at 100% a `budget_exceeded` alert; each at most once per budget per UTC day. The global
+//!   budget's alerts use the channel id `global`.
+//! - With `auto_disable_on_budget_exceeded`, routing skips paid candidates of a channel over
+//!   its budget, and every paid candidate when the global budget is spent; free and local
+//!   models still serve. When that leaves nothing, the client gets `429 budget_exceeded`.
+
+use chrono::{NaiveDate, Utc};
+
+use crate::catalog::CatalogEntry;
+use crate::config::{Config, CostControl};
+use crate::state::AppState;
+use crate::stats::aggregate::UsageAggregates;
+use crate::stats::alerts::{AlertLog, AlertType, ChannelAlert};
+use crate::usage::record::UsageRecord;
+
+/// Today's budget position, looked up once per request when budgets can block.
+pub struct BudgetGate<'a> {
+    aggregates: Option<std::sync::RwLockReadGuard<'a, UsageAggregates>>,
+    cost: &'a CostControl,
+    today: NaiveDate,
+}
+
+impl<'a> BudgetGate<'a> {
+    /// A gate for this request; a no-op when `auto_disable_on_budget_exceeded` is off.
+    pub fn new(state: &'a AppState, config: &'a Config) -> Self {
+        let aggregates = if config.cost_control.auto_disable_on_budget_exceeded {
+            state.aggregates.read().ok()
+        } else {
+            None
+        };
+        Self {
+            aggregates,
+            cost: &config.cost_control,
+            today: Utc::now().date_naive(),
+        }
+    }
+
+    /// Whether this candidate must be skipped because a budget it would spend is exhausted.
+    pub fn blocks(&self, entry: &CatalogEntry) -> bool {
+        let Some(aggregates) = &self.aggregates else {
+            return false;
+        };
+        if entry.is_free || entry.is_local {
+            return false;
+        }
+        let global_spent = self
+            .cost
+            .global_daily_budget
+            .is_some_and(|b| aggregates.spend_on(self.today, None) >= b);
+        let channel_spent = entry
+            .channel
+            .daily_budget
+            .is_some_and(|b| aggregates.spend_on(self.today, Some(&entry.channel.id)) >= b);
+        global_spent || channel_spent
+    }
+}
+
+/// After a record: write budget alerts that are due.
+pub fn check_after_record(state: &AppState, record: &UsageRecord) {
+    if record.total_cost <= 0.0 {
+        return;
+    }
+    let snapshot = state.snapshot();
+    let config = &snapshot.config;
+    let Some(today) = crate::stats::aggregate::utc_date_of(&record.timestamp) else {
+        return;
+    };
+    let (global, channel) = match state.aggregates.read() {
+        Ok(a) => (a.spend_on(today, None), a.spend_on(today, Some(&record.channel_id))),
+        Err(_) => return,
+    };
+    let mut due = Vec::new();
+    if let Some(budget) = config.cost_control.global_daily_budget {
+        due.extend(alert_due("global", "all channels", global, budget, config.cost_control.alert_threshold));
+    }
+    if let Some(ch) = config.channel(&record.channel_id) {
+        if let Some(budget) = ch.daily_budget {
+            due.extend(alert_due(&ch.id, &ch.name, channel, budget, config.cost_control.alert_threshold));
+        }
+    }
+    if due.is_empty() {
+        return;
+    }
+    let mut log = state.alerts.lock().unwrap_or_else(|p| p.into_inner());
+    for (id, name, kind, message) in due {
+        if already_today(&log, &id, kind, today) {
+            continue;
+        }
+        let alert = ChannelAlert::new(&id, &name, kind, &message, None, Utc::now());
+        if let Err(e) = log.push(alert) {
+            tracing::error!("cannot write a budget alert: {e}");
+        }
+    }
+}
+
+fn alert_due(id: &str, name: &str, spent: f64, budget: f64, threshold: f64) -> Option<(String, String, AlertType, String)> {
+    if spent >= budget {
+        Some((id.into(), name.into(), AlertType::BudgetExceeded, format!("daily budget of {budget:.2} exceeded: {spent:.4} spent today")))
+    } else if spent >= budget * threshold {
+        Some((
+            id.into(),
+            name.into(),
+            AlertType::BudgetWarning,
+            format!("{:.0}% of the daily budget of {budget:.2} spent ({spent:.4})", spent / budget * 100.0),
+        ))
+    } else {
+        None
+    }
+}
+
+fn already_today(log: &AlertLog, id: &str, kind: AlertType, today: NaiveDate) -> bool {
+    log.last_alert_at(id, kind).is_some_and(|at| at.date_naive() == today)
+}

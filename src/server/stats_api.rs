@@ -1,0 +1,176 @@
+//! `/v1/stats/*` (SPEC §8): thin handlers over `stats::params` (parsing), `stats::report`
+//! (pure reports over the in-memory aggregates) and `stats::alerts`. Every body is
+//! `{"success": true, "data": ...}`; a bad parameter is a 400 naming it.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use axum::extract::{Path, Query, State};
+use axum::Json;
+use chrono::Utc;
+use serde::Serialize;
+use serde_json::{json, Value};
+use tokio::time::Instant;
+
+use super::error::ApiError;
+use crate::explain::wall_clock;
+use crate::health::BreakerState;
+use crate::state::AppState;
+use crate::stats::aggregate::UsageAggregates;
+use crate::stats::params::{self, StatsParamError};
+use crate::stats::report;
+
+type Pairs = Query<HashMap<String, String>>;
+
+fn ok<T: Serialize>(data: T) -> Json<Value> {
+    Json(json!({"success": true, "data": data}))
+}
+
+fn bad(e: StatsParamError) -> ApiError {
+    ApiError::bad_request("invalid_parameter", e.to_string())
+}
+
+fn with_aggregates<T>(state: &AppState, f: impl FnOnce(&UsageAggregates) -> T) -> T {
+    match state.aggregates.read() {
+        Ok(guard) => f(&guard),
+        Err(poisoned) => f(&poisoned.into_inner()),
+    }
+}
+
+fn today() -> chrono::NaiveDate {
+    Utc::now().date_naive()
+}
+
+pub async fn daily(State(s): State<Arc<AppState>>, Query(q): Pairs) -> Result<Json<Value>, ApiError> {
+    let p = params::parse_daily(&q, today()).map_err(bad)?;
+    Ok(ok(with_aggregates(&s, |a| report::daily(a, &p))))
+}
+
+pub async fn weekly(State(s): State<Arc<AppState>>, Query(q): Pairs) -> Result<Json<Value>, ApiError> {
+    let p = params::parse_weekly(&q, today()).map_err(bad)?;
+    Ok(ok(with_aggregates(&s, |a| report::weekly(a, &p))))
+}
+
+pub async fn monthly(State(s): State<Arc<AppState>>, Query(q): Pairs) -> Result<Json<Value>, ApiError> {
+    let p = params::parse_monthly(&q, today()).map_err(bad)?;
+    Ok(ok(with_aggregates(&s, |a| report::monthly(a, &p))))
+}
+
+pub async fn summary(State(s): State<Arc<AppState>>, Query(q): Pairs) -> Result<Json<Value>, ApiError> {
+    let p = params::parse_summary(&q, today()).map_err(bad)?;
+    Ok(ok(with_aggregates(&s, |a| report::summary(a, &p))))
+}
+
+pub async fn top_models(State(s): State<Arc<AppState>>, Query(q): Pairs) -> Result<Json<Value>, ApiError> {
+    let p = params::parse_top_models(&q, today()).map_err(bad)?;
+    Ok(ok(with_aggregates(&s, |a| report::top_models(a, &p))))
+}
+
+pub async fn top_channels(State(s): State<Arc<AppState>>, Query(q): Pairs) -> Result<Json<Value>, ApiError> {
+    let p = params::parse_top_channels(&q, today()).map_err(bad)?;
+    Ok(ok(with_aggregates(&s, |a| report::top_channels(a, &p))))
+}
+
+pub async fn cost_breakdown(State(s): State<Arc<AppState>>, Query(q): Pairs) -> Result<Json<Value>, ApiError> {
+    let p = params::parse_cost_breakdown(&q, today()).map_err(bad)?;
+    Ok(ok(with_aggregates(&s, |a| report::cost_breakdown(a, &p))))
+}
+
+pub async fn alerts(State(s): State<Arc<AppState>>, Query(q): Pairs) -> Result<Json<Value>, ApiError> {
+    let p = params::parse_alerts(&q).map_err(bad)?;
+    let log = s.alerts.lock().unwrap_or_else(|p| p.into_inner());
+    Ok(ok(log.recent(p.hours, Utc::now())))
+}
+
+pub async fn clear_alerts(State(s): State<Arc<AppState>>, Path(channel_id): Path<String>) -> Result<Json<Value>, ApiError> {
+    let alerts = s.alerts.clone();
+    let id = channel_id.clone();
+    let cleared = tokio::task::spawn_blocking(move || alerts.lock().unwrap_or_else(|p| p.into_inner()).clear_channel(&id))
+        .await
+        .map_err(|e| ApiError::internal(format!("clearing alerts failed: {e}")))?
+        .map_err(|e| ApiError::internal(format!("cannot rewrite the alerts file: {e}")))?;
+    s.health.clear_blacklist(&channel_id);
+    Ok(Json(json!({"success": true, "message": format!("cleared {cleared} alert(s) of channel {channel_id} and lifted its blacklist")})))
+}
+
+pub async fn clear_all_alerts(State(s): State<Arc<AppState>>) -> Result<Json<Value>, ApiError> {
+    let alerts = s.alerts.clone();
+    let cleared = tokio::task::spawn_blocking(move || alerts.lock().unwrap_or_else(|p| p.into_inner()).clear_all())
+        .await
+        .map_err(|e| ApiError::internal(format!("clearing alerts failed: {e}")))?
+        .map_err(|e| ApiError::internal(format!("cannot rewrite the alerts file: {e}")))?;
+    for channel in &s.snapshot().config.channels {
+        s.health.clear_blacklist(&channel.id);
+    }
+    Ok(Json(json!({"success": true, "message": format!("cleared {cleared} alert(s) and lifted every blacklist")})))
+}
+
+/// Per channel: enabled, blacklist, cooldowns, last error, live figures, discovery, today.
+pub async fn channel_status(State(s): State<Arc<AppState>>) -> Json<Value> {
+    let snapshot = s.snapshot();
+    let now = Instant::now();
+    let discovery = s.discovery.lock().map(|d| d.clone()).unwrap_or_default();
+    let today_totals = with_aggregates(&s, |a| a.day(today()).cloned());
+    let mut channels = Vec::new();
+    for channel in &snapshot.config.channels {
+        let mut cooling = Vec::new();
+        let mut removed = Vec::new();
+        let (mut calls, mut failures, mut models) = (0u64, 0u64, 0usize);
+        let mut last_error: Option<(Instant, String)> = None;
+        let mut ttft_sum = (0.0, 0u32);
+        for entry in snapshot.catalog.channel_entries(&channel.id) {
+            models += 1;
+            let Some(view) = s.health.model_state(&entry.health_key) else { continue };
+            calls += view.live.calls;
+            failures += view.live.failures;
+            if let Some(t) = view.live.ttft_ms {
+                ttft_sum = (ttft_sum.0 + t, ttft_sum.1 + 1);
+            }
+            match view.breaker.state {
+                BreakerState::Open { until } if until > now => cooling.push(json!({"model": entry.model_id, "until": wall_clock(until)})),
+                BreakerState::Removed => removed.push(json!(entry.model_id)),
+                _ => {}
+            }
+            if let Some((at, message)) = view.last_error {
+                if last_error.as_ref().is_none_or(|(t, _)| at > *t) {
+                    last_error = Some((at, message));
+                }
+            }
+        }
+        let blacklist = s.health.blacklist(channel, now).map(|b| {
+            json!({"reason": b.reason.as_str(), "until": wall_clock(b.until), "message": b.message})
+        });
+        let today = today_totals.as_ref().and_then(|d| d.channels.get(&channel.id)).map(|c| {
+            json!({"requests": c.totals.requests, "successful": c.totals.successful_requests, "failed": c.totals.failed_requests,
+                   "cost": c.totals.cost_usd(), "avg_response_time_ms": c.totals.avg_response_time_ms()})
+        });
+        channels.push(json!({
+            "channel_id": channel.id,
+            "name": channel.name,
+            "provider": channel.provider.key,
+            "enabled": channel.enabled,
+            "disabled_reason": channel.disabled_reason,
+            "models": models,
+            "blacklisted": blacklist,
+            "cooling_down": cooling,
+            "removed_models": removed,
+            "last_error": last_error.map(|(at, message)| json!({"message": message, "at": wall_clock_past(at, now)})),
+            "calls": calls,
+            "errors": failures,
+            "success_rate": if calls == 0 { Value::Null } else { json!(((calls - failures) as f64 / calls as f64 * 10_000.0).round() / 10_000.0) },
+            "avg_ttft_ms": if ttft_sum.1 == 0 { Value::Null } else { json!((ttft_sum.0 / ttft_sum.1 as f64).round()) },
+            "discovery": discovery.get(&channel.id).map(|d| json!({
+                "last_success": d.last_success, "last_attempt": d.last_attempt, "last_error": d.last_error,
+                "models": d.models, "source": d.source,
+            })),
+            "today": today,
+        }));
+    }
+    ok(json!({"channels": channels}))
+}
+
+fn wall_clock_past(at: Instant, now: Instant) -> String {
+    let ago = now.saturating_duration_since(at);
+    let when = Utc::now() - chrono::Duration::from_std(ago).unwrap_or_default();
+    when.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}
