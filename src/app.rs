@@ -149,7 +149,10 @@ pub async fn start_with_config(
 pub fn ensure_api_token(state: &AppState) {
     let snapshot = state.snapshot();
     let config = &snapshot.config;
-    if !config.auth.enabled || config.auth.api_token.is_some() || state.generated_token.load().is_some() {
+    if !config.auth.enabled
+        || config.auth.api_token.is_some()
+        || state.generated_token.load().is_some()
+    {
         return;
     }
     match crate::server::auth::load_or_generate_token(&config.server.cache_dir) {

@@ -71,16 +71,31 @@ pub fn check_after_record(state: &AppState, record: &UsageRecord) {
         return;
     };
     let (global, channel) = match state.aggregates.read() {
-        Ok(a) => (a.spend_on(today, None), a.spend_on(today, Some(&record.channel_id))),
+        Ok(a) => (
+            a.spend_on(today, None),
+            a.spend_on(today, Some(&record.channel_id)),
+        ),
         Err(_) => return,
     };
     let mut due = Vec::new();
     if let Some(budget) = config.cost_control.global_daily_budget {
-        due.extend(alert_due("global", "all channels", global, budget, config.cost_control.alert_threshold));
+        due.extend(alert_due(
+            "global",
+            "all channels",
+            global,
+            budget,
+            config.cost_control.alert_threshold,
+        ));
     }
     if let Some(ch) = config.channel(&record.channel_id) {
         if let Some(budget) = ch.daily_budget {
-            due.extend(alert_due(&ch.id, &ch.name, channel, budget, config.cost_control.alert_threshold));
+            due.extend(alert_due(
+                &ch.id,
+                &ch.name,
+                channel,
+                budget,
+                config.cost_control.alert_threshold,
+            ));
         }
     }
     if due.is_empty() {
@@ -98,15 +113,29 @@ pub fn check_after_record(state: &AppState, record: &UsageRecord) {
     }
 }
 
-fn alert_due(id: &str, name: &str, spent: f64, budget: f64, threshold: f64) -> Option<(String, String, AlertType, String)> {
+fn alert_due(
+    id: &str,
+    name: &str,
+    spent: f64,
+    budget: f64,
+    threshold: f64,
+) -> Option<(String, String, AlertType, String)> {
     if spent >= budget {
-        Some((id.into(), name.into(), AlertType::BudgetExceeded, format!("daily budget of {budget:.2} exceeded: {spent:.4} spent today")))
+        Some((
+            id.into(),
+            name.into(),
+            AlertType::BudgetExceeded,
+            format!("daily budget of {budget:.2} exceeded: {spent:.4} spent today"),
+        ))
     } else if spent >= budget * threshold {
         Some((
             id.into(),
             name.into(),
             AlertType::BudgetWarning,
-            format!("{:.0}% of the daily budget of {budget:.2} spent ({spent:.4})", spent / budget * 100.0),
+            format!(
+                "{:.0}% of the daily budget of {budget:.2} spent ({spent:.4})",
+                spent / budget * 100.0
+            ),
         ))
     } else {
         None
@@ -114,5 +143,6 @@ fn alert_due(id: &str, name: &str, spent: f64, budget: f64, threshold: f64) -> O
 }
 
 fn already_today(log: &AlertLog, id: &str, kind: AlertType, today: NaiveDate) -> bool {
-    log.last_alert_at(id, kind).is_some_and(|at| at.date_naive() == today)
+    log.last_alert_at(id, kind)
+        .is_some_and(|at| at.date_naive() == today)
 }

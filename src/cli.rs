@@ -5,7 +5,11 @@
 
 use std::io::Write;
 
+use crate::catalog::{Catalog, CatalogEntry, ModelKind};
 use crate::config::{load_config, Config, ConfigSource};
+use crate::query::{parse_query, resolve, Needs};
+use crate::scoring::{rank, LiveScores};
+use crate::stats::aggregate::UsageAggregates;
 
 /// `smart-ai-router check`: validate the config and print a summary. 0 when valid, 1 otherwise.
 pub fn check(source: &ConfigSource, out: &mut dyn Write, err: &mut dyn Write) -> i32 {
@@ -100,4 +104,301 @@ pub fn init_logging(format: LogFormat) {
         LogFormat::Text => builder.try_init(),
         LogFormat::Json => builder.json().flatten_event(true).try_init(),
     };
+}
+
+/// Load the config or print its errors; `None` means exit 1.
+fn config_or_report(source: &ConfigSource, err: &mut dyn Write) -> Option<Config> {
+    match load_config(source) {
+        Ok(config) => Some(config),
+        Err(errors) => {
+            let _ = writeln!(err, "configuration is invalid:\n{errors}");
+            None
+        }
+    }
+}
+
+/// The catalog as the gateway would start with it: cached discovery results, else
+/// configured models (no network).
+fn offline_catalog(config: &Config) -> Catalog {
+    let lists = crate::discovery::cached_lists(config);
+    Catalog::build(config, &lists)
+}
+
+fn fmt_params(entry: &CatalogEntry) -> String {
+    match (entry.params_b, entry.active_params_b) {
+        (Some(total), Some(active)) => format!("{total}B/{active}B"),
+        (Some(total), None) => format!("{total}B"),
+        _ => "-".into(),
+    }
+}
+
+fn fmt_context(entry: &CatalogEntry) -> String {
+    match entry.context_tokens {
+        Some(c) if c >= 1024 && c % 1024 == 0 => format!("{}k", c / 1024),
+        Some(c) if c >= 1000 => format!("{:.0}k", c as f64 / 1000.0),
+        Some(c) => c.to_string(),
+        None => "-".into(),
+    }
+}
+
+fn fmt_price(entry: &CatalogEntry) -> String {
+    match entry.price {
+        Some(p) if p.is_free() => "free".into(),
+        Some(p) => format!("{}/{} {}", p.input, p.output, entry.channel.currency),
+        None => "?".into(),
+    }
+}
+
+fn write_entries(out: &mut dyn Write, entries: &[&CatalogEntry]) -> std::io::Result<()> {
+    let name_width = entries
+        .iter()
+        .map(|e| e.channel.id.len() + e.model_id.len() + 1)
+        .max()
+        .unwrap_or(5)
+        .clamp(5, 70);
+    writeln!(
+        out,
+        "{:name_width$}  {:>10}  {:>7}  {:>16}  tags",
+        "model", "params", "context", "price per 1M"
+    )?;
+    for e in entries {
+        let name = format!("{}/{}", e.channel.id, e.model_id);
+        writeln!(
+            out,
+            "{name:name_width$}  {:>10}  {:>7}  {:>16}  {}",
+            fmt_params(e),
+            fmt_context(e),
+            fmt_price(e),
+            e.tags.join(",")
+        )?;
+    }
+    Ok(())
+}
+
+/// `smart-ai-router models [QUERY]`: the catalog, or what a query matches in rank order.
+pub fn models(
+    source: &ConfigSource,
+    query: Option<&str>,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> i32 {
+    let Some(config) = config_or_report(source, err) else {
+        return 1;
+    };
+    let catalog = offline_catalog(&config);
+    let entries: Vec<&CatalogEntry> = match query {
+        None => catalog.entries.iter().collect(),
+        Some(q) => {
+            let parsed = match parse_query(q) {
+                Ok(parsed) => parsed,
+                Err(e) => {
+                    let _ = writeln!(err, "{e}");
+                    return 1;
+                }
+            };
+            let needs = Needs {
+                kind: ModelKind::Chat,
+                filters: &config.routing.model_filters,
+                context_tokens: None,
+            };
+            let resolution = match resolve(&catalog, q, &parsed, &needs, false) {
+                Ok(r) => r,
+                Err(e) => {
+                    let _ = writeln!(err, "{}", e.message);
+                    return 1;
+                }
+            };
+            let strategy = &config.routing.strategies[&config.routing.default_strategy];
+            rank(&catalog, &resolution.candidates, strategy, &|_| {
+                LiveScores::NEUTRAL
+            })
+            .iter()
+            .filter_map(|r| catalog.entry(r.entry))
+            .collect()
+        }
+    };
+    let _ = write_entries(out, &entries);
+    let _ = writeln!(
+        out,
+        "{} entr{}",
+        entries.len(),
+        if entries.len() == 1 { "y" } else { "ies" }
+    );
+    0
+}
+
+/// `smart-ai-router explain QUERY`: the ranking with every sub-score, and what was dropped.
+pub fn explain(
+    source: &ConfigSource,
+    query: &str,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> i32 {
+    let Some(config) = config_or_report(source, err) else {
+        return 1;
+    };
+    let catalog = offline_catalog(&config);
+    let strategy = &config.routing.strategies[&config.routing.default_strategy];
+    let health = crate::health::ChannelHealth::new();
+    let explained =
+        crate::explain::explain(&config, &catalog, &health, query, strategy, ModelKind::Chat);
+    let value = match explained {
+        Ok(v) => v,
+        Err(
+            crate::explain::ExplainError::BadQuery(m) | crate::explain::ExplainError::NoMatch(m),
+        ) => {
+            let _ = writeln!(err, "{m}");
+            return 1;
+        }
+    };
+    let _ = write_explanation(&value, out);
+    0
+}
+
+fn write_explanation(value: &serde_json::Value, out: &mut dyn Write) -> std::io::Result<()> {
+    writeln!(
+        out,
+        "query {}  strategy {}  weights {}",
+        value["query"], value["strategy"], value["weights"]
+    )?;
+    let fields: Vec<&str> = crate::scoring::SubScore::ALL
+        .iter()
+        .map(|s| s.field())
+        .collect();
+    let short: Vec<String> = fields
+        .iter()
+        .map(|f| f.trim_end_matches("_score").chars().take(7).collect())
+        .collect();
+    writeln!(
+        out,
+        "{:>4}  {:<55} {:>6}  {}",
+        "rank",
+        "channel/model",
+        "score",
+        short.iter().map(|s| format!("{s:>7}")).collect::<String>()
+    )?;
+    for c in value["candidates"].as_array().into_iter().flatten() {
+        let name = format!(
+            "{}/{}",
+            c["channel"].as_str().unwrap_or(""),
+            c["model"].as_str().unwrap_or("")
+        );
+        let subs: String = fields
+            .iter()
+            .map(|f| {
+                format!(
+                    "{:>7.3}",
+                    c["sub_scores"][f]["value"].as_f64().unwrap_or(0.0)
+                )
+            })
+            .collect();
+        writeln!(
+            out,
+            "{:>4}  {:<55} {:>6.3}  {subs}",
+            c["rank"],
+            name,
+            c["score"].as_f64().unwrap_or(0.0)
+        )?;
+    }
+    let dropped = value["dropped"].as_array().map_or(0, Vec::len);
+    if dropped > 0 {
+        writeln!(out, "dropped:")?;
+        for d in value["dropped"].as_array().into_iter().flatten() {
+            writeln!(
+                out,
+                "  {}/{}: {}",
+                d["channel"].as_str().unwrap_or(""),
+                d["model"].as_str().unwrap_or(""),
+                d["reason"].as_str().unwrap_or("")
+            )?;
+        }
+    }
+    Ok(())
+}
+
+/// `smart-ai-router stats`: today's usage summary from the logs.
+pub fn stats(source: &ConfigSource, out: &mut dyn Write, err: &mut dyn Write) -> i32 {
+    let Some(config) = config_or_report(source, err) else {
+        return 1;
+    };
+    let (aggregates, report) = match UsageAggregates::rebuild_from_dir(&config.usage.dir) {
+        Ok(rebuilt) => rebuilt,
+        Err(e) => {
+            let _ = writeln!(
+                err,
+                "cannot read usage logs in {}: {e}",
+                config.usage.dir.display()
+            );
+            return 1;
+        }
+    };
+    let today = chrono::Utc::now().date_naive();
+    let day = crate::stats::report::daily(
+        &aggregates,
+        &crate::stats::params::DailyParams { date: today },
+    );
+    let _ = writeln!(
+        out,
+        "usage on {today} (UTC), from {} ({} records read, {} corrupt lines skipped)",
+        config.usage.dir.display(),
+        report.records,
+        report.corrupt_lines
+    );
+    let _ = writeln!(
+        out,
+        "requests {} (ok {}, failed {})  tokens {} in / {} out ({} cached)  cost {:.6}  avg {:.0} ms  p95 {} ms",
+        day.total_requests,
+        day.successful_requests,
+        day.failed_requests,
+        day.total_input_tokens,
+        day.total_output_tokens,
+        day.total_cached_tokens,
+        day.total_cost,
+        day.avg_response_time_ms,
+        day.p95_response_time_ms
+    );
+    for (model, f) in &day.models {
+        let _ = writeln!(
+            out,
+            "  {model:<50} {:>6} req  {:>10} tok  {:>12.6}",
+            f.requests, f.tokens, f.cost
+        );
+    }
+    0
+}
+
+/// `smart-ai-router logs archive --days-to-keep N`.
+pub fn archive(
+    source: &ConfigSource,
+    days_to_keep: u32,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> i32 {
+    let Some(config) = config_or_report(source, err) else {
+        return 1;
+    };
+    let today = chrono::Utc::now().date_naive();
+    match crate::stats::archive::archive_logs(&config.usage.dir, days_to_keep, today) {
+        Ok(report) => {
+            for path in &report.archived {
+                let _ = writeln!(out, "archived {}", path.display());
+            }
+            for (path, e) in &report.failed {
+                let _ = writeln!(err, "could not archive {}: {e}", path.display());
+            }
+            let _ = writeln!(
+                out,
+                "{} file(s) archived ({} bytes -> {} bytes), {} kept",
+                report.archived.len(),
+                report.bytes_in,
+                report.bytes_out,
+                report.kept
+            );
+            i32::from(!report.failed.is_empty())
+        }
+        Err(e) => {
+            let _ = writeln!(err, "cannot archive {}: {e}", config.usage.dir.display());
+            1
+        }
+    }
 }

@@ -53,6 +53,23 @@ enum Command {
         /// A query such as `tag:free,qwen3`.
         query: String,
     },
+    /// Print today's usage summary from the logs.
+    Stats,
+    /// Manage usage log files.
+    Logs {
+        #[command(subcommand)]
+        action: LogsAction,
+    },
+}
+
+#[derive(Subcommand)]
+enum LogsAction {
+    /// Gzip usage logs older than N days into logs/archive/.
+    Archive {
+        /// Days of plain logs to keep (today is never archived).
+        #[arg(long, default_value_t = 30)]
+        days_to_keep: u32,
+    },
 }
 
 fn main() -> ExitCode {
@@ -68,10 +85,27 @@ fn main() -> ExitCode {
             args.log_format,
         ),
         Command::Check => cli::check(&source, &mut std::io::stdout(), &mut std::io::stderr()),
-        Command::Models { .. } | Command::Explain { .. } => {
-            eprintln!("not yet available: the catalog is built in a later step");
-            2
-        }
+        Command::Models { query } => cli::models(
+            &source,
+            query.as_deref(),
+            &mut std::io::stdout(),
+            &mut std::io::stderr(),
+        ),
+        Command::Explain { query } => cli::explain(
+            &source,
+            &query,
+            &mut std::io::stdout(),
+            &mut std::io::stderr(),
+        ),
+        Command::Stats => cli::stats(&source, &mut std::io::stdout(), &mut std::io::stderr()),
+        Command::Logs {
+            action: LogsAction::Archive { days_to_keep },
+        } => cli::archive(
+            &source,
+            days_to_keep,
+            &mut std::io::stdout(),
+            &mut std::io::stderr(),
+        ),
     };
     ExitCode::from(u8::try_from(code).unwrap_or(1))
 }

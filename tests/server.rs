@@ -26,7 +26,10 @@ async fn health_answers_with_channel_counts_on_every_alias() {
         assert_eq!(body["channels"]["disabled"], 1);
         assert_eq!(body["config_error"], Value::Null);
         assert_eq!(body["catalog"]["entries"], 1);
-        assert_eq!(body["discovery"]["keyless"]["disabled_reason"], "no api_key, and provider mock needs one");
+        assert_eq!(
+            body["discovery"]["keyless"]["disabled_reason"],
+            "no api_key, and provider mock needs one"
+        );
         assert_eq!(body["usage"]["dropped_records"], 0);
     }
     gateway.stop().await;

@@ -34,9 +34,16 @@ enum Access {
 
 fn access_of(path: &str, protect_metrics: bool) -> Access {
     if path == "/metrics" {
-        return if protect_metrics { Access::Admin } else { Access::Open };
+        return if protect_metrics {
+            Access::Admin
+        } else {
+            Access::Open
+        };
     }
-    if path.starts_with("/v1/stats") || path.starts_with("/v1/admin") || path.starts_with("/v1/route/explain") {
+    if path.starts_with("/v1/stats")
+        || path.starts_with("/v1/admin")
+        || path.starts_with("/v1/route/explain")
+    {
         Access::Admin
     } else if path.starts_with("/v1/") || path == "/v1" {
         Access::Api
@@ -71,7 +78,11 @@ fn matches(token: &str, expected: Option<&Secret>) -> bool {
 }
 
 /// The middleware.
-pub async fn require_token(State(state): State<Arc<AppState>>, request: Request, next: Next) -> Response {
+pub async fn require_token(
+    State(state): State<Arc<AppState>>,
+    request: Request,
+    next: Next,
+) -> Response {
     let snapshot = state.snapshot();
     let auth = &snapshot.config.auth;
     if !auth.enabled {
@@ -94,7 +105,10 @@ pub async fn require_token(State(state): State<Arc<AppState>>, request: Request,
     let is_api = is_admin || matches(token, api);
     match access {
         Access::Admin if is_admin => next.run(request).await,
-        Access::Admin if is_api => ApiError::forbidden("This route needs the admin token (auth.admin_token).").into_response(),
+        Access::Admin if is_api => {
+            ApiError::forbidden("This route needs the admin token (auth.admin_token).")
+                .into_response()
+        }
         Access::Api if is_api => next.run(request).await,
         _ => ApiError::unauthorized("Invalid API token.").into_response(),
     }
@@ -155,7 +169,8 @@ mod tests {
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
-            let mode = std::fs::metadata(dir.path().join("api_token")).map(|m| m.permissions().mode() & 0o777);
+            let mode = std::fs::metadata(dir.path().join("api_token"))
+                .map(|m| m.permissions().mode() & 0o777);
             assert_eq!(mode.ok(), Some(0o600));
         }
     }

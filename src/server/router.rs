@@ -30,11 +30,20 @@ pub fn build_router(state: Arc<AppState>) -> Router {
         .route("/v1/stats/cost-breakdown", get(stats_api::cost_breakdown))
         .route("/v1/stats/alerts", get(stats_api::alerts))
         .route("/v1/stats/channel-status", get(stats_api::channel_status))
-        .route("/v1/stats/clear-alerts/{channel_id}", post(stats_api::clear_alerts))
-        .route("/v1/stats/clear-all-alerts", post(stats_api::clear_all_alerts))
+        .route(
+            "/v1/stats/clear-alerts/{channel_id}",
+            post(stats_api::clear_alerts),
+        )
+        .route(
+            "/v1/stats/clear-all-alerts",
+            post(stats_api::clear_all_alerts),
+        )
         .fallback(unknown_route)
         .method_not_allowed_fallback(method_not_allowed)
-        .layer(axum::middleware::from_fn_with_state(state.clone(), auth::require_token))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            auth::require_token,
+        ))
         .with_state(state)
 }
 

@@ -41,68 +41,106 @@ fn today() -> chrono::NaiveDate {
     Utc::now().date_naive()
 }
 
-pub async fn daily(State(s): State<Arc<AppState>>, Query(q): Pairs) -> Result<Json<Value>, ApiError> {
+pub async fn daily(
+    State(s): State<Arc<AppState>>,
+    Query(q): Pairs,
+) -> Result<Json<Value>, ApiError> {
     let p = params::parse_daily(&q, today()).map_err(bad)?;
     Ok(ok(with_aggregates(&s, |a| report::daily(a, &p))))
 }
 
-pub async fn weekly(State(s): State<Arc<AppState>>, Query(q): Pairs) -> Result<Json<Value>, ApiError> {
+pub async fn weekly(
+    State(s): State<Arc<AppState>>,
+    Query(q): Pairs,
+) -> Result<Json<Value>, ApiError> {
     let p = params::parse_weekly(&q, today()).map_err(bad)?;
     Ok(ok(with_aggregates(&s, |a| report::weekly(a, &p))))
 }
 
-pub async fn monthly(State(s): State<Arc<AppState>>, Query(q): Pairs) -> Result<Json<Value>, ApiError> {
+pub async fn monthly(
+    State(s): State<Arc<AppState>>,
+    Query(q): Pairs,
+) -> Result<Json<Value>, ApiError> {
     let p = params::parse_monthly(&q, today()).map_err(bad)?;
     Ok(ok(with_aggregates(&s, |a| report::monthly(a, &p))))
 }
 
-pub async fn summary(State(s): State<Arc<AppState>>, Query(q): Pairs) -> Result<Json<Value>, ApiError> {
+pub async fn summary(
+    State(s): State<Arc<AppState>>,
+    Query(q): Pairs,
+) -> Result<Json<Value>, ApiError> {
     let p = params::parse_summary(&q, today()).map_err(bad)?;
     Ok(ok(with_aggregates(&s, |a| report::summary(a, &p))))
 }
 
-pub async fn top_models(State(s): State<Arc<AppState>>, Query(q): Pairs) -> Result<Json<Value>, ApiError> {
+pub async fn top_models(
+    State(s): State<Arc<AppState>>,
+    Query(q): Pairs,
+) -> Result<Json<Value>, ApiError> {
     let p = params::parse_top_models(&q, today()).map_err(bad)?;
     Ok(ok(with_aggregates(&s, |a| report::top_models(a, &p))))
 }
 
-pub async fn top_channels(State(s): State<Arc<AppState>>, Query(q): Pairs) -> Result<Json<Value>, ApiError> {
+pub async fn top_channels(
+    State(s): State<Arc<AppState>>,
+    Query(q): Pairs,
+) -> Result<Json<Value>, ApiError> {
     let p = params::parse_top_channels(&q, today()).map_err(bad)?;
     Ok(ok(with_aggregates(&s, |a| report::top_channels(a, &p))))
 }
 
-pub async fn cost_breakdown(State(s): State<Arc<AppState>>, Query(q): Pairs) -> Result<Json<Value>, ApiError> {
+pub async fn cost_breakdown(
+    State(s): State<Arc<AppState>>,
+    Query(q): Pairs,
+) -> Result<Json<Value>, ApiError> {
     let p = params::parse_cost_breakdown(&q, today()).map_err(bad)?;
     Ok(ok(with_aggregates(&s, |a| report::cost_breakdown(a, &p))))
 }
 
-pub async fn alerts(State(s): State<Arc<AppState>>, Query(q): Pairs) -> Result<Json<Value>, ApiError> {
+pub async fn alerts(
+    State(s): State<Arc<AppState>>,
+    Query(q): Pairs,
+) -> Result<Json<Value>, ApiError> {
     let p = params::parse_alerts(&q).map_err(bad)?;
     let log = s.alerts.lock().unwrap_or_else(|p| p.into_inner());
     Ok(ok(log.recent(p.hours, Utc::now())))
 }
 
-pub async fn clear_alerts(State(s): State<Arc<AppState>>, Path(channel_id): Path<String>) -> Result<Json<Value>, ApiError> {
+pub async fn clear_alerts(
+    State(s): State<Arc<AppState>>,
+    Path(channel_id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
     let alerts = s.alerts.clone();
     let id = channel_id.clone();
-    let cleared = tokio::task::spawn_blocking(move || alerts.lock().unwrap_or_else(|p| p.into_inner()).clear_channel(&id))
-        .await
-        .map_err(|e| ApiError::internal(format!("clearing alerts failed: {e}")))?
-        .map_err(|e| ApiError::internal(format!("cannot rewrite the alerts file: {e}")))?;
+    let cleared = tokio::task::spawn_blocking(move || {
+        alerts
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clear_channel(&id)
+    })
+    .await
+    .map_err(|e| ApiError::internal(format!("clearing alerts failed: {e}")))?
+    .map_err(|e| ApiError::internal(format!("cannot rewrite the alerts file: {e}")))?;
     s.health.clear_blacklist(&channel_id);
-    Ok(Json(json!({"success": true, "message": format!("cleared {cleared} alert(s) of channel {channel_id} and lifted its blacklist")})))
+    Ok(Json(
+        json!({"success": true, "message": format!("cleared {cleared} alert(s) of channel {channel_id} and lifted its blacklist")}),
+    ))
 }
 
 pub async fn clear_all_alerts(State(s): State<Arc<AppState>>) -> Result<Json<Value>, ApiError> {
     let alerts = s.alerts.clone();
-    let cleared = tokio::task::spawn_blocking(move || alerts.lock().unwrap_or_else(|p| p.into_inner()).clear_all())
-        .await
-        .map_err(|e| ApiError::internal(format!("clearing alerts failed: {e}")))?
-        .map_err(|e| ApiError::internal(format!("cannot rewrite the alerts file: {e}")))?;
+    let cleared = tokio::task::spawn_blocking(move || {
+        alerts.lock().unwrap_or_else(|p| p.into_inner()).clear_all()
+    })
+    .await
+    .map_err(|e| ApiError::internal(format!("clearing alerts failed: {e}")))?
+    .map_err(|e| ApiError::internal(format!("cannot rewrite the alerts file: {e}")))?;
     for channel in &s.snapshot().config.channels {
         s.health.clear_blacklist(&channel.id);
     }
-    Ok(Json(json!({"success": true, "message": format!("cleared {cleared} alert(s) and lifted every blacklist")})))
+    Ok(Json(
+        json!({"success": true, "message": format!("cleared {cleared} alert(s) and lifted every blacklist")}),
+    ))
 }
 
 /// Per channel: enabled, blacklist, cooldowns, last error, live figures, discovery, today.
@@ -120,14 +158,18 @@ pub async fn channel_status(State(s): State<Arc<AppState>>) -> Json<Value> {
         let mut ttft_sum = (0.0, 0u32);
         for entry in snapshot.catalog.channel_entries(&channel.id) {
             models += 1;
-            let Some(view) = s.health.model_state(&entry.health_key) else { continue };
+            let Some(view) = s.health.model_state(&entry.health_key) else {
+                continue;
+            };
             calls += view.live.calls;
             failures += view.live.failures;
             if let Some(t) = view.live.ttft_ms {
                 ttft_sum = (ttft_sum.0 + t, ttft_sum.1 + 1);
             }
             match view.breaker.state {
-                BreakerState::Open { until } if until > now => cooling.push(json!({"model": entry.model_id, "until": wall_clock(until)})),
+                BreakerState::Open { until } if until > now => {
+                    cooling.push(json!({"model": entry.model_id, "until": wall_clock(until)}))
+                }
                 BreakerState::Removed => removed.push(json!(entry.model_id)),
                 _ => {}
             }

@@ -22,7 +22,11 @@ pub async fn health(State(state): State<Arc<AppState>>) -> Json<Value> {
     } else {
         "ok"
     };
-    let discovery = state.discovery.lock().map(|d| d.clone()).unwrap_or_default();
+    let discovery = state
+        .discovery
+        .lock()
+        .map(|d| d.clone())
+        .unwrap_or_default();
     let last_discovery = discovery.values().filter_map(|d| d.last_success).max();
     let mut channels = Map::new();
     for channel in &config.channels {
@@ -39,7 +43,11 @@ pub async fn health(State(state): State<Arc<AppState>>) -> Json<Value> {
             }),
         );
     }
-    let mut distinct: Vec<&str> = catalog.entries.iter().map(|e| e.model_id.as_str()).collect();
+    let mut distinct: Vec<&str> = catalog
+        .entries
+        .iter()
+        .map(|e| e.model_id.as_str())
+        .collect();
     distinct.sort_unstable();
     distinct.dedup();
     Json(json!({
