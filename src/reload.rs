@@ -1,0 +1,142 @@
+//! Live reload (SPEC §11): a change to `router_config.yaml` or `providers.yaml` (watched with
+//! `notify`, debounced), or `SIGHUP`, loads and validates the config again. A valid one is
+//! swapped in through the rebuild task (in-flight requests finish on the old snapshot) and
+//! discovery runs for the channels that are new or whose provider, base URL or key changed.
+//! An invalid one is rejected: the error is logged and shown in `/health` (`config_error`),
+//! and the running config keeps serving. Host and port are bound at start; a change to them
+//! takes effect on restart (logged).
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use notify::{RecursiveMode, Watcher};
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+use crate::config::{load_config, Config};
+use crate::discovery::runner::discover;
+use crate::rebuild::{Change, Rebuilder};
+use crate::state::AppState;
+
+/// How long file events are gathered before one reload.
+pub const DEBOUNCE: Duration = Duration::from_millis(250);
+
+/// What a reload did.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ReloadOutcome {
+    Applied { generation: u64, rediscovered: Vec<String> },
+    Rejected(String),
+}
+
+/// Load the config again and apply it (or record why not).
+pub async fn reload(state: &Arc<AppState>, rebuilder: &Rebuilder) -> ReloadOutcome {
+    let source = state.source.clone();
+    let loaded = tokio::task::spawn_blocking(move || load_config(&source)).await;
+    let new = match loaded {
+        Ok(Ok(config)) => config,
+        Ok(Err(errors)) => return reject(state, errors.to_string()),
+        Err(e) => return reject(state, format!("reload task failed: {e}")),
+    };
+    let old = state.snapshot().config.clone();
+    let mut new = new;
+    // The listener is bound once; keep what is actually serving.
+    if (new.server.host.as_str(), new.server.port) != (old.server.host.as_str(), old.server.port) {
+        tracing::warn!("server.host/port changed: takes effect on restart");
+        new.server.host = old.server.host.clone();
+        new.server.port = old.server.port;
+    }
+    for warning in &new.warnings {
+        tracing::warn!("{warning}");
+    }
+    let rediscover = channels_to_discover(&old, &new);
+    let new = Arc::new(new);
+    let generation = rebuilder.apply(Change::Config(new.clone())).await.unwrap_or(0);
+    state.config_error.store(None);
+    crate::app::ensure_api_token(state);
+    tracing::info!(generation, rediscover = ?rediscover, "configuration reloaded");
+    if new.discovery.enabled && !rediscover.is_empty() {
+        discover(state, rebuilder, Some(&rediscover)).await;
+    }
+    ReloadOutcome::Applied {
+        generation,
+        rediscovered: rediscover,
+    }
+}
+
+fn reject(state: &AppState, message: String) -> ReloadOutcome {
+    tracing::error!("configuration change rejected; the running config keeps serving:\n{message}");
+    state.config_error.store(Some(Arc::new(message.clone())));
+    ReloadOutcome::Rejected(message)
+}
+
+/// Enabled channels that are new, newly enabled, or whose provider/base URL/key changed.
+pub fn channels_to_discover(old: &Config, new: &Config) -> Vec<String> {
+    new.enabled_channels()
+        .filter(|c| match old.channel(&c.id) {
+            Some(before) => !before.enabled || before.discovery_identity() != c.discovery_identity(),
+            None => true,
+        })
+        .map(|c| c.id.clone())
+        .collect()
+}
+
+/// Watch the config files and SIGHUP; reload on change until shutdown.
+pub fn spawn_watcher(state: Arc<AppState>, rebuilder: Rebuilder, tasks: &TaskTracker, shutdown: CancellationToken) {
+    let (tx, mut rx) = mpsc::channel::<()>(16);
+    let files: Vec<PathBuf> = vec![state.source.router_path(), state.source.providers_path()];
+    let dir = state.source.dir.clone();
+    let names: Vec<std::ffi::OsString> = files.iter().filter_map(|f| f.file_name().map(|n| n.to_os_string())).collect();
+    let notify_tx = tx.clone();
+    let watcher = notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
+        if let Ok(event) = event {
+            let ours = event.paths.iter().any(|p| p.file_name().is_some_and(|n| names.iter().any(|x| x == n)));
+            if ours && !event.kind.is_access() {
+                let _ = notify_tx.try_send(());
+            }
+        }
+    });
+    let watcher = match watcher {
+        Ok(mut w) => match w.watch(&dir, RecursiveMode::NonRecursive) {
+            Ok(()) => Some(w),
+            Err(e) => {
+                tracing::warn!(dir = %dir.display(), "cannot watch the config dir ({e}); reload with SIGHUP");
+                None
+            }
+        },
+        Err(e) => {
+            tracing::warn!("cannot start the config watcher ({e}); reload with SIGHUP");
+            None
+        }
+    };
+    #[cfg(unix)]
+    {
+        let hup_tx = tx.clone();
+        let stop = shutdown.clone();
+        tasks.spawn(async move {
+            let Ok(mut hup) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()) else {
+                return;
+            };
+            loop {
+                tokio::select! {
+                    _ = hup.recv() => { let _ = hup_tx.send(()).await; }
+                    _ = stop.cancelled() => return,
+                }
+            }
+        });
+    }
+    tasks.spawn(async move {
+        let _watcher = watcher;
+        loop {
+            tokio::select! {
+                got = rx.recv() => if got.is_none() { return },
+                _ = shutdown.cancelled() => return,
+            }
+            // Debounce: editors write in several steps.
+            tokio::time::sleep(DEBOUNCE).await;
+            while rx.try_recv().is_ok() {}
+            reload(&state, &rebuilder).await;
+        }
+    });
+}
