@@ -6,9 +6,12 @@
 //! [`RelayStream`] forwards each complete event's bytes unchanged — except the usage-only chunk
 //! the gateway asked for on the client's behalf, which is removed — and reads usage, text and
 //! errors from them without copying the body. An upstream failure after the first byte ends
-//! the client's stream with an SSE error event. The relay's end (done, broken, idle timeout, or
-//! the client gone: the body is dropped, which cancels the upstream request) is reported once
-//! through the `on_end` callback, which writes the usage record.
+//! the client's stream with an SSE error event; an error event the upstream sends itself is
+//! relayed as is and makes the call an error too. Once `[DONE]` has passed, the answer is
+//! complete: the relay waits at most [`DRAIN_AFTER_DONE`] for the upstream to end, and a break
+//! or silence then is no error. The relay's end (done, broken, idle timeout, or the client
+//! gone: the body is dropped, which cancels the upstream request) is reported once through the
+//! `on_end` callback, which writes the usage record.
 
 use std::pin::Pin;
 use std::time::Duration;
@@ -22,6 +25,10 @@ use crate::usage::tap::{inspect_chunk, SseEvent, SseEventSplitter, StreamText, U
 
 /// The longest event the relay buffers before calling the stream broken.
 pub const MAX_EVENT_BYTES: usize = 16 * 1024 * 1024;
+
+/// After `[DONE]`, how long the relay waits for the upstream to end its body (so the
+/// connection can be reused) before ending the client's stream anyway.
+pub const DRAIN_AFTER_DONE: Duration = Duration::from_secs(1);
 
 type ByteStream = Pin<Box<dyn Stream<Item = Result<Bytes, reqwest::Error>> + Send>>;
 
@@ -47,6 +54,8 @@ struct Tap {
     usage: Option<Usage>,
     strip_usage_only: bool,
     saw_done: bool,
+    /// The message of the first error event the upstream sent.
+    upstream_error: Option<String>,
 }
 
 impl Tap {
@@ -58,6 +67,9 @@ impl Tap {
             let facts = inspect_chunk(data);
             if let Some(usage) = facts.usage {
                 self.usage = Some(usage);
+            }
+            if self.upstream_error.is_none() {
+                self.upstream_error = facts.error;
             }
             self.text.add_chunk(data);
             if facts.usage_only && self.strip_usage_only {
@@ -95,6 +107,7 @@ pub async fn open_stream(
         usage: None,
         strip_usage_only,
         saw_done: false,
+        upstream_error: None,
     };
     let deadline = Instant::now() + timeout;
     let mut first = Vec::new();
@@ -186,6 +199,10 @@ impl RelayStream {
 
     fn end(&mut self, error: Option<String>, client_gone: bool) {
         self.finished = true;
+        let error = error.or_else(|| {
+            let message = self.tap.upstream_error.as_ref()?;
+            Some(format!("upstream sent an error event: {message}"))
+        });
         if let Some(on_end) = self.on_end.take() {
             on_end(RelayEnd {
                 usage: self.tap.usage,
@@ -219,8 +236,16 @@ impl RelayStream {
                 self.end(Some(message.into()), false);
                 return Some(Self::error_event(message));
             }
-            match tokio::time::timeout(self.idle, self.upstream.next()).await {
+            // After [DONE] the answer is complete: a short wait for the upstream's end, and no
+            // error if it breaks or stays silent instead.
+            let wait = if self.tap.saw_done {
+                self.idle.min(DRAIN_AFTER_DONE)
+            } else {
+                self.idle
+            };
+            match tokio::time::timeout(wait, self.upstream.next()).await {
                 Ok(Some(Ok(chunk))) => self.tap.splitter.push(chunk),
+                Ok(Some(Err(_))) | Err(_) if self.tap.saw_done => return self.finish_at_eof(),
                 Ok(Some(Err(e))) => {
                     let message = format!("upstream stream broke: {e}");
                     self.end(Some(message.clone()), false);

@@ -78,6 +78,13 @@ pub enum Reply {
     /// The inner reply, with its body watched by a [`StreamTracker`] (when each piece left,
     /// whether the body was dropped before its end).
     Tracked(Arc<StreamTracker>, Box<Reply>),
+    /// Raw SSE bytes, then wait at the [`Gate`] (counted as an arrival), then `end`: the test
+    /// decides when a stream that already sent its pieces breaks, stalls or finishes.
+    StreamGated {
+        pieces: Vec<Bytes>,
+        gate: Arc<Gate>,
+        end: StreamEnd,
+    },
 }
 
 impl Reply {
@@ -294,8 +301,10 @@ fn render(reply: Reply, request: &Value) -> futures::future::BoxFuture<'static, 
                 render(*inner, &request).await
             }
             Reply::Gated(gate, inner) => {
+                let waiting = GateWait(Some(gate.clone()));
                 gate.arrive();
                 gate.wait_open().await;
+                waiting.pass();
                 render(*inner, &request).await
             }
             Reply::Tracked(tracker, inner) => {
@@ -307,6 +316,25 @@ fn render(reply: Reply, request: &Value) -> futures::future::BoxFuture<'static, 
                     ended: false,
                 };
                 Response::from_parts(parts, Body::from_stream(body))
+            }
+            Reply::StreamGated { pieces, gate, end } => {
+                let head = futures::stream::iter(pieces.into_iter().map(Ok::<Bytes, std::io::Error>));
+                let wait = futures::stream::once(async move {
+                    gate.arrive();
+                    gate.wait_open().await;
+                })
+                .filter_map(|()| async { None });
+                let tail = match end {
+                    StreamEnd::Done => {
+                        futures::stream::iter([Ok(Bytes::from_static(b"data: [DONE]\n\n"))]).boxed()
+                    }
+                    StreamEnd::Close => futures::stream::iter([Err(std::io::Error::other(
+                        "mock: connection cut",
+                    ))])
+                    .boxed(),
+                    StreamEnd::Stall => futures::stream::pending().boxed(),
+                };
+                sse_body(Body::from_stream(head.chain(wait).chain(tail)))
             }
         }
     })
@@ -422,6 +450,8 @@ fn echo(request: &Value) -> Response {
 pub struct Gate {
     arrived: tokio::sync::watch::Sender<usize>,
     open: tokio::sync::watch::Sender<bool>,
+    /// Requests dropped while waiting (their client, the gateway, went away).
+    abandoned: tokio::sync::watch::Sender<usize>,
 }
 
 impl Gate {
@@ -429,6 +459,7 @@ impl Gate {
         Arc::new(Self {
             arrived: tokio::sync::watch::channel(0).0,
             open: tokio::sync::watch::channel(false).0,
+            abandoned: tokio::sync::watch::channel(0).0,
         })
     }
 
@@ -443,6 +474,12 @@ impl Gate {
         let _ = arrived.wait_for(|count| *count >= n).await;
     }
 
+    /// Wait until `n` requests were dropped while waiting at the gate.
+    pub async fn wait_abandoned(&self, n: usize) {
+        let mut abandoned = self.abandoned.subscribe();
+        let _ = abandoned.wait_for(|count| *count >= n).await;
+    }
+
     fn arrive(&self) {
         self.arrived.send_modify(|count| *count += 1);
     }
@@ -450,6 +487,23 @@ impl Gate {
     async fn wait_open(&self) {
         let mut open = self.open.subscribe();
         let _ = open.wait_for(|open| *open).await;
+    }
+}
+
+/// A request waiting at a gate; counted as abandoned when dropped before the gate opened.
+struct GateWait(Option<Arc<Gate>>);
+
+impl GateWait {
+    fn pass(mut self) {
+        self.0 = None;
+    }
+}
+
+impl Drop for GateWait {
+    fn drop(&mut self) {
+        if let Some(gate) = self.0.take() {
+            gate.abandoned.send_modify(|count| *count += 1);
+        }
     }
 }
 
