@@ -319,12 +319,13 @@ fn write_alert(call: &Call, channel: &Channel, class: ErrorClass, message: &str)
         channel.name.clone(),
         message.to_string(),
     );
-    tokio::task::spawn_blocking(move || {
+    // On the usage writer's thread: off the request path, and flushed with the records.
+    call.state.usage.run_in_order(Box::new(move || {
         let mut log = alerts.lock().unwrap_or_else(|p| p.into_inner());
         if let Err(e) = log.record_error(&id, &name, class, &message, Utc::now()) {
             tracing::error!("cannot write a channel alert: {e}");
         }
-    });
+    }));
 }
 
 /// The usage record of a call that no candidate served (every attempt failed, or none could
