@@ -464,6 +464,7 @@ async fn repeated_5xx_open_the_breaker_then_exactly_one_half_open_trial_goes_thr
     guarded("the trial to reach the mock", gate.wait_arrived(1)).await;
     let refused = chat(&gateway, "m1").await;
     assert_eq!(refused.status, 503);
+    assert_eq!(refused.header("retry-after"), Some("1"));
     assert_eq!(
         refused.error_message(),
         "No candidate for \"m1\" can be tried now: a/m1: recovering (a trial request is in flight)."
@@ -722,4 +723,69 @@ async fn a_redirect_is_not_followed() {
     assert_eq!(elsewhere.completion_count(), 0);
     assert_eq!(s.a.completion_count(), 1);
     s.gateway.stop().await;
+}
+
+/// Cool a/m1 down (one 500 opens it with `failure_threshold: 1`) and wait for the cooldown's end.
+async fn open_then_wait_for_half_open(gateway: &TestGateway, a: &MockUpstream) {
+    a.push(Reply::error(500, "internal error"));
+    assert_eq!(chat(gateway, "m1").await.status, 502);
+    tokio::time::sleep_until(cooling_until(gateway, "a/m1")).await;
+}
+
+#[tokio::test]
+async fn a_trial_whose_client_goes_away_is_given_back() {
+    let routing = "  failure_threshold: 1\n  cooldown_s: 0.2\n  max_attempts: 1\n";
+    let (gateway, a) = one_channel(routing, &["m1"]).await;
+    open_then_wait_for_half_open(&gateway, &a).await;
+    let gate = Gate::new();
+    a.push(Reply::Gated(gate.clone(), Box::new(Reply::Echo)));
+    let trial = chat_in_background(&gateway, "m1");
+    guarded("the trial to reach the mock", gate.wait_arrived(1)).await;
+    trial.abort();
+    guarded("the trial's upstream request to be dropped", gate.wait_abandoned(1)).await;
+    // The next call is the new trial at once (not refused for a minute).
+    assert_eq!(chat(&gateway, "m1").await.served(), (200, "a", "m1", "1"));
+    assert_eq!(breaker(&gateway, "a/m1"), Some(BreakerState::Closed));
+    let records = usage_records(&gateway).await;
+    let statuses: Vec<&str> = records
+        .iter()
+        .map(|r| r["status"].as_str().unwrap_or(""))
+        .collect();
+    assert_eq!(statuses, vec!["error", "cancelled", "success"]);
+    gateway.stop().await;
+}
+
+#[tokio::test]
+async fn a_request_error_of_another_call_does_not_give_away_the_trial() {
+    let routing = "  failure_threshold: 1\n  cooldown_s: 0.2\n  max_attempts: 1\n";
+    let (gateway, a) = one_channel(routing, &["m1"]).await;
+    // An earlier call, admitted while a/m1 was healthy, is held at the mock...
+    let early = Gate::new();
+    a.push(Reply::Gated(
+        early.clone(),
+        Box::new(Reply::error(
+            400,
+            "This model's maximum context length is 8192 tokens",
+        )),
+    ));
+    let early_call = chat_in_background(&gateway, "m1");
+    guarded("the early call to reach the mock", early.wait_arrived(1)).await;
+    // ...while a/m1 breaks, cools down, and its half-open trial is held too.
+    open_then_wait_for_half_open(&gateway, &a).await;
+    let trial_gate = Gate::new();
+    a.push(Reply::Gated(trial_gate.clone(), Box::new(Reply::Echo)));
+    let trial = chat_in_background(&gateway, "m1");
+    guarded("the trial to reach the mock", trial_gate.wait_arrived(1)).await;
+    // The early call's context-length answer has no bearing on the trial.
+    early.open();
+    assert_eq!(guarded("the early call", early_call).await.expect("task").status, 502);
+    let refused = chat(&gateway, "m1").await;
+    assert_eq!(refused.status, 503);
+    assert_eq!(a.completion_count(), 3);
+    trial_gate.open();
+    assert_eq!(
+        guarded("the trial", trial).await.expect("task").served(),
+        (200, "a", "m1", "1")
+    );
+    gateway.stop().await;
 }

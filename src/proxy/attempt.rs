@@ -65,6 +65,7 @@ pub(super) async fn try_candidate(
             return failed(
                 call,
                 entry,
+                trial,
                 Failure::Timeout,
                 format!("timed out after {}s", secs(timeout)),
             )
@@ -80,6 +81,7 @@ pub(super) async fn try_candidate(
             return failed(
                 call,
                 entry,
+                trial,
                 failure,
                 format!("{what}: {}", outcome::redact(&error_chain(&e), channel)),
             );
@@ -107,6 +109,7 @@ pub(super) async fn try_candidate(
         return failed(
             call,
             entry,
+            trial,
             failure,
             format!("HTTP {}: {message}", status.as_u16()),
         );
@@ -119,12 +122,19 @@ pub(super) async fn try_candidate(
     if stream && is_sse {
         return match open_stream(response, ask_usage, timeout).await {
             Err((failure, message)) => {
-                failed(call, entry, failure, outcome::redact(&message, channel))
+                failed(call, entry, trial, failure, outcome::redact(&message, channel))
             }
             Ok(opened) => {
                 let ttft = sent_at.elapsed();
                 let on_end =
-                    outcome::stream_finisher(call.clone(), candidate.entry, number, sent_at, ttft);
+                    outcome::stream_finisher(
+                    call.clone(),
+                    candidate.entry,
+                    number,
+                    trial,
+                    sent_at,
+                    ttft,
+                );
                 let body = Body::from_stream(opened.relay.on_end(on_end).into_stream(opened.first));
                 let mut response = Response::new(body);
                 let headers = response.headers_mut();
@@ -147,7 +157,7 @@ pub(super) async fn try_candidate(
         .cloned();
     let body = match read_capped(response, MAX_RESPONSE_BYTES, sent_at + timeout).await {
         Ok(body) => body,
-        Err(message) => return failed(call, entry, Failure::BadResponse, message),
+        Err(message) => return failed(call, entry, trial, Failure::BadResponse, message),
     };
     if serde_json::from_slice::<serde::de::IgnoredAny>(&body).is_err() {
         let start: String = String::from_utf8_lossy(&body[..body.len().min(80)])
@@ -157,6 +167,7 @@ pub(super) async fn try_candidate(
         return failed(
             call,
             entry,
+            trial,
             Failure::BadResponse,
             format!(
                 "HTTP {} with a body that is not JSON: {start:?}",
@@ -190,9 +201,15 @@ pub(super) async fn try_candidate(
     Attempted::Served(response)
 }
 
-fn failed(call: &Call, entry: &CatalogEntry, failure: Failure, message: String) -> Attempted {
+fn failed(
+    call: &Call,
+    entry: &CatalogEntry,
+    trial: bool,
+    failure: Failure,
+    message: String,
+) -> Attempted {
     let context_exceeded = failure == Failure::ContextLength;
-    outcome::record_failure(call, entry, &failure, &message);
+    outcome::record_failure(call, entry, trial, &failure, &message);
     Attempted::Failed {
         summary: format!("{}/{}: {message}", entry.channel.id, entry.model_id),
         context_exceeded,
