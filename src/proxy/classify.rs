@@ -11,7 +11,9 @@
 //!   length, then content policy, by message; otherwise the request's own fault.
 //! - A 3xx is a bad response (API endpoints do not redirect; set `base_url` to the target).
 //!
-//! Word lists are lower-case substrings of the message (or, if none, of the body).
+//! Word lists are lower-case substrings of the message (or, if none, of the body); the rate
+//! words must start a word ("rate limit", "rate_limit_exceeded", "limited", but not
+//! "generate" or "unlimited"), since a plain 403 must stay an invalid key.
 
 use std::time::{Duration, SystemTime};
 
@@ -120,6 +122,18 @@ fn any(haystack: &str, needles: &[&str]) -> bool {
     needles.iter().any(|n| haystack.contains(n))
 }
 
+/// Some needle occurs where a word starts (not after a letter or digit).
+fn any_word_start(haystack: &str, needles: &[&str]) -> bool {
+    needles.iter().any(|needle| {
+        haystack.match_indices(needle).any(|(at, _)| {
+            !haystack[..at]
+                .chars()
+                .next_back()
+                .is_some_and(char::is_alphanumeric)
+        })
+    })
+}
+
 /// The upstream's error message: `error.message`, `error` (string), `message`, `detail`, or
 /// the body's first 300 characters.
 pub fn error_message(body: &[u8]) -> String {
@@ -158,7 +172,7 @@ pub fn classify_status(status: u16, headers: &HeaderMap, body: &[u8], now: Syste
         300..=399 => Failure::BadResponse,
         401 => Failure::InvalidKey,
         402 => Failure::QuotaExhausted,
-        403 if any(text, RATE) && !any(text, QUOTA) => Failure::RateLimited {
+        403 if any_word_start(text, RATE) && !any(text, QUOTA) => Failure::RateLimited {
             retry_after: retry_after(),
         },
         403 if any(text, QUOTA) => Failure::QuotaExhausted,
@@ -275,6 +289,22 @@ mod tests {
             Failure::InvalidKey
         );
         assert_eq!(classify(403, &err("Forbidden")), Failure::InvalidKey);
+        assert_eq!(
+            classify(403, &err("You are not allowed to generate embeddings")),
+            Failure::InvalidKey
+        );
+        assert_eq!(
+            classify(403, &err("Key has unlimited scope but this project is disabled")),
+            Failure::InvalidKey
+        );
+        assert_eq!(
+            classify(403, &err("rate_limit_exceeded: slow down")),
+            Failure::RateLimited { retry_after: None }
+        );
+        assert_eq!(
+            classify(403, &err("Your organization is limited to 3 requests per minute")),
+            Failure::RateLimited { retry_after: None }
+        );
         assert_eq!(
             classify(403, &err("Rate limit exceeded for this key")),
             Failure::RateLimited { retry_after: None }
