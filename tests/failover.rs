@@ -721,6 +721,23 @@ async fn a_redirect_is_not_followed() {
     });
     assert_eq!(chat(&s.gateway, "m1").await.served(), (200, "b", "m1", "2"));
     assert_eq!(elsewhere.completion_count(), 0);
+    let (_, last_error) = s
+        .gateway
+        .running
+        .as_ref()
+        .expect("running")
+        .state
+        .health
+        .model_state("a/m1")
+        .and_then(|view| view.last_error)
+        .expect("a/m1 has a last error");
+    assert_eq!(
+        last_error,
+        format!(
+            "HTTP 307: redirect to {}/chat/completions not followed (set the channel's base_url to the target)",
+            elsewhere.base_url()
+        )
+    );
     assert_eq!(s.a.completion_count(), 1);
     s.gateway.stop().await;
 }
@@ -787,5 +804,29 @@ async fn a_request_error_of_another_call_does_not_give_away_the_trial() {
         guarded("the trial", trial).await.expect("task").served(),
         (200, "a", "m1", "1")
     );
+    gateway.stop().await;
+}
+
+#[tokio::test]
+async fn a_burst_of_429s_from_calls_in_flight_cools_down_once() {
+    let (gateway, a) = one_channel("  max_attempts: 1\n", &["m1"]).await;
+    let gate = Gate::new();
+    for _ in 0..4 {
+        a.push(Reply::Gated(
+            gate.clone(),
+            Box::new(Reply::error(429, "Rate limit reached for requests")),
+        ));
+    }
+    let calls: Vec<_> = (0..4).map(|_| chat_in_background(&gateway, "m1")).collect();
+    guarded("four calls to reach the mock", gate.wait_arrived(4)).await;
+    let released = Instant::now();
+    gate.open();
+    for call in calls {
+        assert_eq!(guarded("a held call", call).await.expect("task").status, 502);
+    }
+    // One episode: the first backoff step (`cooldown_s`: 30), not 30·2³.
+    let until = cooling_until(&gateway, "a/m1");
+    assert!(until > released + Duration::from_secs(30), "too short");
+    assert!(until <= Instant::now() + Duration::from_secs(30), "escalated");
     gateway.stop().await;
 }

@@ -666,3 +666,33 @@ async fn a_client_that_goes_away_before_the_first_byte_leaves_a_cancelled_record
     assert_eq!(t.b.completion_count(), 0);
     t.gateway.stop().await;
 }
+
+#[tokio::test]
+async fn a_content_policy_error_as_the_first_event_is_relayed_not_failed_over() {
+    let t = setup("").await;
+    let refusal = r#"{"error":{"message":"Your request was rejected as a result of our safety system.","type":"invalid_request_error","code":"content_policy_violation"}}"#;
+    t.a.push(Reply::Stream {
+        events: vec![s(refusal)],
+        gap: Duration::ZERO,
+        end: StreamEnd::Done,
+    });
+    let received = stream_chat(&t.gateway, &stream_body(None)).await;
+    assert_eq!(received.status, 200);
+    assert_eq!(received.header("x-router-channel"), Some("a"));
+    assert_eq!(received.text(), event(refusal) + DONE);
+    assert_eq!(t.b.completion_count(), 0);
+    let records = usage_records(&t.gateway).await;
+    assert_eq!(records.len(), 1);
+    assert_eq!(records[0]["status"], "error");
+    assert_eq!(
+        records[0]["error_message"],
+        "upstream sent an error event: Your request was rejected as a result of our safety system."
+    );
+    // A refusal says nothing about the channel's health.
+    let health = &t.gateway.running.as_ref().expect("running").state.health;
+    assert_eq!(
+        health.model_state("a/m1").map(|v| v.breaker.consecutive_failures),
+        None
+    );
+    t.gateway.stop().await;
+}

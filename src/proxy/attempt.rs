@@ -95,7 +95,16 @@ pub(super) async fn try_candidate(
             .await
             .unwrap_or_default();
         let failure = classify_status(status.as_u16(), &headers, &body, SystemTime::now());
-        let message = outcome::redact(&error_message(&body), channel);
+        let message = if status.is_redirection() {
+            let target = headers
+                .get(reqwest::header::LOCATION)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("an unnamed location");
+            format!("redirect to {target} not followed (set the channel's base_url to the target)")
+        } else {
+            error_message(&body)
+        };
+        let message = outcome::redact(&message, channel);
         if !failure.fails_over() {
             if trial {
                 call.state

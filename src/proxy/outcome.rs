@@ -386,7 +386,7 @@ pub fn stream_finisher(
             return;
         };
         if let Some(error) = &end.error {
-            record_failure(&call, entry, trial, &Failure::BadResponse, error);
+            record_failure(&call, entry, trial, &error.failure, &error.message);
         } else if end.client_gone && trial {
             call.state
                 .health
@@ -402,7 +402,7 @@ pub fn stream_finisher(
                 output_text: end.text,
                 ttft: Some(ttft),
                 total: end.ended_at.saturating_duration_since(sent_at),
-                error: end.error,
+                error: end.error.map(|e| e.message),
                 cancelled: end.client_gone,
             },
         );
