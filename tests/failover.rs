@@ -251,7 +251,10 @@ async fn invalid_key_blacklists_every_model_of_the_channel_and_writes_an_alert()
 #[tokio::test]
 async fn a_403_that_speaks_of_rate_limits_cools_the_model_down_without_a_blacklist() {
     let s = two_channels("", &["m1", "m2"], &["m1"]).await;
-    s.a.push(Reply::error(403, "Rate limit exceeded for this organization"));
+    s.a.push(Reply::error(
+        403,
+        "Rate limit exceeded for this organization",
+    ));
     assert_eq!(chat(&s.gateway, "m1").await.served(), (200, "b", "m1", "2"));
     // a/m1 cools down for the default backoff (`cooldown_s`: 30).
     let left = cooling_until(&s.gateway, "a/m1").saturating_duration_since(Instant::now());
@@ -332,7 +335,11 @@ async fn retry_after_as_an_http_date() {
     let at = chrono::DateTime::from_timestamp(chrono::Utc::now().timestamp() + 4, 0)
         .expect("a valid time");
     let header = at.format("%a, %d %b %Y %H:%M:%S GMT").to_string();
-    s.a.push(Reply::error_with_retry_after(429, "Too many requests", &header));
+    s.a.push(Reply::error_with_retry_after(
+        429,
+        "Too many requests",
+        &header,
+    ));
     assert_eq!(chat(&s.gateway, "m1").await.served(), (200, "b", "m1", "2"));
     let left = cooling_until(&s.gateway, "a/m1").saturating_duration_since(Instant::now());
     let expected = SystemTime::from(at)
@@ -395,7 +402,10 @@ async fn a_wait_hint_in_the_body_sets_the_cooldown() {
     assert_eq!(chat(&gateway, "m1").await.status, 502);
     let until = cooling_until(&gateway, "a/m1");
     assert!(until > sent + Duration::from_millis(19_990), "too short");
-    assert!(until <= Instant::now() + Duration::from_secs(20), "too long");
+    assert!(
+        until <= Instant::now() + Duration::from_secs(20),
+        "too long"
+    );
     let next = chat(&gateway, "m1").await;
     assert_eq!(next.status, 503);
     assert_eq!(next.header("retry-after"), Some("20"));
@@ -759,7 +769,11 @@ async fn a_trial_whose_client_goes_away_is_given_back() {
     let trial = chat_in_background(&gateway, "m1");
     guarded("the trial to reach the mock", gate.wait_arrived(1)).await;
     trial.abort();
-    guarded("the trial's upstream request to be dropped", gate.wait_abandoned(1)).await;
+    guarded(
+        "the trial's upstream request to be dropped",
+        gate.wait_abandoned(1),
+    )
+    .await;
     // The next call is the new trial at once (not refused for a minute).
     assert_eq!(chat(&gateway, "m1").await.served(), (200, "a", "m1", "1"));
     assert_eq!(breaker(&gateway, "a/m1"), Some(BreakerState::Closed));
@@ -795,7 +809,13 @@ async fn a_request_error_of_another_call_does_not_give_away_the_trial() {
     guarded("the trial to reach the mock", trial_gate.wait_arrived(1)).await;
     // The early call's context-length answer has no bearing on the trial.
     early.open();
-    assert_eq!(guarded("the early call", early_call).await.expect("task").status, 502);
+    assert_eq!(
+        guarded("the early call", early_call)
+            .await
+            .expect("task")
+            .status,
+        502
+    );
     let refused = chat(&gateway, "m1").await;
     assert_eq!(refused.status, 503);
     assert_eq!(a.completion_count(), 3);
@@ -822,11 +842,17 @@ async fn a_burst_of_429s_from_calls_in_flight_cools_down_once() {
     let released = Instant::now();
     gate.open();
     for call in calls {
-        assert_eq!(guarded("a held call", call).await.expect("task").status, 502);
+        assert_eq!(
+            guarded("a held call", call).await.expect("task").status,
+            502
+        );
     }
     // One episode: the first backoff step (`cooldown_s`: 30), not 30·2³.
     let until = cooling_until(&gateway, "a/m1");
     assert!(until > released + Duration::from_secs(30), "too short");
-    assert!(until <= Instant::now() + Duration::from_secs(30), "escalated");
+    assert!(
+        until <= Instant::now() + Duration::from_secs(30),
+        "escalated"
+    );
     gateway.stop().await;
 }

@@ -326,8 +326,7 @@ async fn an_upstream_that_breaks_mid_stream_ends_the_client_stream_with_an_error
         end: StreamEnd::Close,
     });
     // The upstream breaks only once the client has the first events.
-    let (headers, text) =
-        stream_in_two_steps(
+    let (headers, text) = stream_in_two_steps(
         &t.gateway,
         &stream_body(None),
         |got| got == relayed,
@@ -335,7 +334,9 @@ async fn an_upstream_that_breaks_mid_stream_ends_the_client_stream_with_an_error
     )
     .await;
     assert_eq!(
-        headers.get("x-router-channel").and_then(|v| v.to_str().ok()),
+        headers
+            .get("x-router-channel")
+            .and_then(|v| v.to_str().ok()),
         Some("a")
     );
     let rest = text
@@ -611,15 +612,15 @@ async fn streamed_usage_is_recorded_and_priced_like_the_same_call_non_streamed()
         )
         .await;
     assert_eq!(plain.status(), 200);
-    assert_eq!(
-        stream_chat(&gateway, &stream_body(None)).await.status,
-        200
-    );
+    assert_eq!(stream_chat(&gateway, &stream_body(None)).await.status, 200);
 
     let records = usage_records(&gateway).await;
     assert_eq!(records.len(), 2);
     let (plain, streamed) = (&records[0], &records[1]);
-    assert_eq!((plain["stream"].clone(), streamed["stream"].clone()), (json!(false), json!(true)));
+    assert_eq!(
+        (plain["stream"].clone(), streamed["stream"].clone()),
+        (json!(false), json!(true))
+    );
     let input_cost = (100.0 * 1.5 + 20.0 * 0.5) / 1e6;
     let output_cost = 45.0 * 4.0 / 1e6;
     for record in [plain, streamed] {
@@ -630,13 +631,15 @@ async fn streamed_usage_is_recorded_and_priced_like_the_same_call_non_streamed()
         assert_eq!(record["cached_tokens"], 20);
         assert_eq!(record["input_cost"].as_f64(), Some(input_cost));
         assert_eq!(record["output_cost"].as_f64(), Some(output_cost));
-        assert_eq!(record["total_cost"].as_f64(), Some(input_cost + output_cost));
+        assert_eq!(
+            record["total_cost"].as_f64(),
+            Some(input_cost + output_cost)
+        );
         assert_eq!(record["cost_known"], true);
     }
     assert_eq!(plain["total_cost"], streamed["total_cost"]);
     gateway.stop().await;
 }
-
 
 #[tokio::test]
 async fn a_client_that_goes_away_before_the_first_byte_leaves_a_cancelled_record() {
@@ -691,7 +694,9 @@ async fn a_content_policy_error_as_the_first_event_is_relayed_not_failed_over() 
     // A refusal says nothing about the channel's health.
     let health = &t.gateway.running.as_ref().expect("running").state.health;
     assert_eq!(
-        health.model_state("a/m1").map(|v| v.breaker.consecutive_failures),
+        health
+            .model_state("a/m1")
+            .map(|v| v.breaker.consecutive_failures),
         None
     );
     t.gateway.stop().await;

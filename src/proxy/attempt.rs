@@ -130,13 +130,16 @@ pub(super) async fn try_candidate(
         .is_some_and(|v| v.starts_with("text/event-stream"));
     if stream && is_sse {
         return match open_stream(response, ask_usage, timeout).await {
-            Err((failure, message)) => {
-                failed(call, entry, trial, failure, outcome::redact(&message, channel))
-            }
+            Err((failure, message)) => failed(
+                call,
+                entry,
+                trial,
+                failure,
+                outcome::redact(&message, channel),
+            ),
             Ok(opened) => {
                 let ttft = sent_at.elapsed();
-                let on_end =
-                    outcome::stream_finisher(
+                let on_end = outcome::stream_finisher(
                     call.clone(),
                     candidate.entry,
                     number,

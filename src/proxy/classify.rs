@@ -294,7 +294,10 @@ mod tests {
             Failure::InvalidKey
         );
         assert_eq!(
-            classify(403, &err("Key has unlimited scope but this project is disabled")),
+            classify(
+                403,
+                &err("Key has unlimited scope but this project is disabled")
+            ),
             Failure::InvalidKey
         );
         assert_eq!(
@@ -302,7 +305,10 @@ mod tests {
             Failure::RateLimited { retry_after: None }
         );
         assert_eq!(
-            classify(403, &err("Your organization is limited to 3 requests per minute")),
+            classify(
+                403,
+                &err("Your organization is limited to 3 requests per minute")
+            ),
             Failure::RateLimited { retry_after: None }
         );
         assert_eq!(

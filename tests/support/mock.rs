@@ -318,7 +318,8 @@ fn render(reply: Reply, request: &Value) -> futures::future::BoxFuture<'static, 
                 Response::from_parts(parts, Body::from_stream(body))
             }
             Reply::StreamGated { pieces, gate, end } => {
-                let head = futures::stream::iter(pieces.into_iter().map(Ok::<Bytes, std::io::Error>));
+                let head =
+                    futures::stream::iter(pieces.into_iter().map(Ok::<Bytes, std::io::Error>));
                 let wait = futures::stream::once(async move {
                     gate.arrive();
                     gate.wait_open().await;
@@ -328,10 +329,10 @@ fn render(reply: Reply, request: &Value) -> futures::future::BoxFuture<'static, 
                     StreamEnd::Done => {
                         futures::stream::iter([Ok(Bytes::from_static(b"data: [DONE]\n\n"))]).boxed()
                     }
-                    StreamEnd::Close => futures::stream::iter([Err(std::io::Error::other(
-                        "mock: connection cut",
-                    ))])
-                    .boxed(),
+                    StreamEnd::Close => {
+                        futures::stream::iter([Err(std::io::Error::other("mock: connection cut"))])
+                            .boxed()
+                    }
                     StreamEnd::Stall => futures::stream::pending().boxed(),
                 };
                 sse_body(Body::from_stream(head.chain(wait).chain(tail)))
