@@ -698,7 +698,7 @@ async fn a_slow_upstream_past_its_timeout_fails_over() {
 }
 
 #[tokio::test]
-async fn an_html_page_or_invalid_json_with_200_fails_over() {
+async fn an_html_page_invalid_json_or_an_error_object_with_200_fails_over() {
     let s = two_channels("", &["m1"], &["m1"]).await;
     s.a.push(Reply::Raw {
         status: 200,
@@ -710,10 +710,30 @@ async fn an_html_page_or_invalid_json_with_200_fails_over() {
         content_type: "application/json".into(),
         body: r#"{"id":"chatcmpl-1","choices":["#.into(),
     });
-    assert_eq!(chat(&s.gateway, "m1").await.served(), (200, "b", "m1", "2"));
-    assert_eq!(chat(&s.gateway, "m1").await.served(), (200, "b", "m1", "2"));
-    assert_eq!(s.a.completion_count(), 2);
-    assert_eq!(s.b.completion_count(), 2);
+    s.a.push(Reply::Json {
+        status: 200,
+        body: json!({"error": {"message": "upstream overloaded", "type": "server_error"}}),
+        headers: vec![],
+    });
+    for _ in 0..3 {
+        assert_eq!(chat(&s.gateway, "m1").await.served(), (200, "b", "m1", "2"));
+    }
+    assert_eq!(s.a.completion_count(), 3);
+    assert_eq!(s.b.completion_count(), 3);
+    let (_, last_error) = s
+        .gateway
+        .running
+        .as_ref()
+        .expect("running")
+        .state
+        .health
+        .model_state("a/m1")
+        .and_then(|view| view.last_error)
+        .expect("a/m1 has a last error");
+    assert_eq!(
+        last_error,
+        "HTTP 200 with an error body: upstream overloaded"
+    );
     s.gateway.stop().await;
 }
 

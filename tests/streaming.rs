@@ -701,3 +701,48 @@ async fn a_content_policy_error_as_the_first_event_is_relayed_not_failed_over() 
     );
     t.gateway.stop().await;
 }
+
+#[tokio::test]
+async fn an_sse_body_under_another_content_type_is_still_relayed() {
+    let t = setup("").await;
+    let (events, usage) = answer_events();
+    let mut all = events.clone();
+    all.push(usage);
+    let sent: String = all.iter().map(|e| event(e)).collect::<String>() + DONE;
+    t.a.push(Reply::Raw {
+        status: 200,
+        content_type: "text/plain; charset=utf-8".into(),
+        body: sent.into(),
+    });
+    let received = stream_chat(&t.gateway, &stream_body(None)).await;
+    assert_eq!(received.header("content-type"), Some("text/event-stream"));
+    let expected: String = events.iter().map(|e| event(e)).collect::<String>() + DONE;
+    assert_eq!(received.text(), expected);
+    let records = usage_records(&t.gateway).await;
+    assert_eq!(
+        summary(&records[0]),
+        (s("a"), s("success"), 1, 21, 3, 24, false)
+    );
+    t.gateway.stop().await;
+}
+
+#[tokio::test]
+async fn a_stream_request_answered_with_an_html_page_fails_over() {
+    let t = setup("").await;
+    t.a.push(Reply::Raw {
+        status: 200,
+        content_type: "text/html".into(),
+        body: "<html><body>Welcome to nginx!</body></html>".into(),
+    });
+    let received = stream_chat(&t.gateway, &stream_body(None)).await;
+    assert_eq!(received.status, 200);
+    assert_eq!(
+        (
+            received.header("x-router-channel"),
+            received.header("x-router-attempts")
+        ),
+        (Some("b"), Some("2"))
+    );
+    assert!(received.text().ends_with(DONE));
+    t.gateway.stop().await;
+}

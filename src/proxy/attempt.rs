@@ -15,14 +15,14 @@ use axum::response::Response;
 use bytes::{Bytes, BytesMut};
 use tokio::time::Instant;
 
-use super::classify::{classify_status, error_message, Failure};
+use super::classify::{classify_error_body, classify_status, error_message, Failure};
 use super::outcome::{self, Served};
-use super::relay::open_stream;
+use super::relay::{open_stream, OpenedStream};
 use super::upstream::completion_request;
 use super::Call;
 use crate::catalog::CatalogEntry;
 use crate::scoring::Ranked;
-use crate::usage::tap::usage_from_body;
+use crate::usage::tap::{inspect_chunk, usage_from_body};
 
 /// Largest non-streamed upstream body accepted.
 pub const MAX_RESPONSE_BYTES: usize = 64 * 1024 * 1024;
@@ -123,12 +123,17 @@ pub(super) async fn try_candidate(
             format!("HTTP {}: {message}", status.as_u16()),
         );
     }
-    let is_sse = response
+    let content_type = response
         .headers()
         .get(reqwest::header::CONTENT_TYPE)
+        .cloned();
+    let is_json = content_type
+        .as_ref()
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("text/event-stream"));
-    if stream && is_sse {
+        .is_some_and(|v| v.contains("json"));
+    if stream && !is_json {
+        // SSE, whatever the content type says (some upstreams send text/plain); a page that is
+        // not SSE has no data event and fails over in `open_stream`.
         return match open_stream(response, ask_usage, timeout).await {
             Err((failure, message)) => failed(
                 call,
@@ -137,55 +142,28 @@ pub(super) async fn try_candidate(
                 failure,
                 outcome::redact(&message, channel),
             ),
-            Ok(opened) => {
-                let ttft = sent_at.elapsed();
-                let on_end = outcome::stream_finisher(
-                    call.clone(),
-                    candidate.entry,
-                    number,
-                    trial,
-                    sent_at,
-                    ttft,
-                );
-                let body = Body::from_stream(opened.relay.on_end(on_end).into_stream(opened.first));
-                let mut response = Response::new(body);
-                let headers = response.headers_mut();
-                headers.insert(
-                    axum::http::header::CONTENT_TYPE,
-                    HeaderValue::from_static("text/event-stream"),
-                );
-                headers.insert(
-                    axum::http::header::CACHE_CONTROL,
-                    HeaderValue::from_static("no-cache"),
-                );
-                outcome::router_headers(&mut response, call, entry, candidate, number);
-                Attempted::Served(response)
-            }
+            Ok(opened) => Attempted::Served(stream_response(
+                call, candidate, entry, number, trial, sent_at, opened,
+            )),
         };
     }
-    let content_type = response
-        .headers()
-        .get(reqwest::header::CONTENT_TYPE)
-        .cloned();
     let body = match read_capped(response, MAX_RESPONSE_BYTES, sent_at + timeout).await {
         Ok(body) => body,
         Err(message) => return failed(call, entry, trial, Failure::BadResponse, message),
     };
-    if serde_json::from_slice::<serde::de::IgnoredAny>(&body).is_err() {
-        let start: String = String::from_utf8_lossy(&body[..body.len().min(80)])
-            .chars()
-            .filter(|c| !c.is_control())
-            .collect();
-        return failed(
-            call,
-            entry,
-            trial,
-            Failure::BadResponse,
-            format!(
-                "HTTP {} with a body that is not JSON: {start:?}",
-                status.as_u16()
-            ),
-        );
+    let mut error = None;
+    if let Some((failure, message)) = unusable_answer(status.as_u16(), &body) {
+        let message = outcome::redact(&message, channel);
+        if failure.fails_over() {
+            return failed(call, entry, trial, failure, message);
+        }
+        // A refusal inside a 2xx is the client's answer: returned as the upstream sent it.
+        if trial {
+            call.state
+                .health
+                .release_trial(&entry.health_key, Instant::now());
+        }
+        error = Some(message);
     }
     let elapsed = sent_at.elapsed();
     let usage = usage_from_body(&body);
@@ -199,7 +177,7 @@ pub(super) async fn try_candidate(
             output_text: String::new(),
             ttft: None,
             total: elapsed,
-            error: None,
+            error,
             cancelled: false,
         },
     );
@@ -211,6 +189,53 @@ pub(super) async fn try_candidate(
     );
     outcome::router_headers(&mut response, call, entry, candidate, number);
     Attempted::Served(response)
+}
+
+/// The client's response for a stream whose first event arrived: the relay, which records
+/// the call when it ends.
+fn stream_response(
+    call: &Arc<Call>,
+    candidate: &Ranked,
+    entry: &CatalogEntry,
+    number: u32,
+    trial: bool,
+    sent_at: Instant,
+    opened: OpenedStream,
+) -> Response {
+    let ttft = sent_at.elapsed();
+    let on_end =
+        outcome::stream_finisher(call.clone(), candidate.entry, number, trial, sent_at, ttft);
+    let body = Body::from_stream(opened.relay.on_end(on_end).into_stream(opened.first));
+    let mut response = Response::new(body);
+    let headers = response.headers_mut();
+    headers.insert(
+        axum::http::header::CONTENT_TYPE,
+        HeaderValue::from_static("text/event-stream"),
+    );
+    headers.insert(
+        axum::http::header::CACHE_CONTROL,
+        HeaderValue::from_static("no-cache"),
+    );
+    outcome::router_headers(&mut response, call, entry, candidate, number);
+    response
+}
+
+/// A 2xx body that is no answer: not JSON (an HTML page, a cut body), or an
+/// `{"error": ...}` object (some upstreams answer errors with 200).
+fn unusable_answer(status: u16, body: &[u8]) -> Option<(Failure, String)> {
+    if serde_json::from_slice::<serde::de::IgnoredAny>(body).is_err() {
+        let start: String = String::from_utf8_lossy(&body[..body.len().min(80)])
+            .chars()
+            .filter(|c| !c.is_control())
+            .collect();
+        let message = format!("HTTP {status} with a body that is not JSON: {start:?}");
+        return Some((Failure::BadResponse, message));
+    }
+    let message = inspect_chunk(body).error?;
+    Some((
+        classify_error_body(body),
+        format!("HTTP {status} with an error body: {message}"),
+    ))
 }
 
 fn failed(

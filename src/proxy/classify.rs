@@ -10,6 +10,8 @@
 //! - 400/409/413/422 and other 4xx: quota, then invalid key, then model not found, then context
 //!   length, then content policy, by message; otherwise the request's own fault.
 //! - A 3xx is a bad response (API endpoints do not redirect; set `base_url` to the target).
+//! - An `{"error": ...}` in a 2xx answer or a stream event: as a 400 with that body, but an
+//!   unrecognised message is a bad response (fails over), not the request's fault.
 //!
 //! Word lists are lower-case substrings of the message (or, if none, of the body); the rate
 //! words must start a word ("rate limit", "rate_limit_exceeded", "limited", but not
@@ -185,6 +187,16 @@ pub fn classify_status(status: u16, headers: &HeaderMap, body: &[u8], now: Syste
         },
         500..=599 => Failure::ServerError,
         _ => classify_message(text),
+    }
+}
+
+/// What an `{"error": ...}` inside a 2xx answer or a stream event means: classified like a
+/// 400 with that body, except that an unrecognised message is the upstream's fault (a failed
+/// answer, so the next candidate may be tried), not the request's.
+pub fn classify_error_body(body: &[u8]) -> Failure {
+    match classify_status(400, &HeaderMap::new(), body, SystemTime::now()) {
+        Failure::BadRequest => Failure::BadResponse,
+        failure => failure,
     }
 }
 

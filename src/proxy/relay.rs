@@ -21,7 +21,7 @@ use bytes::Bytes;
 use futures::{Stream, StreamExt};
 use tokio::time::Instant;
 
-use super::classify::{classify_status, Failure};
+use super::classify::{classify_error_body, Failure};
 use crate::usage::tap::{inspect_chunk, SseEvent, SseEventSplitter, StreamText, Usage};
 
 /// The longest event the relay buffers before calling the stream broken.
@@ -80,7 +80,7 @@ impl Tap {
             }
             if let (None, Some(message)) = (&self.upstream_error, facts.error) {
                 self.upstream_error = Some(StreamError {
-                    failure: error_event_failure(data),
+                    failure: classify_error_body(data),
                     message: format!("upstream sent an error event: {message}"),
                 });
             }
@@ -97,16 +97,6 @@ impl Tap {
         text.push_str(self.text.text());
         text.push_str(self.text.other_text());
         text
-    }
-}
-
-/// What an upstream's `{"error": ...}` event means: classified like a 400 with that body,
-/// except that an unrecognised message is the upstream's fault (a stream that failed), not the
-/// request's.
-fn error_event_failure(data: &[u8]) -> Failure {
-    match classify_status(400, &Default::default(), data, std::time::SystemTime::now()) {
-        Failure::BadRequest => Failure::BadResponse,
-        failure => failure,
     }
 }
 
@@ -140,7 +130,7 @@ pub async fn open_stream(
             if let Some(data) = event.data() {
                 if !event.is_done() {
                     if let Some(message) = inspect_chunk(data).error {
-                        let failure = error_event_failure(data);
+                        let failure = classify_error_body(data);
                         if failure.fails_over() {
                             return Err((
                                 failure,
