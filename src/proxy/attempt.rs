@@ -1,6 +1,10 @@
 //! One attempt: send the request to one candidate and turn what comes back into either a
 //! response for the client or a classified failure for the attempt loop.
 //!
+//! A 2xx is only an answer when it is one: a non-JSON body (an HTML page) or an
+//! `{"error": ...}` object fails over like an error status. A stream request is relayed as SSE
+//! unless the upstream says JSON, whatever other content type it sends.
+//!
 //! Time limits: the channel's `timeout_s` bounds a non-streamed attempt as a whole; for a
 //! stream it bounds the wait for the response head and for the first event, and then each gap
 //! between events (a long stream that keeps talking is never cut). Upstream bodies are capped

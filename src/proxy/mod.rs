@@ -7,7 +7,9 @@
 //! one gets a single half-open trial). A 400 that is the request's own fault or a
 //! content-policy refusal goes back to the client as is; a context-length error moves on to
 //! a candidate with a larger known context; every other failure moves on. When every attempt
-//! fails: 502 listing each `channel/model: error`; when nothing could be tried: 503.
+//! fails: 502 listing each `channel/model: error`; when nothing could be tried: 503 with
+//! `Retry-After`. A client that goes away mid-call still leaves a `cancelled` record
+//! (`outcome::InFlight`).
 
 mod attempt;
 pub mod classify;
