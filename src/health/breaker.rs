@@ -6,6 +6,9 @@
 //!   `cooldown · 2^level`, capped at `max_cooldown`; `level` grows each time it re-opens and
 //!   resets on success.
 //! - A new error never shortens a cooldown: the open-until time only moves later.
+//! - Errors that arrive while it is open (calls that were in flight when it opened) belong to
+//!   the same episode: a 429 may push the open-until time later, but neither they nor 5xx
+//!   raise `level`, so a burst of concurrent failures does not escalate the backoff.
 //! - When the cooldown ends it is half-open: exactly one request may try (the first to claim
 //!   the trial); success closes it, failure opens it again one level longer. A trial whose
 //!   request vanished (client gone) is released after `TRIAL_TIMEOUT`.
@@ -113,13 +116,33 @@ impl Breaker {
         retry_after: Option<Duration>,
         backoff: &Backoff,
     ) {
+        if let Some(until) = self.open_until(now) {
+            // Same episode: the backoff of the level it opened at, never shorter.
+            let wait = retry_after.unwrap_or_else(|| backoff.after(self.level.saturating_sub(1)));
+            self.state = BreakerState::Open {
+                until: until.max(now + wait),
+            };
+            return;
+        }
         let wait = retry_after.unwrap_or_else(|| backoff.after(self.level));
         self.open(now, wait);
+    }
+
+    /// The end of the cooldown in force at `now`, if any.
+    fn open_until(&self, now: Instant) -> Option<Instant> {
+        match self.state {
+            BreakerState::Open { until } if now < until => Some(until),
+            _ => None,
+        }
     }
 
     /// A 5xx, connect error or timeout: open after `failure_threshold` in a row, or at once
     /// when it failed as the half-open trial.
     pub fn on_failure(&mut self, now: Instant, backoff: &Backoff) {
+        if self.open_until(now).is_some() {
+            // Already cooling down: nothing new is learned (same episode).
+            return;
+        }
         self.consecutive_failures = self.consecutive_failures.saturating_add(1);
         let trial_failed = matches!(self.state, BreakerState::HalfOpen { .. });
         if trial_failed || self.consecutive_failures >= backoff.failure_threshold {
@@ -281,6 +304,52 @@ mod tests {
             b.peek(now + secs(10)),
             Admission::CoolingDown {
                 until: now + secs(302)
+            }
+        );
+    }
+
+    #[test]
+    fn errors_of_calls_in_flight_when_it_opened_do_not_escalate() {
+        let now = Instant::now();
+        let mut b = Breaker::default();
+        for _ in 0..3 {
+            b.on_failure(now, &BACKOFF);
+        }
+        // Seven more failures and 429s of the same burst.
+        for _ in 0..7 {
+            b.on_failure(now + secs(1), &BACKOFF);
+            b.on_rate_limited(now + secs(1), None, &BACKOFF);
+        }
+        assert_eq!(b.level, 1);
+        assert_eq!(
+            b.peek(now + secs(1)),
+            Admission::CoolingDown {
+                until: now + secs(31)
+            }
+        );
+        // The trial fails: the next cooldown is one level longer, not seven.
+        assert_eq!(b.admit(now + secs(31)), Admission::Trial);
+        b.on_failure(now + secs(31), &BACKOFF);
+        assert_eq!(
+            b.peek(now + secs(31)),
+            Admission::CoolingDown {
+                until: now + secs(91)
+            }
+        );
+    }
+
+    #[test]
+    fn a_burst_of_429s_without_retry_after_cools_down_once() {
+        let now = Instant::now();
+        let mut b = Breaker::default();
+        for _ in 0..10 {
+            b.on_rate_limited(now, None, &BACKOFF);
+        }
+        assert_eq!(b.level, 1);
+        assert_eq!(
+            b.peek(now),
+            Admission::CoolingDown {
+                until: now + secs(30)
             }
         );
     }

@@ -1,6 +1,10 @@
 //! One attempt: send the request to one candidate and turn what comes back into either a
 //! response for the client or a classified failure for the attempt loop.
 //!
+//! A 2xx is only an answer when it is one: a non-JSON body (an HTML page) or an
+//! `{"error": ...}` object fails over like an error status. A stream request is relayed as SSE
+//! unless the upstream says JSON, whatever other content type it sends.
+//!
 //! Time limits: the channel's `timeout_s` bounds a non-streamed attempt as a whole; for a
 //! stream it bounds the wait for the response head and for the first event, and then each gap
 //! between events (a long stream that keeps talking is never cut). Upstream bodies are capped
@@ -15,14 +19,14 @@ use axum::response::Response;
 use bytes::{Bytes, BytesMut};
 use tokio::time::Instant;
 
-use super::classify::{classify_status, error_message, Failure};
+use super::classify::{classify_error_body, classify_status, error_message, Failure};
 use super::outcome::{self, Served};
-use super::relay::open_stream;
+use super::relay::{open_stream, OpenedStream};
 use super::upstream::completion_request;
 use super::Call;
 use crate::catalog::CatalogEntry;
 use crate::scoring::Ranked;
-use crate::usage::tap::usage_from_body;
+use crate::usage::tap::{inspect_chunk, usage_from_body};
 
 /// Largest non-streamed upstream body accepted.
 pub const MAX_RESPONSE_BYTES: usize = 64 * 1024 * 1024;
@@ -65,6 +69,7 @@ pub(super) async fn try_candidate(
             return failed(
                 call,
                 entry,
+                trial,
                 Failure::Timeout,
                 format!("timed out after {}s", secs(timeout)),
             )
@@ -80,6 +85,7 @@ pub(super) async fn try_candidate(
             return failed(
                 call,
                 entry,
+                trial,
                 failure,
                 format!("{what}: {}", outcome::redact(&error_chain(&e), channel)),
             );
@@ -93,7 +99,16 @@ pub(super) async fn try_candidate(
             .await
             .unwrap_or_default();
         let failure = classify_status(status.as_u16(), &headers, &body, SystemTime::now());
-        let message = outcome::redact(&error_message(&body), channel);
+        let message = if status.is_redirection() {
+            let target = headers
+                .get(reqwest::header::LOCATION)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("an unnamed location");
+            format!("redirect to {target} not followed (set the channel's base_url to the target)")
+        } else {
+            error_message(&body)
+        };
+        let message = outcome::redact(&message, channel);
         if !failure.fails_over() {
             if trial {
                 call.state
@@ -107,62 +122,52 @@ pub(super) async fn try_candidate(
         return failed(
             call,
             entry,
+            trial,
             failure,
             format!("HTTP {}: {message}", status.as_u16()),
         );
-    }
-    let is_sse = response
-        .headers()
-        .get(reqwest::header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("text/event-stream"));
-    if stream && is_sse {
-        return match open_stream(response, ask_usage, timeout).await {
-            Err((failure, message)) => {
-                failed(call, entry, failure, outcome::redact(&message, channel))
-            }
-            Ok(opened) => {
-                let ttft = sent_at.elapsed();
-                let on_end =
-                    outcome::stream_finisher(call.clone(), candidate.entry, number, sent_at, ttft);
-                let body = Body::from_stream(opened.relay.on_end(on_end).into_stream(opened.first));
-                let mut response = Response::new(body);
-                let headers = response.headers_mut();
-                headers.insert(
-                    axum::http::header::CONTENT_TYPE,
-                    HeaderValue::from_static("text/event-stream"),
-                );
-                headers.insert(
-                    axum::http::header::CACHE_CONTROL,
-                    HeaderValue::from_static("no-cache"),
-                );
-                outcome::router_headers(&mut response, call, entry, candidate, number);
-                Attempted::Served(response)
-            }
-        };
     }
     let content_type = response
         .headers()
         .get(reqwest::header::CONTENT_TYPE)
         .cloned();
+    let is_json = content_type
+        .as_ref()
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.contains("json"));
+    if stream && !is_json {
+        // SSE, whatever the content type says (some upstreams send text/plain); a page that is
+        // not SSE has no data event and fails over in `open_stream`.
+        return match open_stream(response, ask_usage, timeout).await {
+            Err((failure, message)) => failed(
+                call,
+                entry,
+                trial,
+                failure,
+                outcome::redact(&message, channel),
+            ),
+            Ok(opened) => Attempted::Served(stream_response(
+                call, candidate, entry, number, trial, sent_at, opened,
+            )),
+        };
+    }
     let body = match read_capped(response, MAX_RESPONSE_BYTES, sent_at + timeout).await {
         Ok(body) => body,
-        Err(message) => return failed(call, entry, Failure::BadResponse, message),
+        Err(message) => return failed(call, entry, trial, Failure::BadResponse, message),
     };
-    if serde_json::from_slice::<serde::de::IgnoredAny>(&body).is_err() {
-        let start: String = String::from_utf8_lossy(&body[..body.len().min(80)])
-            .chars()
-            .filter(|c| !c.is_control())
-            .collect();
-        return failed(
-            call,
-            entry,
-            Failure::BadResponse,
-            format!(
-                "HTTP {} with a body that is not JSON: {start:?}",
-                status.as_u16()
-            ),
-        );
+    let mut error = None;
+    if let Some((failure, message)) = unusable_answer(status.as_u16(), &body) {
+        let message = outcome::redact(&message, channel);
+        if failure.fails_over() {
+            return failed(call, entry, trial, failure, message);
+        }
+        // A refusal inside a 2xx is the client's answer: returned as the upstream sent it.
+        if trial {
+            call.state
+                .health
+                .release_trial(&entry.health_key, Instant::now());
+        }
+        error = Some(message);
     }
     let elapsed = sent_at.elapsed();
     let usage = usage_from_body(&body);
@@ -176,7 +181,7 @@ pub(super) async fn try_candidate(
             output_text: String::new(),
             ttft: None,
             total: elapsed,
-            error: None,
+            error,
             cancelled: false,
         },
     );
@@ -190,9 +195,62 @@ pub(super) async fn try_candidate(
     Attempted::Served(response)
 }
 
-fn failed(call: &Call, entry: &CatalogEntry, failure: Failure, message: String) -> Attempted {
+/// The client's response for a stream whose first event arrived: the relay, which records
+/// the call when it ends.
+fn stream_response(
+    call: &Arc<Call>,
+    candidate: &Ranked,
+    entry: &CatalogEntry,
+    number: u32,
+    trial: bool,
+    sent_at: Instant,
+    opened: OpenedStream,
+) -> Response {
+    let ttft = sent_at.elapsed();
+    let on_end =
+        outcome::stream_finisher(call.clone(), candidate.entry, number, trial, sent_at, ttft);
+    let body = Body::from_stream(opened.relay.on_end(on_end).into_stream(opened.first));
+    let mut response = Response::new(body);
+    let headers = response.headers_mut();
+    headers.insert(
+        axum::http::header::CONTENT_TYPE,
+        HeaderValue::from_static("text/event-stream"),
+    );
+    headers.insert(
+        axum::http::header::CACHE_CONTROL,
+        HeaderValue::from_static("no-cache"),
+    );
+    outcome::router_headers(&mut response, call, entry, candidate, number);
+    response
+}
+
+/// A 2xx body that is no answer: not JSON (an HTML page, a cut body), or an
+/// `{"error": ...}` object (some upstreams answer errors with 200).
+fn unusable_answer(status: u16, body: &[u8]) -> Option<(Failure, String)> {
+    if serde_json::from_slice::<serde::de::IgnoredAny>(body).is_err() {
+        let start: String = String::from_utf8_lossy(&body[..body.len().min(80)])
+            .chars()
+            .filter(|c| !c.is_control())
+            .collect();
+        let message = format!("HTTP {status} with a body that is not JSON: {start:?}");
+        return Some((Failure::BadResponse, message));
+    }
+    let message = inspect_chunk(body).error?;
+    Some((
+        classify_error_body(body),
+        format!("HTTP {status} with an error body: {message}"),
+    ))
+}
+
+fn failed(
+    call: &Call,
+    entry: &CatalogEntry,
+    trial: bool,
+    failure: Failure,
+    message: String,
+) -> Attempted {
     let context_exceeded = failure == Failure::ContextLength;
-    outcome::record_failure(call, entry, &failure, &message);
+    outcome::record_failure(call, entry, trial, &failure, &message);
     Attempted::Failed {
         summary: format!("{}/{}: {message}", entry.channel.id, entry.model_id),
         context_exceeded,

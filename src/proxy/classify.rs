@@ -10,8 +10,12 @@
 //! - 400/409/413/422 and other 4xx: quota, then invalid key, then model not found, then context
 //!   length, then content policy, by message; otherwise the request's own fault.
 //! - A 3xx is a bad response (API endpoints do not redirect; set `base_url` to the target).
+//! - An `{"error": ...}` in a 2xx answer or a stream event: as a 400 with that body, but an
+//!   unrecognised message is a bad response (fails over), not the request's fault.
 //!
-//! Word lists are lower-case substrings of the message (or, if none, of the body).
+//! Word lists are lower-case substrings of the message (or, if none, of the body); the rate
+//! words must start a word ("rate limit", "rate_limit_exceeded", "limited", but not
+//! "generate" or "unlimited"), since a plain 403 must stay an invalid key.
 
 use std::time::{Duration, SystemTime};
 
@@ -120,6 +124,18 @@ fn any(haystack: &str, needles: &[&str]) -> bool {
     needles.iter().any(|n| haystack.contains(n))
 }
 
+/// Some needle occurs where a word starts (not after a letter or digit).
+fn any_word_start(haystack: &str, needles: &[&str]) -> bool {
+    needles.iter().any(|needle| {
+        haystack.match_indices(needle).any(|(at, _)| {
+            !haystack[..at]
+                .chars()
+                .next_back()
+                .is_some_and(char::is_alphanumeric)
+        })
+    })
+}
+
 /// The upstream's error message: `error.message`, `error` (string), `message`, `detail`, or
 /// the body's first 300 characters.
 pub fn error_message(body: &[u8]) -> String {
@@ -158,7 +174,7 @@ pub fn classify_status(status: u16, headers: &HeaderMap, body: &[u8], now: Syste
         300..=399 => Failure::BadResponse,
         401 => Failure::InvalidKey,
         402 => Failure::QuotaExhausted,
-        403 if any(text, RATE) && !any(text, QUOTA) => Failure::RateLimited {
+        403 if any_word_start(text, RATE) && !any(text, QUOTA) => Failure::RateLimited {
             retry_after: retry_after(),
         },
         403 if any(text, QUOTA) => Failure::QuotaExhausted,
@@ -171,6 +187,16 @@ pub fn classify_status(status: u16, headers: &HeaderMap, body: &[u8], now: Syste
         },
         500..=599 => Failure::ServerError,
         _ => classify_message(text),
+    }
+}
+
+/// What an `{"error": ...}` inside a 2xx answer or a stream event means: classified like a
+/// 400 with that body, except that an unrecognised message is the upstream's fault (a failed
+/// answer, so the next candidate may be tried), not the request's.
+pub fn classify_error_body(body: &[u8]) -> Failure {
+    match classify_status(400, &HeaderMap::new(), body, SystemTime::now()) {
+        Failure::BadRequest => Failure::BadResponse,
+        failure => failure,
     }
 }
 
@@ -275,6 +301,28 @@ mod tests {
             Failure::InvalidKey
         );
         assert_eq!(classify(403, &err("Forbidden")), Failure::InvalidKey);
+        assert_eq!(
+            classify(403, &err("You are not allowed to generate embeddings")),
+            Failure::InvalidKey
+        );
+        assert_eq!(
+            classify(
+                403,
+                &err("Key has unlimited scope but this project is disabled")
+            ),
+            Failure::InvalidKey
+        );
+        assert_eq!(
+            classify(403, &err("rate_limit_exceeded: slow down")),
+            Failure::RateLimited { retry_after: None }
+        );
+        assert_eq!(
+            classify(
+                403,
+                &err("Your organization is limited to 3 requests per minute")
+            ),
+            Failure::RateLimited { retry_after: None }
+        );
         assert_eq!(
             classify(403, &err("Rate limit exceeded for this key")),
             Failure::RateLimited { retry_after: None }

@@ -7,7 +7,9 @@
 //! one gets a single half-open trial). A 400 that is the request's own fault or a
 //! content-policy refusal goes back to the client as is; a context-length error moves on to
 //! a candidate with a larger known context; every other failure moves on. When every attempt
-//! fails: 502 listing each `channel/model: error`; when nothing could be tried: 503.
+//! fails: 502 listing each `channel/model: error`; when nothing could be tried: 503 with
+//! `Retry-After`. A client that goes away mid-call still leaves a `cancelled` record
+//! (`outcome::InFlight`).
 
 mod attempt;
 pub mod classify;
@@ -187,6 +189,7 @@ async fn attempt_in_order(call: Call, ranked: Vec<Ranked>) -> Result<Response, A
     let mut earliest_retry: Option<Instant> = None;
     let mut context_floor: Option<u64> = None;
     let mut last_attempted: Option<EntryId> = None;
+    let mut in_flight = outcome::InFlight::new(call.clone());
     for candidate in &ranked {
         if attempts.len() >= max_attempts {
             break;
@@ -208,10 +211,16 @@ async fn attempt_in_order(call: Call, ranked: Vec<Ranked>) -> Result<Response, A
                 .health
                 .admit(&entry.channel, &entry.health_key, Instant::now());
         if !availability.is_usable() {
-            if let Availability::Blacklisted { until, .. } | Availability::CoolingDown { until } =
-                availability
-            {
-                earliest_retry = Some(earliest_retry.map_or(until, |e| e.min(until)));
+            let retry_at = match availability {
+                Availability::Blacklisted { until, .. } | Availability::CoolingDown { until } => {
+                    Some(until)
+                }
+                // The trial ends within the channel's timeout; ask to come back soon.
+                Availability::TrialInProgress => Some(Instant::now() + Duration::from_secs(1)),
+                _ => None,
+            };
+            if let Some(at) = retry_at {
+                earliest_retry = Some(earliest_retry.map_or(at, |e| e.min(at)));
             }
             skipped.push(format!(
                 "{}/{}: {}",
@@ -222,20 +231,19 @@ async fn attempt_in_order(call: Call, ranked: Vec<Ranked>) -> Result<Response, A
             continue;
         }
         let number = attempts.len() as u32 + 1;
+        let trial = availability == Availability::Trial;
         last_attempted = Some(candidate.entry);
-        match try_candidate(
-            &call,
-            candidate,
-            number,
-            availability == Availability::Trial,
-        )
-        .await
-        {
-            Attempted::Served(response) => return Ok(response),
+        in_flight.trying(candidate.entry, entry, number, trial);
+        match try_candidate(&call, candidate, number, trial).await {
+            Attempted::Served(response) => {
+                in_flight.settle();
+                return Ok(response);
+            }
             Attempted::Failed {
                 summary,
                 context_exceeded,
             } => {
+                in_flight.tried();
                 attempts.push(summary);
                 if context_exceeded {
                     context_floor = Some(
@@ -248,6 +256,7 @@ async fn attempt_in_order(call: Call, ranked: Vec<Ranked>) -> Result<Response, A
             }
         }
     }
+    in_flight.settle();
     outcome::record_unserved(&call, last_attempted, attempts.len() as u32);
     if attempts.is_empty() {
         let mut error = ApiError::unavailable(

@@ -227,8 +227,16 @@ pub fn record_served(call: &Call, entry: &CatalogEntry, served: Served) {
     });
 }
 
-/// Health, alert and metrics effects of a failed attempt.
-pub fn record_failure(call: &Call, entry: &CatalogEntry, failure: &Failure, message: &str) {
+/// Health, alert and metrics effects of a failed attempt. `trial`: the attempt was the
+/// (channel, model)'s half-open trial; a failure that says nothing about the model (a channel
+/// blacklist, the request's own fault) gives the trial back instead of deciding it.
+pub fn record_failure(
+    call: &Call,
+    entry: &CatalogEntry,
+    trial: bool,
+    failure: &Failure,
+    message: &str,
+) {
     let state = &call.state;
     let routing = &call.snapshot.config.routing;
     let now = Instant::now();
@@ -238,6 +246,17 @@ pub fn record_failure(call: &Call, entry: &CatalogEntry, failure: &Failure, mess
         .attempt(&channel.id, &entry.model_id, failure.class());
     state.metrics.error(failure.class());
     tracing::warn!(channel = %channel.id, model = %entry.model_id, class = failure.class(), "attempt failed: {message}");
+    let no_verdict = matches!(
+        failure,
+        Failure::InvalidKey
+            | Failure::QuotaExhausted
+            | Failure::ContextLength
+            | Failure::BadRequest
+            | Failure::ContentPolicy
+    );
+    if trial && no_verdict {
+        state.health.release_trial(&entry.health_key, now);
+    }
     let alert_class = match failure {
         Failure::InvalidKey => {
             state.health.blacklist_channel(
@@ -302,10 +321,7 @@ pub fn record_failure(call: &Call, entry: &CatalogEntry, failure: &Failure, mess
             );
             Some(ErrorClass::Connection)
         }
-        Failure::ContextLength | Failure::BadRequest | Failure::ContentPolicy => {
-            state.health.release_trial(&entry.health_key, now);
-            None
-        }
+        Failure::ContextLength | Failure::BadRequest | Failure::ContentPolicy => None,
     };
     if let Some(class) = alert_class {
         write_alert(call, channel, class, message);
@@ -319,12 +335,13 @@ fn write_alert(call: &Call, channel: &Channel, class: ErrorClass, message: &str)
         channel.name.clone(),
         message.to_string(),
     );
-    tokio::task::spawn_blocking(move || {
+    // On the usage writer's thread: off the request path, and flushed with the records.
+    call.state.usage.run_in_order(Box::new(move || {
         let mut log = alerts.lock().unwrap_or_else(|p| p.into_inner());
         if let Err(e) = log.record_error(&id, &name, class, &message, Utc::now()) {
             tracing::error!("cannot write a channel alert: {e}");
         }
-    });
+    }));
 }
 
 /// The usage record of a call that no candidate served (every attempt failed, or none could
@@ -353,11 +370,14 @@ pub fn record_unserved(call: &Call, last_attempted: Option<EntryId>, attempts: u
     });
 }
 
-/// The end-of-stream callback: usage record, health and metrics once the relay ends.
+/// The end-of-stream callback: usage record, health and metrics once the relay ends. A
+/// stream whose client went away says nothing about the upstream: a trial it held is given
+/// back.
 pub fn stream_finisher(
     call: Arc<Call>,
     entry_id: EntryId,
     attempts: u32,
+    trial: bool,
     sent_at: Instant,
     ttft: Duration,
 ) -> OnEnd {
@@ -366,7 +386,11 @@ pub fn stream_finisher(
             return;
         };
         if let Some(error) = &end.error {
-            record_failure(&call, entry, &Failure::BadResponse, error);
+            record_failure(&call, entry, trial, &error.failure, &error.message);
+        } else if end.client_gone && trial {
+            call.state
+                .health
+                .release_trial(&entry.health_key, Instant::now());
         }
         record_served(
             &call,
@@ -378,9 +402,73 @@ pub fn stream_finisher(
                 output_text: end.text,
                 ttft: Some(ttft),
                 total: end.ended_at.saturating_duration_since(sent_at),
-                error: end.error,
+                error: end.error.map(|e| e.message),
                 cancelled: end.client_gone,
             },
         );
     })
+}
+
+/// The record of a call whose client goes away while candidates are being tried: axum drops
+/// the handler's future, and with it this guard, which writes a `cancelled` record (HTTP 499,
+/// the client-closed-request status) and gives back the half-open trial the call held. A call
+/// that got a response (or was recorded as unserved) is [`settled`](InFlight::settle) first.
+pub struct InFlight {
+    call: Arc<Call>,
+    last: Option<EntryId>,
+    attempts: u32,
+    /// Health key of the trial the attempt in progress holds.
+    trial: Option<Arc<str>>,
+    settled: bool,
+}
+
+impl InFlight {
+    pub fn new(call: Arc<Call>) -> Self {
+        Self {
+            call,
+            last: None,
+            attempts: 0,
+            trial: None,
+            settled: false,
+        }
+    }
+
+    /// Attempt number `number` starts on `entry`.
+    pub fn trying(&mut self, id: EntryId, entry: &CatalogEntry, number: u32, trial: bool) {
+        self.last = Some(id);
+        self.attempts = number;
+        self.trial = trial.then(|| entry.health_key.clone());
+    }
+
+    /// The attempt in progress ended and its effects were recorded.
+    pub fn tried(&mut self) {
+        self.trial = None;
+    }
+
+    /// The call has its record (or its relay will write it).
+    pub fn settle(mut self) {
+        self.settled = true;
+    }
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        if self.settled {
+            return;
+        }
+        let call = &self.call;
+        if let Some(key) = &self.trial {
+            call.state.health.release_trial(key, Instant::now());
+        }
+        let entry = self.last.and_then(|id| call.snapshot.catalog.entry(id));
+        let mut record = base_record(call, entry, self.attempts, CallStatus::Cancelled, 499);
+        record.error_message = Some("the client went away before the answer".into());
+        call.state.usage.submit(PendingUsage {
+            record,
+            usage: Some(Usage::default()),
+            price: None,
+            request_body: None,
+            output_text: String::new(),
+        });
+    }
 }

@@ -6,9 +6,13 @@
 //! [`RelayStream`] forwards each complete event's bytes unchanged — except the usage-only chunk
 //! the gateway asked for on the client's behalf, which is removed — and reads usage, text and
 //! errors from them without copying the body. An upstream failure after the first byte ends
-//! the client's stream with an SSE error event. The relay's end (done, broken, idle timeout, or
-//! the client gone: the body is dropped, which cancels the upstream request) is reported once
-//! through the `on_end` callback, which writes the usage record.
+//! the client's stream with an SSE error event; an error event the upstream sends itself is
+//! relayed as is and makes the call an error too. A content-policy refusal is the client's
+//! answer even as the first event: relayed, never failed over, no mark on the channel's health. Once `[DONE]` has passed, the answer is
+//! complete: the relay waits at most [`DRAIN_AFTER_DONE`] for the upstream to end, and a break
+//! or silence then is no error. The relay's end (done, broken, idle timeout, or the client
+//! gone: the body is dropped, which cancels the upstream request) is reported once through the
+//! `on_end` callback, which writes the usage record.
 
 use std::pin::Pin;
 use std::time::Duration;
@@ -17,21 +21,34 @@ use bytes::Bytes;
 use futures::{Stream, StreamExt};
 use tokio::time::Instant;
 
-use super::classify::{classify_status, Failure};
+use super::classify::{classify_error_body, Failure};
 use crate::usage::tap::{inspect_chunk, SseEvent, SseEventSplitter, StreamText, Usage};
 
 /// The longest event the relay buffers before calling the stream broken.
 pub const MAX_EVENT_BYTES: usize = 16 * 1024 * 1024;
 
+/// After `[DONE]`, how long the relay waits for the upstream to end its body (so the
+/// connection can be reused) before ending the client's stream anyway.
+pub const DRAIN_AFTER_DONE: Duration = Duration::from_secs(1);
+
 type ByteStream = Pin<Box<dyn Stream<Item = Result<Bytes, reqwest::Error>> + Send>>;
+
+/// Why a relayed stream is an error.
+#[derive(Debug, Clone)]
+pub struct StreamError {
+    /// What it means for the channel's health.
+    pub failure: Failure,
+    pub message: String,
+}
 
 /// How a relayed stream ended.
 #[derive(Debug, Clone)]
 pub struct RelayEnd {
     pub usage: Option<Usage>,
     pub text: String,
-    /// Set when the stream broke after its first byte (the client got an error event).
-    pub error: Option<String>,
+    /// Set when the stream broke after its first byte (the client got an error event) or the
+    /// upstream sent an error event.
+    pub error: Option<StreamError>,
     /// The client went away first.
     pub client_gone: bool,
     pub ended_at: Instant,
@@ -47,6 +64,8 @@ struct Tap {
     usage: Option<Usage>,
     strip_usage_only: bool,
     saw_done: bool,
+    /// The first error event the upstream sent.
+    upstream_error: Option<StreamError>,
 }
 
 impl Tap {
@@ -58,6 +77,12 @@ impl Tap {
             let facts = inspect_chunk(data);
             if let Some(usage) = facts.usage {
                 self.usage = Some(usage);
+            }
+            if let (None, Some(message)) = (&self.upstream_error, facts.error) {
+                self.upstream_error = Some(StreamError {
+                    failure: classify_error_body(data),
+                    message: format!("upstream sent an error event: {message}"),
+                });
             }
             self.text.add_chunk(data);
             if facts.usage_only && self.strip_usage_only {
@@ -82,7 +107,8 @@ pub struct OpenedStream {
 }
 
 /// Read up to the first data event. Fails (so the caller may fail over) when the upstream
-/// ends, breaks, stalls past `timeout` or sends an error event before any data.
+/// ends, breaks, stalls past `timeout` or sends an error event before any data (except a
+/// content-policy refusal, which is relayed).
 pub async fn open_stream(
     upstream: reqwest::Response,
     strip_usage_only: bool,
@@ -95,6 +121,7 @@ pub async fn open_stream(
         usage: None,
         strip_usage_only,
         saw_done: false,
+        upstream_error: None,
     };
     let deadline = Instant::now() + timeout;
     let mut first = Vec::new();
@@ -102,20 +129,14 @@ pub async fn open_stream(
         while let Some(event) = tap.splitter.next_event() {
             if let Some(data) = event.data() {
                 if !event.is_done() {
-                    let facts = inspect_chunk(data);
-                    if let Some(message) = facts.error {
-                        let failure = classify_status(
-                            400,
-                            &Default::default(),
-                            data,
-                            std::time::SystemTime::now(),
-                        );
-                        let failure = if failure == Failure::BadRequest {
-                            Failure::BadResponse
-                        } else {
-                            failure
-                        };
-                        return Err((failure, format!("error event before any data: {message}")));
+                    if let Some(message) = inspect_chunk(data).error {
+                        let failure = classify_error_body(data);
+                        if failure.fails_over() {
+                            return Err((
+                                failure,
+                                format!("error event before any data: {message}"),
+                            ));
+                        }
                     }
                 }
                 let done = event.is_done();
@@ -184,8 +205,9 @@ impl RelayStream {
         self
     }
 
-    fn end(&mut self, error: Option<String>, client_gone: bool) {
+    fn end(&mut self, error: Option<StreamError>, client_gone: bool) {
         self.finished = true;
+        let error = error.or_else(|| self.tap.upstream_error.take());
         if let Some(on_end) = self.on_end.take() {
             on_end(RelayEnd {
                 usage: self.tap.usage,
@@ -215,25 +237,39 @@ impl RelayStream {
                 continue;
             }
             if self.tap.splitter.buffered_len() > MAX_EVENT_BYTES {
-                let message = "upstream sent an event larger than 16 MiB";
-                self.end(Some(message.into()), false);
-                return Some(Self::error_event(message));
+                return self.break_off(
+                    Failure::BadResponse,
+                    "upstream sent an event larger than 16 MiB".into(),
+                );
             }
-            match tokio::time::timeout(self.idle, self.upstream.next()).await {
+            // After [DONE] the answer is complete: a short wait for the upstream's end, and no
+            // error if it breaks or stays silent instead.
+            let wait = if self.tap.saw_done {
+                self.idle.min(DRAIN_AFTER_DONE)
+            } else {
+                self.idle
+            };
+            match tokio::time::timeout(wait, self.upstream.next()).await {
                 Ok(Some(Ok(chunk))) => self.tap.splitter.push(chunk),
+                Ok(Some(Err(_))) | Err(_) if self.tap.saw_done => return self.finish_at_eof(),
                 Ok(Some(Err(e))) => {
-                    let message = format!("upstream stream broke: {e}");
-                    self.end(Some(message.clone()), false);
-                    return Some(Self::error_event(&message));
+                    return self
+                        .break_off(Failure::BadResponse, format!("upstream stream broke: {e}"))
                 }
                 Ok(None) => return self.finish_at_eof(),
                 Err(_) => {
                     let message = format!("upstream sent nothing for {}s", self.idle.as_secs_f64());
-                    self.end(Some(message.clone()), false);
-                    return Some(Self::error_event(&message));
+                    return self.break_off(Failure::Timeout, message);
                 }
             }
         }
+    }
+
+    /// End the stream for an upstream failure: the client's last bytes are an error event.
+    fn break_off(&mut self, failure: Failure, message: String) -> Option<Bytes> {
+        let event = Self::error_event(&message);
+        self.end(Some(StreamError { failure, message }), false);
+        Some(event)
     }
 
     fn finish_at_eof(&mut self) -> Option<Bytes> {
@@ -241,10 +277,12 @@ impl RelayStream {
         while let Some(event) = self.tap.splitter.finish() {
             tail.extend(self.tap.pass(event));
         }
-        let error =
-            (!self.tap.saw_done).then(|| "upstream closed the stream before [DONE]".to_string());
-        if let Some(message) = &error {
-            tail.push(Self::error_event(message));
+        let error = (!self.tap.saw_done).then(|| StreamError {
+            failure: Failure::BadResponse,
+            message: "upstream closed the stream before [DONE]".to_string(),
+        });
+        if let Some(error) = &error {
+            tail.push(Self::error_event(&error.message));
         }
         self.end(error, false);
         (!tail.is_empty()).then(|| tail.concat().into())

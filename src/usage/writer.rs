@@ -8,6 +8,9 @@
 //! finished record to the `on_record` observer (aggregates, metrics, budgets), and appends the
 //! batch to the file of the record's UTC date (a new file at midnight), flushing after every
 //! batch. [`UsageWriter::shutdown`] drains the queue, flushes and fsyncs: N calls give N lines.
+//! Other small writes that belong with a call (its channel alert) run on the same thread, in
+//! order with the records ([`UsageWriter::run_in_order`]), so they are off the request path
+//! and covered by `flush` and shutdown too.
 //!
 //! When the queue is full (the disk is far behind), the record is dropped, counted in
 //! [`UsageWriter::dropped`] (shown by `/health` and `/metrics`), and a warning is logged for
@@ -47,8 +50,12 @@ pub struct PendingUsage {
     pub output_text: String,
 }
 
+/// A write run on the writer thread (see [`UsageWriter::run_in_order`]).
+pub type WriterJob = Box<dyn FnOnce() + Send + 'static>;
+
 enum Message {
     Record(Box<PendingUsage>),
+    Job(WriterJob),
     Flush(oneshot::Sender<()>),
 }
 
@@ -87,11 +94,20 @@ impl UsageWriter {
 
     /// Queue a record; never waits. A full queue drops it (counted and logged).
     pub fn submit(&self, pending: PendingUsage) {
-        if self
-            .tx
-            .try_send(Message::Record(Box::new(pending)))
-            .is_err()
-        {
+        self.send_or_drop(Message::Record(Box::new(pending)));
+    }
+
+    /// Run `job` on the writer thread after everything queued before it; never waits. Used for
+    /// channel alerts: written off the request path, in order, and waited for by [`flush`]
+    /// and shutdown. A full queue drops it like a record.
+    ///
+    /// [`flush`]: UsageWriter::flush
+    pub fn run_in_order(&self, job: WriterJob) {
+        self.send_or_drop(Message::Job(job));
+    }
+
+    fn send_or_drop(&self, message: Message) {
+        if self.tx.try_send(message).is_err() {
             let dropped = self.dropped.fetch_add(1, Ordering::Relaxed) + 1;
             if dropped == 1 || dropped % 1000 == 0 {
                 tracing::warn!(
@@ -187,6 +203,7 @@ fn run(mut rx: mpsc::Receiver<Message>, dir: Option<PathBuf>, on_record: RecordO
                         append(out, &record);
                     }
                 }
+                Message::Job(job) => job(),
                 Message::Flush(done) => {
                     if let Some(out) = out.as_mut() {
                         out.finish();

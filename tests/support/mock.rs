@@ -73,6 +73,18 @@ pub enum Reply {
     StallAfterHeaders,
     /// Wait, then answer with the inner reply.
     Delayed(Duration, Box<Reply>),
+    /// Wait until the test opens the [`Gate`], then answer with the inner reply.
+    Gated(Arc<Gate>, Box<Reply>),
+    /// The inner reply, with its body watched by a [`StreamTracker`] (when each piece left,
+    /// whether the body was dropped before its end).
+    Tracked(Arc<StreamTracker>, Box<Reply>),
+    /// Raw SSE bytes, then wait at the [`Gate`] (counted as an arrival), then `end`: the test
+    /// decides when a stream that already sent its pieces breaks, stalls or finishes.
+    StreamGated {
+        pieces: Vec<Bytes>,
+        gate: Arc<Gate>,
+        end: StreamEnd,
+    },
 }
 
 impl Reply {
@@ -185,6 +197,11 @@ impl MockUpstream {
             .filter(|r| r.method == "POST")
             .collect()
     }
+
+    /// Number of requests received on a completion route.
+    pub fn completion_count(&self) -> usize {
+        self.completions().len()
+    }
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -282,6 +299,43 @@ fn render(reply: Reply, request: &Value) -> futures::future::BoxFuture<'static, 
             Reply::Delayed(delay, inner) => {
                 tokio::time::sleep(delay).await;
                 render(*inner, &request).await
+            }
+            Reply::Gated(gate, inner) => {
+                let waiting = GateWait(Some(gate.clone()));
+                gate.arrive();
+                gate.wait_open().await;
+                waiting.pass();
+                render(*inner, &request).await
+            }
+            Reply::Tracked(tracker, inner) => {
+                let response = render(*inner, &request).await;
+                let (parts, body) = response.into_parts();
+                let body = TrackedBody {
+                    inner: body.into_data_stream(),
+                    tracker,
+                    ended: false,
+                };
+                Response::from_parts(parts, Body::from_stream(body))
+            }
+            Reply::StreamGated { pieces, gate, end } => {
+                let head =
+                    futures::stream::iter(pieces.into_iter().map(Ok::<Bytes, std::io::Error>));
+                let wait = futures::stream::once(async move {
+                    gate.arrive();
+                    gate.wait_open().await;
+                })
+                .filter_map(|()| async { None });
+                let tail = match end {
+                    StreamEnd::Done => {
+                        futures::stream::iter([Ok(Bytes::from_static(b"data: [DONE]\n\n"))]).boxed()
+                    }
+                    StreamEnd::Close => {
+                        futures::stream::iter([Err(std::io::Error::other("mock: connection cut"))])
+                            .boxed()
+                    }
+                    StreamEnd::Stall => futures::stream::pending().boxed(),
+                };
+                sse_body(Body::from_stream(head.chain(wait).chain(tail)))
             }
         }
     })
@@ -389,4 +443,133 @@ fn echo(request: &Value) -> Response {
         .map(|e| Bytes::from(format!("data: {e}\n\n")))
         .collect();
     sse_response(pieces, Duration::ZERO, StreamEnd::Done)
+}
+
+/// A door a [`Reply::Gated`] waits at: the test learns when requests arrive and decides when
+/// they are answered, so ordering never depends on timing.
+#[derive(Debug)]
+pub struct Gate {
+    arrived: tokio::sync::watch::Sender<usize>,
+    open: tokio::sync::watch::Sender<bool>,
+    /// Requests dropped while waiting (their client, the gateway, went away).
+    abandoned: tokio::sync::watch::Sender<usize>,
+}
+
+impl Gate {
+    pub fn new() -> Arc<Self> {
+        Arc::new(Self {
+            arrived: tokio::sync::watch::channel(0).0,
+            open: tokio::sync::watch::channel(false).0,
+            abandoned: tokio::sync::watch::channel(0).0,
+        })
+    }
+
+    /// Let every waiting (and later) request through.
+    pub fn open(&self) {
+        self.open.send_replace(true);
+    }
+
+    /// Wait until `n` requests have reached the gate.
+    pub async fn wait_arrived(&self, n: usize) {
+        let mut arrived = self.arrived.subscribe();
+        let _ = arrived.wait_for(|count| *count >= n).await;
+    }
+
+    /// Wait until `n` requests were dropped while waiting at the gate.
+    pub async fn wait_abandoned(&self, n: usize) {
+        let mut abandoned = self.abandoned.subscribe();
+        let _ = abandoned.wait_for(|count| *count >= n).await;
+    }
+
+    fn arrive(&self) {
+        self.arrived.send_modify(|count| *count += 1);
+    }
+
+    async fn wait_open(&self) {
+        let mut open = self.open.subscribe();
+        let _ = open.wait_for(|open| *open).await;
+    }
+}
+
+/// A request waiting at a gate; counted as abandoned when dropped before the gate opened.
+struct GateWait(Option<Arc<Gate>>);
+
+impl GateWait {
+    fn pass(mut self) {
+        self.0 = None;
+    }
+}
+
+impl Drop for GateWait {
+    fn drop(&mut self) {
+        if let Some(gate) = self.0.take() {
+            gate.abandoned.send_modify(|count| *count += 1);
+        }
+    }
+}
+
+/// What a [`Reply::Tracked`] body did: when each piece was handed to the connection, and
+/// whether the body was dropped before its end (the client of the mock went away).
+#[derive(Debug)]
+pub struct StreamTracker {
+    sent: Mutex<Vec<std::time::Instant>>,
+    /// `Some(true)`: dropped before its end; `Some(false)`: ended (normally or by a scripted cut).
+    outcome: tokio::sync::watch::Sender<Option<bool>>,
+}
+
+impl StreamTracker {
+    pub fn new() -> Arc<Self> {
+        Arc::new(Self {
+            sent: Mutex::new(Vec::new()),
+            outcome: tokio::sync::watch::channel(None).0,
+        })
+    }
+
+    /// When each body piece left the mock, in order.
+    pub fn sent_times(&self) -> Vec<std::time::Instant> {
+        lock(&self.sent).clone()
+    }
+
+    /// Wait until the body ended or was dropped; true when it was dropped before its end.
+    pub async fn wait_finished(&self) -> bool {
+        let mut outcome = self.outcome.subscribe();
+        let seen = outcome.wait_for(Option::is_some).await.map(|o| *o);
+        matches!(seen, Ok(Some(true)))
+    }
+}
+
+struct TrackedBody {
+    inner: axum::body::BodyDataStream,
+    tracker: Arc<StreamTracker>,
+    ended: bool,
+}
+
+impl futures::Stream for TrackedBody {
+    type Item = Result<Bytes, axum::Error>;
+
+    fn poll_next(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Self::Item>> {
+        let polled = self.inner.poll_next_unpin(cx);
+        match &polled {
+            std::task::Poll::Ready(Some(Ok(_))) => {
+                lock(&self.tracker.sent).push(std::time::Instant::now());
+            }
+            std::task::Poll::Ready(Some(Err(_)) | None) => {
+                self.ended = true;
+                self.tracker.outcome.send_replace(Some(false));
+            }
+            std::task::Poll::Pending => {}
+        }
+        polled
+    }
+}
+
+impl Drop for TrackedBody {
+    fn drop(&mut self) {
+        if !self.ended {
+            self.tracker.outcome.send_replace(Some(true));
+        }
+    }
 }
