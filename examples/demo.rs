@@ -33,7 +33,11 @@ struct Mock {
 }
 
 async fn list(State(mock): State<Mock>) -> Json<Value> {
-    let data: Vec<Value> = mock.models.iter().map(|id| json!({"id": id, "object": "model", "owned_by": mock.name})).collect();
+    let data: Vec<Value> = mock
+        .models
+        .iter()
+        .map(|id| json!({"id": id, "object": "model", "owned_by": mock.name}))
+        .collect();
     Json(json!({"object": "list", "data": data}))
 }
 
@@ -86,7 +90,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     };
     let freebie = Mock {
         name: "freebie",
-        models: vec!["qwen/qwen3-32b:free", "qwen/qwen3-8b:free", "llama-3.1-8b-instant"],
+        models: vec![
+            "qwen/qwen3-32b:free",
+            "qwen/qwen3-8b:free",
+            "llama-3.1-8b-instant",
+        ],
         rate_limited: Some("qwen/qwen3-32b:free"),
         calls: Arc::default(),
     };
@@ -139,42 +147,87 @@ channels:
     let client = reqwest::Client::new();
     // Discovery runs in the background at start; wait until both channels are in the catalog.
     for _ in 0..100 {
-        let health: Value = client.get(format!("{base}/health")).send().await?.json().await?;
+        let health: Value = client
+            .get(format!("{base}/health"))
+            .send()
+            .await?
+            .json()
+            .await?;
         if health["catalog"]["entries"].as_u64() == Some(6) {
             break;
         }
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
-    println!("smart-ai-router demo: gateway on {base}, two mock providers (acme: paid, freebie: free)\n");
+    println!(
+        "smart-ai-router demo: gateway on {base}, two mock providers (acme: paid, freebie: free)\n"
+    );
 
-    let explain: Value = client.get(format!("{base}/v1/route/explain?model=tag:qwen3")).send().await?.json().await?;
-    println!("ranking of \"tag:qwen3\" with {} ({}):", explain["strategy"], explain["weights"]);
+    let explain: Value = client
+        .get(format!("{base}/v1/route/explain?model=tag:qwen3"))
+        .send()
+        .await?
+        .json()
+        .await?;
+    println!(
+        "ranking of \"tag:qwen3\" with {} ({}):",
+        explain["strategy"], explain["weights"]
+    );
     for c in explain["candidates"].as_array().into_iter().flatten() {
         println!(
             "  #{} {:<30} score {:.3}  cost {:.2}  params {:.2}  context {:.2}",
             c["rank"],
-            format!("{}/{}", c["channel"].as_str().unwrap_or(""), c["model"].as_str().unwrap_or("")),
+            format!(
+                "{}/{}",
+                c["channel"].as_str().unwrap_or(""),
+                c["model"].as_str().unwrap_or("")
+            ),
             c["score"].as_f64().unwrap_or(0.0),
-            c["sub_scores"]["cost_score"]["value"].as_f64().unwrap_or(0.0),
-            c["sub_scores"]["parameter_score"]["value"].as_f64().unwrap_or(0.0),
-            c["sub_scores"]["context_score"]["value"].as_f64().unwrap_or(0.0),
+            c["sub_scores"]["cost_score"]["value"]
+                .as_f64()
+                .unwrap_or(0.0),
+            c["sub_scores"]["parameter_score"]["value"]
+                .as_f64()
+                .unwrap_or(0.0),
+            c["sub_scores"]["context_score"]["value"]
+                .as_f64()
+                .unwrap_or(0.0),
         );
     }
     println!();
 
-    for model in ["tag:free,qwen3", "tag:qwen3,!free", "gpt-4o-mini", "my-chat", "claude-3-haiku", "qwen3-32b"] {
+    for model in [
+        "tag:free,qwen3",
+        "tag:qwen3,!free",
+        "gpt-4o-mini",
+        "my-chat",
+        "claude-3-haiku",
+        "qwen3-32b",
+    ] {
         let response = client
             .post(format!("{base}/v1/chat/completions"))
             .json(&json!({"model": model, "messages": [{"role": "user", "content": "Hello!"}]}))
             .send()
             .await?;
-        let h = |n: &str| response.headers().get(n).and_then(|v| v.to_str().ok()).unwrap_or("-").to_string();
-        let (channel, upstream, attempts) = (h("x-router-channel"), h("x-router-model"), h("x-router-attempts"));
+        let h = |n: &str| {
+            response
+                .headers()
+                .get(n)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("-")
+                .to_string()
+        };
+        let (channel, upstream, attempts) = (
+            h("x-router-channel"),
+            h("x-router-model"),
+            h("x-router-attempts"),
+        );
         let status = response.status();
         let body: Value = response.json().await?;
         println!(
             "{model:<18} -> {status} {channel}/{upstream} after {attempts} attempt(s): {}",
-            body["choices"][0]["message"]["content"].as_str().unwrap_or_else(|| body["error"]["message"].as_str().unwrap_or(""))
+            body["choices"][0]["message"]["content"]
+                .as_str()
+                .unwrap_or_else(|| body["error"]["message"].as_str().unwrap_or(""))
         );
     }
     println!("  (qwen3-32b: freebie's free copy ranked first, answered 429, the gateway failed over to acme)\n");
@@ -187,7 +240,10 @@ channels:
         .text()
         .await?;
     let events = stream.matches("data: ").count();
-    println!("streamed \"tag:free,qwen3\": {events} SSE events, the last is {:?}", stream.trim_end().lines().last().unwrap_or(""));
+    println!(
+        "streamed \"tag:free,qwen3\": {events} SSE events, the last is {:?}",
+        stream.trim_end().lines().last().unwrap_or("")
+    );
     println!(
         "\nupstream calls: acme {}, freebie {}",
         acme.calls.load(Ordering::Relaxed),

@@ -18,45 +18,53 @@ use crate::stats::aggregate::UsageAggregates;
 use crate::stats::alerts::{AlertLog, AlertType, ChannelAlert};
 use crate::usage::record::UsageRecord;
 
-/// Today's budget position, looked up once per request when budgets can block.
-pub struct BudgetGate<'a> {
-    aggregates: Option<std::sync::RwLockReadGuard<'a, UsageAggregates>>,
-    cost: &'a CostControl,
-    today: NaiveDate,
+/// Today's budget position, computed once per request (only when budgets can block).
+#[derive(Debug, Default)]
+pub struct BudgetGate {
+    global_spent: bool,
+    spent_channels: Vec<String>,
 }
 
-impl<'a> BudgetGate<'a> {
-    /// A gate for this request; a no-op when `auto_disable_on_budget_exceeded` is off.
-    pub fn new(state: &'a AppState, config: &'a Config) -> Self {
-        let aggregates = if config.cost_control.auto_disable_on_budget_exceeded {
-            state.aggregates.read().ok()
-        } else {
-            None
+impl BudgetGate {
+    /// The gate for this request; blocks nothing unless `auto_disable_on_budget_exceeded`.
+    pub fn new(state: &AppState, config: &Config) -> Self {
+        let cost: &CostControl = &config.cost_control;
+        if !cost.auto_disable_on_budget_exceeded {
+            return Self::default();
+        }
+        let Ok(aggregates) = state.aggregates.read() else {
+            return Self::default();
         };
+        let today = Utc::now().date_naive();
+        Self::from_aggregates(&aggregates, config, today)
+    }
+
+    fn from_aggregates(aggregates: &UsageAggregates, config: &Config, today: NaiveDate) -> Self {
+        let global_spent = config
+            .cost_control
+            .global_daily_budget
+            .is_some_and(|b| aggregates.spend_on(today, None) >= b);
+        let spent_channels = config
+            .channels
+            .iter()
+            .filter(|c| {
+                c.daily_budget
+                    .is_some_and(|b| aggregates.spend_on(today, Some(&c.id)) >= b)
+            })
+            .map(|c| c.id.clone())
+            .collect();
         Self {
-            aggregates,
-            cost: &config.cost_control,
-            today: Utc::now().date_naive(),
+            global_spent,
+            spent_channels,
         }
     }
 
     /// Whether this candidate must be skipped because a budget it would spend is exhausted.
     pub fn blocks(&self, entry: &CatalogEntry) -> bool {
-        let Some(aggregates) = &self.aggregates else {
-            return false;
-        };
         if entry.is_free || entry.is_local {
             return false;
         }
-        let global_spent = self
-            .cost
-            .global_daily_budget
-            .is_some_and(|b| aggregates.spend_on(self.today, None) >= b);
-        let channel_spent = entry
-            .channel
-            .daily_budget
-            .is_some_and(|b| aggregates.spend_on(self.today, Some(&entry.channel.id)) >= b);
-        global_spent || channel_spent
+        self.global_spent || self.spent_channels.iter().any(|c| *c == entry.channel.id)
     }
 }
 

@@ -116,7 +116,6 @@ pub struct Channel {
     pub pricing: Option<Price>,
     pub model_pricing: BTreeMap<String, Price>,
     pub timeout: Duration,
-    pub connect_timeout: Duration,
     pub daily_budget: Option<f64>,
     pub priority: i32,
     pub currency: String,

@@ -138,8 +138,6 @@ pub struct RawChannel {
     #[serde(default)]
     pub timeout_s: Option<f64>,
     #[serde(default)]
-    pub connect_timeout_s: Option<f64>,
-    #[serde(default)]
     pub daily_budget: Option<f64>,
     #[serde(default)]
     pub priority: i32,

@@ -404,10 +404,6 @@ fn build_channel(
         .collect();
     let timeout =
         problems.positive_seconds(&format!("{path}.timeout_s"), raw.timeout_s.unwrap_or(60.0));
-    let connect_timeout = problems.positive_seconds(
-        &format!("{path}.connect_timeout_s"),
-        raw.connect_timeout_s.unwrap_or(10.0),
-    );
     if let Some(budget) = raw.daily_budget {
         if !(budget.is_finite() && budget > 0.0) {
             problems.push(
@@ -453,7 +449,6 @@ fn build_channel(
         pricing,
         model_pricing,
         timeout,
-        connect_timeout,
         daily_budget: raw.daily_budget,
         priority: raw.priority,
         currency: raw

@@ -27,6 +27,7 @@ use bytes::Bytes;
 use chrono::Utc;
 use tokio::time::Instant;
 
+use crate::budget::BudgetGate;
 use crate::catalog::{EntryId, ModelKind};
 use crate::health::Availability;
 use crate::query::{parse_query, resolve, Needs};
@@ -190,6 +191,8 @@ async fn attempt_in_order(call: Call, ranked: Vec<Ranked>) -> Result<Response, A
     let mut context_floor: Option<u64> = None;
     let mut last_attempted: Option<EntryId> = None;
     let mut in_flight = outcome::InFlight::new(call.clone());
+    let budget = BudgetGate::new(&call.state, &call.snapshot.config);
+    let mut over_budget = 0usize;
     for candidate in &ranked {
         if attempts.len() >= max_attempts {
             break;
@@ -197,6 +200,14 @@ async fn attempt_in_order(call: Call, ranked: Vec<Ranked>) -> Result<Response, A
         let Some(entry) = call.snapshot.catalog.entry(candidate.entry) else {
             continue;
         };
+        if budget.blocks(entry) {
+            over_budget += 1;
+            skipped.push(format!(
+                "{}/{}: over its daily budget",
+                entry.channel.id, entry.model_id
+            ));
+            continue;
+        }
         if let (Some(floor), Some(context)) = (context_floor, entry.context_tokens) {
             if context <= floor {
                 skipped.push(format!(
@@ -257,7 +268,20 @@ async fn attempt_in_order(call: Call, ranked: Vec<Ranked>) -> Result<Response, A
         }
     }
     in_flight.settle();
-    outcome::record_unserved(&call, last_attempted, attempts.len() as u32);
+    let budget_only = attempts.is_empty() && over_budget > 0 && over_budget == skipped.len();
+    let status = match (budget_only, attempts.is_empty()) {
+        (true, _) => 429,
+        (false, true) => 503,
+        (false, false) => 502,
+    };
+    outcome::record_unserved(&call, last_attempted, attempts.len() as u32, status);
+    if budget_only {
+        return Err(ApiError::budget_exceeded(format!(
+            "Every candidate for {:?} is a paid model over its daily budget, and none is free or local \
+             (cost_control.auto_disable_on_budget_exceeded).",
+            call.request.model
+        )));
+    }
     if attempts.is_empty() {
         let mut error = ApiError::unavailable(
             "no_available_channel",

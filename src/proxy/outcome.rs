@@ -346,9 +346,13 @@ fn write_alert(call: &Call, channel: &Channel, class: ErrorClass, message: &str)
 
 /// The usage record of a call that no candidate served (every attempt failed, or none could
 /// be tried).
-pub fn record_unserved(call: &Call, last_attempted: Option<EntryId>, attempts: u32) {
+pub fn record_unserved(
+    call: &Call,
+    last_attempted: Option<EntryId>,
+    attempts: u32,
+    http_status: u16,
+) {
     let last = last_attempted.and_then(|id| call.snapshot.catalog.entry(id));
-    let http_status = if attempts == 0 { 503 } else { 502 };
     let mut record = base_record(
         call,
         if attempts == 0 { None } else { last },
