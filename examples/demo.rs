@@ -196,12 +196,12 @@ channels:
     println!();
 
     for model in [
+        "qwen3-32b",
         "tag:free,qwen3",
         "tag:qwen3,!free",
         "gpt-4o-mini",
         "my-chat",
         "claude-3-haiku",
-        "qwen3-32b",
     ] {
         let response = client
             .post(format!("{base}/v1/chat/completions"))
@@ -230,7 +230,8 @@ channels:
                 .unwrap_or_else(|| body["error"]["message"].as_str().unwrap_or(""))
         );
     }
-    println!("  (qwen3-32b: freebie's free copy ranked first, answered 429, the gateway failed over to acme)\n");
+    println!("  (qwen3-32b: freebie's free copy ranked first and answered 429, so the gateway failed over to acme;");
+    println!("   that copy now cools down for the 20 s the error asked, so tag:free,qwen3 went straight to qwen3-8b:free)\n");
 
     let stream = client
         .post(format!("{base}/v1/chat/completions"))

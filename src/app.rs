@@ -16,12 +16,15 @@ use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-use crate::catalog::ChannelModelList;
+use crate::catalog::{ChannelModelList, ModelSource};
 use crate::config::{load_config, Config, ConfigErrors, ConfigSource};
+use crate::discovery::cache::{CachedModels, ChannelCache};
+use crate::discovery::runner;
 use crate::health::ChannelHealth;
 use crate::metrics::Metrics;
 use crate::proxy::upstream::build_client;
 use crate::rebuild::{self, initial_snapshot, Rebuilder};
+use crate::reload;
 use crate::server::build_router;
 use crate::state::AppState;
 use crate::stats::aggregate::UsageAggregates;
@@ -115,10 +118,25 @@ pub async fn start_with_config(
     let config = Arc::new(config);
     let shutdown = CancellationToken::new();
     let tasks = TaskTracker::new();
-    let lists = HashMap::new();
+    let cached = {
+        let config = config.clone();
+        tokio::task::spawn_blocking(move || {
+            ChannelCache::new(&config.server.cache_dir).load_all(config.enabled_channels())
+        })
+        .await
+        .unwrap_or_default()
+    };
+    let lists: HashMap<String, Arc<ChannelModelList>> = cached
+        .iter()
+        .map(|(id, c)| (id.clone(), Arc::new(c.list.clone())))
+        .collect();
     let state = build_state(config.clone(), source, &lists).await;
+    record_cached(&state, &cached);
     let rebuilder = rebuild::spawn(state.clone(), lists, &tasks, shutdown.clone());
+    let _ = state.rebuilder.set(rebuilder.clone());
     ensure_api_token(&state);
+    runner::spawn_periodic(state.clone(), rebuilder.clone(), &tasks, shutdown.clone());
+    reload::spawn_watcher(state.clone(), rebuilder.clone(), &tasks, shutdown.clone());
 
     let router = build_router(state.clone());
     let listener = listener.tap_io(|tcp| {
@@ -143,6 +161,17 @@ pub async fn start_with_config(
         shutdown,
         tasks,
     })
+}
+
+/// Discovery status of channels served from the cache at start.
+fn record_cached(state: &AppState, cached: &[(String, CachedModels)]) {
+    let mut statuses = state.discovery.lock().unwrap_or_else(|p| p.into_inner());
+    for (id, c) in cached {
+        let status = statuses.entry(id.clone()).or_default();
+        status.last_success = Some(c.fetched_at);
+        status.models = c.list.models.len();
+        status.source = Some(ModelSource::Cache.as_str());
+    }
 }
 
 /// With `auth.enabled` and no `api_token`, load or generate the `sar-` token (printed when new).
@@ -249,6 +278,7 @@ async fn build_state(
         discovery: Mutex::new(HashMap::new()),
         metrics,
         generated_token: ArcSwapOption::empty(),
+        rebuilder: OnceLock::new(),
     });
     let _ = state_slot.set(Arc::downgrade(&state));
     state

@@ -16,6 +16,7 @@ pub mod metrics;
 pub mod proxy;
 pub mod query;
 pub mod rebuild;
+pub mod reload;
 pub mod scoring;
 pub mod server;
 pub mod state;

@@ -26,7 +26,10 @@ pub const DEBOUNCE: Duration = Duration::from_millis(250);
 /// What a reload did.
 #[derive(Debug, Clone, PartialEq)]
 pub enum ReloadOutcome {
-    Applied { generation: u64, rediscovered: Vec<String> },
+    Applied {
+        generation: u64,
+        rediscovered: Vec<String>,
+    },
     Rejected(String),
 }
 
@@ -52,7 +55,10 @@ pub async fn reload(state: &Arc<AppState>, rebuilder: &Rebuilder) -> ReloadOutco
     }
     let rediscover = channels_to_discover(&old, &new);
     let new = Arc::new(new);
-    let generation = rebuilder.apply(Change::Config(new.clone())).await.unwrap_or(0);
+    let generation = rebuilder
+        .apply(Change::Config(new.clone()))
+        .await
+        .unwrap_or(0);
     state.config_error.store(None);
     crate::app::ensure_api_token(state);
     tracing::info!(generation, rediscover = ?rediscover, "configuration reloaded");
@@ -75,7 +81,9 @@ fn reject(state: &AppState, message: String) -> ReloadOutcome {
 pub fn channels_to_discover(old: &Config, new: &Config) -> Vec<String> {
     new.enabled_channels()
         .filter(|c| match old.channel(&c.id) {
-            Some(before) => !before.enabled || before.discovery_identity() != c.discovery_identity(),
+            Some(before) => {
+                !before.enabled || before.discovery_identity() != c.discovery_identity()
+            }
             None => true,
         })
         .map(|c| c.id.clone())
@@ -83,15 +91,26 @@ pub fn channels_to_discover(old: &Config, new: &Config) -> Vec<String> {
 }
 
 /// Watch the config files and SIGHUP; reload on change until shutdown.
-pub fn spawn_watcher(state: Arc<AppState>, rebuilder: Rebuilder, tasks: &TaskTracker, shutdown: CancellationToken) {
+pub fn spawn_watcher(
+    state: Arc<AppState>,
+    rebuilder: Rebuilder,
+    tasks: &TaskTracker,
+    shutdown: CancellationToken,
+) {
     let (tx, mut rx) = mpsc::channel::<()>(16);
     let files: Vec<PathBuf> = vec![state.source.router_path(), state.source.providers_path()];
     let dir = state.source.dir.clone();
-    let names: Vec<std::ffi::OsString> = files.iter().filter_map(|f| f.file_name().map(|n| n.to_os_string())).collect();
+    let names: Vec<std::ffi::OsString> = files
+        .iter()
+        .filter_map(|f| f.file_name().map(|n| n.to_os_string()))
+        .collect();
     let notify_tx = tx.clone();
     let watcher = notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
         if let Ok(event) = event {
-            let ours = event.paths.iter().any(|p| p.file_name().is_some_and(|n| names.iter().any(|x| x == n)));
+            let ours = event
+                .paths
+                .iter()
+                .any(|p| p.file_name().is_some_and(|n| names.iter().any(|x| x == n)));
             if ours && !event.kind.is_access() {
                 let _ = notify_tx.try_send(());
             }
@@ -115,7 +134,9 @@ pub fn spawn_watcher(state: Arc<AppState>, rebuilder: Rebuilder, tasks: &TaskTra
         let hup_tx = tx.clone();
         let stop = shutdown.clone();
         tasks.spawn(async move {
-            let Ok(mut hup) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()) else {
+            let Ok(mut hup) =
+                tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())
+            else {
                 return;
             };
             loop {

@@ -58,6 +58,8 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     /// The API token generated when `auth.enabled` and no `api_token` is configured.
     pub generated_token: ArcSwapOption<crate::config::Secret>,
+    /// The snapshot writer, for discovery and reload started from a request.
+    pub rebuilder: std::sync::OnceLock<crate::rebuild::Rebuilder>,
 }
 
 impl std::fmt::Debug for AppState {

@@ -1,6 +1,10 @@
-//! Model discovery: fetch each channel's model list, parse it, cache it (SPEC §3, §11).
+//! Model discovery: fetch each channel's model list (`fetch`), parse it (`parse`), cache it
+//! (`cache`), and run all that at start, periodically and on demand (`runner`) (SPEC §3, §11).
 
+pub mod cache;
+pub mod fetch;
 pub mod parse;
+pub mod runner;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -10,6 +14,9 @@ use crate::config::Config;
 
 /// Each enabled channel's cached model list, for starting without the network.
 pub fn cached_lists(config: &Config) -> HashMap<String, Arc<ChannelModelList>> {
-    let _ = config;
-    HashMap::new()
+    cache::ChannelCache::new(&config.server.cache_dir)
+        .load_all(config.enabled_channels())
+        .into_iter()
+        .map(|(id, cached)| (id, Arc::new(cached.list)))
+        .collect()
 }

@@ -36,7 +36,11 @@ pub struct ChannelDiscovery {
 
 /// Discover the enabled channels named in `only` (all enabled ones when `None`) and wait
 /// until the snapshot includes the results.
-pub async fn discover(state: &Arc<AppState>, rebuilder: &Rebuilder, only: Option<&[String]>) -> Vec<ChannelDiscovery> {
+pub async fn discover(
+    state: &Arc<AppState>,
+    rebuilder: &Rebuilder,
+    only: Option<&[String]>,
+) -> Vec<ChannelDiscovery> {
     let snapshot = state.snapshot();
     let config = snapshot.config.clone();
     let channels: Vec<Arc<Channel>> = config
@@ -77,10 +81,14 @@ async fn discover_one(
                 source: ModelSource::Api,
             });
             let (to_store, for_cache, cache) = (list.clone(), channel.clone(), cache.clone());
-            let stored = tokio::task::spawn_blocking(move || cache.store(&for_cache, &to_store, attempt_at)).await;
+            let stored =
+                tokio::task::spawn_blocking(move || cache.store(&for_cache, &to_store, attempt_at))
+                    .await;
             match stored {
                 Ok(Ok(())) => {}
-                Ok(Err(e)) => tracing::warn!(channel = %channel.id, "cannot write the discovery cache: {e}"),
+                Ok(Err(e)) => {
+                    tracing::warn!(channel = %channel.id, "cannot write the discovery cache: {e}")
+                }
                 Err(e) => tracing::warn!(channel = %channel.id, "discovery cache task failed: {e}"),
             }
             update_status(state, &channel.id, |s| {
@@ -124,14 +132,23 @@ async fn discover_one(
     }
 }
 
-fn update_status(state: &AppState, channel_id: &str, f: impl FnOnce(&mut crate::state::DiscoveryStatus)) {
+fn update_status(
+    state: &AppState,
+    channel_id: &str,
+    f: impl FnOnce(&mut crate::state::DiscoveryStatus),
+) {
     let mut statuses = state.discovery.lock().unwrap_or_else(|p| p.into_inner());
     f(statuses.entry(channel_id.to_string()).or_default());
 }
 
 /// Discover everything now, then every `discovery.interval_s` (read from the live config
 /// each time), until shutdown.
-pub fn spawn_periodic(state: Arc<AppState>, rebuilder: Rebuilder, tasks: &TaskTracker, shutdown: CancellationToken) {
+pub fn spawn_periodic(
+    state: Arc<AppState>,
+    rebuilder: Rebuilder,
+    tasks: &TaskTracker,
+    shutdown: CancellationToken,
+) {
     tasks.spawn(async move {
         loop {
             let config = state.snapshot().config.clone();

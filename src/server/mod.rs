@@ -1,5 +1,6 @@
 //! The HTTP surface: routes, handlers, and the error mapping (SPEC §8).
 
+mod admin;
 pub mod auth;
 mod body;
 mod catalog_api;

@@ -7,7 +7,7 @@ use axum::routing::{get, post};
 use axum::Router;
 
 use super::error::ApiError;
-use super::{auth, catalog_api, routes, stats_api, status};
+use super::{admin, auth, catalog_api, routes, stats_api, status};
 use crate::state::AppState;
 
 pub fn build_router(state: Arc<AppState>) -> Router {
@@ -38,6 +38,8 @@ pub fn build_router(state: Arc<AppState>) -> Router {
             "/v1/stats/clear-all-alerts",
             post(stats_api::clear_all_alerts),
         )
+        .route("/v1/admin/discover", post(admin::run_discovery))
+        .route("/v1/admin/reload", post(admin::run_reload))
         .fallback(unknown_route)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(axum::middleware::from_fn_with_state(
