@@ -1,0 +1,329 @@
+//! Discovery (SPEC §3, §11) against mock upstreams: each real response shape, failures with
+//! and without a cache, a slow `/models` that times out, the cache files, `POST
+//! /v1/admin/discover`, and 40 channels × 100 models discovered with bounded concurrency.
+
+mod support;
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use axum::body::Bytes;
+use serde_json::{json, Value};
+use support::{MockUpstream, Reply, TestGateway};
+
+fn sample(file: &str) -> Bytes {
+    let path = format!("{}/tests/data/discovery/{file}", env!("CARGO_MANIFEST_DIR"));
+    Bytes::from(std::fs::read(path).expect("sample"))
+}
+
+fn raw(body: Bytes) -> Reply {
+    Reply::Raw {
+        status: 200,
+        content_type: "application/json".into(),
+        body,
+    }
+}
+
+async fn discover(gateway: &TestGateway) -> Value {
+    let response = gateway
+        .client
+        .post(gateway.url("/v1/admin/discover"))
+        .send()
+        .await
+        .expect("discover");
+    assert_eq!(response.status(), 200);
+    response.json().await.expect("json")
+}
+
+async fn models_of(gateway: &TestGateway, channel: &str) -> Vec<String> {
+    let body: Value = gateway.get("/v1/models").await.json().await.expect("json");
+    let mut ids: Vec<String> = body["data"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|m| {
+            m["channels"]
+                .as_array()
+                .is_some_and(|c| c.iter().any(|c| c == channel))
+        })
+        .filter_map(|m| m["id"].as_str().map(String::from))
+        .collect();
+    ids.sort();
+    ids
+}
+
+fn config_for(channels: &[(&str, &str, &str)], extra: &str) -> String {
+    let mut text = format!("discovery: {{ enabled: false, timeout_s: 1 }}\n{extra}\nchannels:\n");
+    for (id, provider, base_url) in channels {
+        text.push_str(&format!(
+            "  - {{ id: {id}, provider: {provider}, base_url: \"{base_url}\", api_key: sk-disc-{id}-secret, configured_models: [fallback-model] }}\n"
+        ));
+    }
+    text
+}
+
+#[tokio::test]
+async fn real_response_shapes_become_catalog_entries() {
+    let openrouter = MockUpstream::start(&[]).await;
+    openrouter.set_models_reply(Some(raw(sample("openrouter_models.json"))));
+    let ollama = MockUpstream::start(&[]).await;
+    ollama.set_models_reply(Some(raw(sample("ollama_api_tags.json"))));
+    let together = MockUpstream::start(&[]).await;
+    together.set_models_reply(Some(raw(sample("together.json"))));
+    let config = config_for(
+        &[
+            ("openrouter", "mock", &openrouter.base_url()),
+            ("ollama", "mock_ollama", &ollama.base_url()),
+            ("together", "mock", &together.base_url()),
+        ],
+        "",
+    );
+    let gateway = TestGateway::start(&config).await;
+    let result = discover(&gateway).await;
+    assert_eq!(result["data"]["succeeded"], 3);
+    let counts: Vec<(String, u64)> = result["data"]["channels"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|c| {
+            (
+                c["channel_id"].as_str().unwrap_or("").to_string(),
+                c["models"].as_u64().unwrap_or(0),
+            )
+        })
+        .collect();
+    assert_eq!(
+        counts,
+        vec![
+            ("ollama".into(), 7),
+            ("openrouter".into(), 414),
+            ("together".into(), 88)
+        ]
+    );
+    // The auth header of a bearer channel, and none for a keyless local one.
+    let asked = openrouter
+        .recorded()
+        .into_iter()
+        .find(|r| r.path == "/v1/models")
+        .expect("asked");
+    assert_eq!(
+        asked
+            .headers
+            .get("authorization")
+            .and_then(|v| v.to_str().ok()),
+        Some("Bearer sk-disc-openrouter-secret")
+    );
+    assert_eq!(models_of(&gateway, "ollama").await.len(), 7);
+    let listed: Value = gateway.get("/v1/models").await.json().await.expect("json");
+    let nomic = listed["data"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|m| m["id"] == "nomic-embed-text:latest");
+    assert_eq!(nomic.map(|m| m["kind"].clone()), Some(json!("embedding")));
+    // OpenRouter facts reach the catalog: context and per-1M prices.
+    let explain: Value = gateway
+        .get("/v1/route/explain?model=qwen/qwen3.8-27b")
+        .await
+        .json()
+        .await
+        .expect("json");
+    let top = &explain["candidates"][0];
+    assert_eq!(top["channel"], "openrouter");
+    assert_eq!(top["context_length"], 262144);
+    assert_eq!(top["price"]["input"], 0.45);
+    assert_eq!(top["price"]["output"], 3.2);
+    assert_eq!(top["price"]["cached_input"], 0.05);
+    assert_eq!(top["price"]["source"], "discovery");
+    // Ollama's parameter_size wins over the name.
+    let explain: Value = gateway
+        .get("/v1/route/explain?model=qwen2.5:14b-instruct")
+        .await
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(explain["candidates"][0]["parameters_b"], 14.8);
+    gateway.stop().await;
+}
+
+#[tokio::test]
+async fn a_failing_models_endpoint_keeps_the_last_good_list() {
+    let mock = MockUpstream::start(&["model-a", "model-b"]).await;
+    let gateway = TestGateway::start(&config_for(&[("ch", "mock", &mock.base_url())], "")).await;
+    assert_eq!(
+        models_of(&gateway, "ch").await,
+        vec!["fallback-model"],
+        "configured models before discovery"
+    );
+    assert_eq!(discover(&gateway).await["data"]["succeeded"], 1);
+    assert_eq!(models_of(&gateway, "ch").await, vec!["model-a", "model-b"]);
+    mock.set_models_reply(Some(Reply::error(500, "upstream exploded")));
+    let result = discover(&gateway).await;
+    assert_eq!(result["data"]["failed"], 1);
+    assert_eq!(
+        result["data"]["channels"][0]["error"],
+        format!(
+            "HTTP 500 from {}/models: upstream exploded",
+            mock.base_url()
+        )
+    );
+    assert_eq!(
+        models_of(&gateway, "ch").await,
+        vec!["model-a", "model-b"],
+        "last good list kept"
+    );
+    let health: Value = gateway.get("/health").await.json().await.expect("json");
+    assert_eq!(
+        health["discovery"]["ch"]["last_error"],
+        format!(
+            "HTTP 500 from {}/models: upstream exploded",
+            mock.base_url()
+        )
+    );
+    assert_eq!(health["discovery"]["ch"]["source"], "api");
+    gateway.stop().await;
+}
+
+#[tokio::test]
+async fn without_a_cache_a_failure_falls_back_to_configured_models() {
+    let mock = MockUpstream::start(&[]).await;
+    mock.set_models_reply(Some(Reply::error(401, "bad key sk-disc-ch-secret")));
+    let gateway = TestGateway::start(&config_for(&[("ch", "mock", &mock.base_url())], "")).await;
+    let result = discover(&gateway).await;
+    let error = result["data"]["channels"][0]["error"]
+        .as_str()
+        .unwrap_or("")
+        .to_string();
+    assert_eq!(
+        error,
+        format!("HTTP 401 from {}/models: bad key ***", mock.base_url())
+    );
+    assert_eq!(models_of(&gateway, "ch").await, vec!["fallback-model"]);
+    gateway.stop().await;
+}
+
+#[tokio::test]
+async fn a_slow_models_endpoint_times_out() {
+    let mock = MockUpstream::start(&["late"]).await;
+    mock.set_models_reply(Some(Reply::delayed(Duration::from_secs(5), Reply::Echo)));
+    let gateway = TestGateway::start(&config_for(&[("slow", "mock", &mock.base_url())], "")).await;
+    let started = Instant::now();
+    let result = discover(&gateway).await;
+    assert!(
+        started.elapsed() < Duration::from_secs(4),
+        "bounded by discovery.timeout_s"
+    );
+    assert_eq!(
+        result["data"]["channels"][0]["error"],
+        format!("timed out after 1s fetching {}/models", mock.base_url())
+    );
+    gateway.stop().await;
+}
+
+#[tokio::test]
+async fn the_cache_serves_the_next_start_and_holds_no_secret() {
+    let mock = MockUpstream::start(&["cached-1", "cached-2"]).await;
+    let config = config_for(&[("ch", "mock", &mock.base_url())], "");
+    let gateway = TestGateway::start(&config).await;
+    discover(&gateway).await;
+    let cache_file = gateway.dir.path().join("cache/channels/ch.json");
+    let text = std::fs::read_to_string(&cache_file).expect("cache written");
+    assert!(!text.contains("sk-disc-ch-secret"));
+    let cached: Value = serde_json::from_str(&text).expect("json");
+    assert_eq!(cached["channel_id"], "ch");
+    assert_eq!(cached["models"][0]["id"], "cached-1");
+    assert_eq!(cached["models"][0]["raw"]["owned_by"], "mock");
+    let dir = tempfile::TempDir::new().expect("dir");
+    // Restart on the same files: the models are there before any discovery, from the cache.
+    std::fs::create_dir_all(dir.path().join("cache/channels")).expect("mkdir");
+    std::fs::copy(&cache_file, dir.path().join("cache/channels/ch.json")).expect("copy");
+    support::write_config(dir.path(), &config);
+    gateway.stop().await;
+    mock.set_models_reply(Some(Reply::error(503, "down")));
+    let again = TestGateway::start_in(dir).await;
+    assert_eq!(models_of(&again, "ch").await, vec!["cached-1", "cached-2"]);
+    let health: Value = again.get("/health").await.json().await.expect("json");
+    assert_eq!(health["discovery"]["ch"]["source"], "cache");
+    again.stop().await;
+}
+
+#[tokio::test]
+async fn a_corrupt_cache_file_is_ignored() {
+    let mock = MockUpstream::start(&["x"]).await;
+    let dir = tempfile::TempDir::new().expect("dir");
+    std::fs::create_dir_all(dir.path().join("cache/channels")).expect("mkdir");
+    std::fs::write(
+        dir.path().join("cache/channels/ch.json"),
+        b"{\"schema\": 1, \"models\": [",
+    )
+    .expect("write");
+    support::write_config(
+        dir.path(),
+        &config_for(&[("ch", "mock", &mock.base_url())], ""),
+    );
+    let gateway = TestGateway::start_in(dir).await;
+    assert_eq!(models_of(&gateway, "ch").await, vec!["fallback-model"]);
+    gateway.stop().await;
+}
+
+/// One server for 40 channels: `/cN/v1/models` lists 100 models after 100 ms, counting how
+/// many requests are in flight at once.
+async fn start_many_channel_server(in_flight: Arc<AtomicUsize>, peak: Arc<AtomicUsize>) -> String {
+    use axum::extract::Path;
+    let app = axum::Router::new().route(
+        "/{channel}/v1/models",
+        axum::routing::get(move |Path(channel): Path<String>| {
+            let (in_flight, peak) = (in_flight.clone(), peak.clone());
+            async move {
+                let now = in_flight.fetch_add(1, Ordering::SeqCst) + 1;
+                peak.fetch_max(now, Ordering::SeqCst);
+                tokio::time::sleep(Duration::from_millis(100)).await;
+                in_flight.fetch_sub(1, Ordering::SeqCst);
+                let data: Vec<Value> = (0..100)
+                    .map(|i| json!({"id": format!("{channel}-model-{i}")}))
+                    .collect();
+                axum::Json(json!({"object": "list", "data": data}))
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    format!("http://{addr}")
+}
+
+#[tokio::test]
+async fn forty_channels_are_discovered_with_bounded_concurrency() {
+    let (in_flight, peak) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
+    let server = start_many_channel_server(in_flight, peak.clone()).await;
+    let ids: Vec<String> = (0..40).map(|i| format!("c{i}")).collect();
+    let urls: Vec<String> = ids.iter().map(|id| format!("{server}/{id}/v1")).collect();
+    let channels: Vec<(&str, &str, &str)> = ids
+        .iter()
+        .zip(&urls)
+        .map(|(id, url)| (id.as_str(), "mock", url.as_str()))
+        .collect();
+    let config = config_for(&channels, "").replace(
+        "discovery: { enabled: false, timeout_s: 1 }",
+        "discovery: { enabled: false, timeout_s: 5, concurrency: 8 }",
+    );
+    let gateway = TestGateway::start(&config).await;
+    let started = Instant::now();
+    let result = discover(&gateway).await;
+    let took = started.elapsed();
+    assert_eq!(result["data"]["succeeded"], 40);
+    assert!(took < Duration::from_secs(5), "took {took:?}");
+    assert_eq!(
+        peak.load(Ordering::SeqCst),
+        8,
+        "at most discovery.concurrency at once, and it was reached"
+    );
+    let health: Value = gateway.get("/health").await.json().await.expect("json");
+    assert_eq!(health["catalog"]["entries"], 4000);
+    gateway.stop().await;
+}
