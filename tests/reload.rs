@@ -50,7 +50,7 @@ async fn a_reload_adds_a_channel_and_discovers_only_it() {
     let first = MockUpstream::start(&["alpha-model"]).await;
     let second = MockUpstream::start(&["beta-model"]).await;
     let one = channel("first", &first.base_url(), "k1", "alpha-model");
-    let gateway = TestGateway::start(&config(&[one.clone()])).await;
+    let gateway = TestGateway::start(&config(std::slice::from_ref(&one))).await;
     assert_eq!(gateway.chat("beta-model").await.status(), 404);
     rewrite(
         &gateway,
@@ -75,8 +75,10 @@ async fn a_reload_adds_a_channel_and_discovers_only_it() {
 async fn a_reload_that_disables_a_channel_removes_its_models() {
     let mock = MockUpstream::start(&[]).await;
     let on = channel("ch", &mock.base_url(), "k", "only-model");
-    let gateway =
-        TestGateway::start(&config(&[on.clone()]).replace("enabled: true", "enabled: false")).await;
+    let gateway = TestGateway::start(
+        &config(std::slice::from_ref(&on)).replace("enabled: true", "enabled: false"),
+    )
+    .await;
     assert_eq!(gateway.chat("only-model").await.status(), 200);
     let off = on.replace("api_key: k,", "api_key: k, enabled: false,");
     rewrite(
