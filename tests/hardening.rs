@@ -48,7 +48,11 @@ fn error_of(body: &Value) -> (String, String) {
 }
 
 async fn still_serves(gateway: &TestGateway) {
-    assert_eq!(gateway.chat("hard-model").await.status(), 200, "the gateway keeps serving");
+    assert_eq!(
+        gateway.chat("hard-model").await.status(),
+        200,
+        "the gateway keeps serving"
+    );
 }
 
 #[tokio::test]
@@ -69,13 +73,20 @@ async fn malformed_bodies_get_400s_with_clear_messages() {
     for (body, code, message) in cases {
         let (status, answer) = post_raw(&gateway, body.to_string()).await;
         assert_eq!(status, 400, "{body}");
-        assert_eq!(error_of(&answer), (code.to_string(), message.to_string()), "{body}");
+        assert_eq!(
+            error_of(&answer),
+            (code.to_string(), message.to_string()),
+            "{body}"
+        );
         assert_eq!(answer["error"]["type"], "invalid_request_error");
     }
     let (status, answer) = post_raw(&gateway, "{\"model\": \"no-such-model\"}").await;
     assert_eq!(status, 404);
     assert_eq!(error_of(&answer).0, "model_not_found");
-    assert!(mock.completions().is_empty(), "no bad request reached the upstream");
+    assert!(
+        mock.completions().is_empty(),
+        "no bad request reached the upstream"
+    );
     still_serves(&gateway).await;
     gateway.stop().await;
 }
@@ -83,7 +94,10 @@ async fn malformed_bodies_get_400s_with_clear_messages() {
 #[tokio::test]
 async fn a_body_over_the_limit_is_a_413() {
     let (gateway, mock) = setup("").await;
-    let huge = format!("{{\"model\":\"hard-model\",\"messages\":[{{\"role\":\"user\",\"content\":\"{}\"}}]}}", "x".repeat(20 * 1024 * 1024));
+    let huge = format!(
+        "{{\"model\":\"hard-model\",\"messages\":[{{\"role\":\"user\",\"content\":\"{}\"}}]}}",
+        "x".repeat(20 * 1024 * 1024)
+    );
     let (status, answer) = post_raw(&gateway, huge).await;
     assert_eq!(status, 413);
     assert_eq!(
@@ -106,7 +120,10 @@ async fn a_client_that_never_finishes_its_body_times_out() {
     let mut answer = Vec::new();
     let read = tokio::time::timeout(Duration::from_secs(5), socket.read_to_end(&mut answer)).await;
     assert!(read.is_ok(), "the gateway answered and closed within 5 s");
-    assert!(started.elapsed() >= Duration::from_millis(400), "it waited for server.request_body_timeout_s");
+    assert!(
+        started.elapsed() >= Duration::from_millis(400),
+        "it waited for server.request_body_timeout_s"
+    );
     let text = String::from_utf8_lossy(&answer);
     assert!(text.starts_with("HTTP/1.1 408"), "{text}");
     assert!(text.contains("\"code\":\"request_timeout\""), "{text}");
@@ -119,12 +136,22 @@ async fn an_upstream_that_sends_headers_then_stalls_times_out_and_fails() {
     let (gateway, mock) = setup("").await;
     mock.set_default(Reply::StallAfterHeaders);
     let started = Instant::now();
-    let (status, answer) = post_raw(&gateway, json!({"model": "hard-model", "messages": []}).to_string()).await;
+    let (status, answer) = post_raw(
+        &gateway,
+        json!({"model": "hard-model", "messages": []}).to_string(),
+    )
+    .await;
     assert_eq!(status, 502);
-    assert!(started.elapsed() < Duration::from_secs(4), "bounded by the channel's timeout_s");
+    assert!(
+        started.elapsed() < Duration::from_secs(4),
+        "bounded by the channel's timeout_s"
+    );
     assert_eq!(
         error_of(&answer),
-        ("all_attempts_failed".into(), "All 1 attempt failed: only/hard-model: timed out reading the response body".into())
+        (
+            "all_attempts_failed".into(),
+            "All 1 attempt failed: only/hard-model: timed out reading the response body".into()
+        )
     );
     gateway.stop().await;
 }
@@ -145,9 +172,13 @@ async fn a_stream_that_stalls_after_its_first_event_ends_with_an_error_event() {
         .await
         .expect("send");
     assert_eq!(response.status(), 200);
-    let text = tokio::time::timeout(Duration::from_secs(5), response.text()).await.expect("ends").expect("body");
+    let text = tokio::time::timeout(Duration::from_secs(5), response.text())
+        .await
+        .expect("ends")
+        .expect("body");
     let last = text.trim_end().lines().last().unwrap_or("");
-    let error: Value = serde_json::from_str(last.trim_start_matches("data: ")).unwrap_or(Value::Null);
+    let error: Value =
+        serde_json::from_str(last.trim_start_matches("data: ")).unwrap_or(Value::Null);
     assert_eq!(error["error"]["code"], "stream_interrupted", "{text}");
     assert_eq!(error["error"]["message"], "upstream sent nothing for 1s");
     gateway.stop().await;
@@ -156,18 +187,37 @@ async fn a_stream_that_stalls_after_its_first_event_ends_with_an_error_event() {
 #[tokio::test]
 async fn invalid_json_and_huge_upstream_bodies_are_502s() {
     let (gateway, mock) = setup("").await;
-    mock.push(Reply::Raw { status: 200, content_type: "application/json".into(), body: Bytes::from_static(b"{\"choices\": [") });
-    let (status, answer) = post_raw(&gateway, json!({"model": "hard-model", "messages": []}).to_string()).await;
+    mock.push(Reply::Raw {
+        status: 200,
+        content_type: "application/json".into(),
+        body: Bytes::from_static(b"{\"choices\": ["),
+    });
+    let (status, answer) = post_raw(
+        &gateway,
+        json!({"model": "hard-model", "messages": []}).to_string(),
+    )
+    .await;
     assert_eq!(status, 502);
     assert_eq!(
         error_of(&answer).1,
         "All 1 attempt failed: only/hard-model: HTTP 200 with a body that is not JSON: \"{\\\"choices\\\": [\""
     );
     let huge = Bytes::from(vec![b' '; 65 * 1024 * 1024]);
-    mock.push(Reply::Raw { status: 200, content_type: "application/json".into(), body: huge });
-    let (status, answer) = post_raw(&gateway, json!({"model": "hard-model", "messages": []}).to_string()).await;
+    mock.push(Reply::Raw {
+        status: 200,
+        content_type: "application/json".into(),
+        body: huge,
+    });
+    let (status, answer) = post_raw(
+        &gateway,
+        json!({"model": "hard-model", "messages": []}).to_string(),
+    )
+    .await;
     assert_eq!(status, 502);
-    assert_eq!(error_of(&answer).1, "All 1 attempt failed: only/hard-model: response body larger than 64 MiB");
+    assert_eq!(
+        error_of(&answer).1,
+        "All 1 attempt failed: only/hard-model: response body larger than 64 MiB"
+    );
     still_serves(&gateway).await;
     gateway.stop().await;
 }
@@ -176,8 +226,16 @@ async fn invalid_json_and_huge_upstream_bodies_are_502s() {
 async fn a_redirect_loop_is_not_followed() {
     let (gateway, mock) = setup("").await;
     let url = format!("{}/chat/completions", mock.base_url());
-    mock.push(Reply::Json { status: 302, body: json!({}), headers: vec![("location".into(), url.clone())] });
-    let (status, answer) = post_raw(&gateway, json!({"model": "hard-model", "messages": []}).to_string()).await;
+    mock.push(Reply::Json {
+        status: 302,
+        body: json!({}),
+        headers: vec![("location".into(), url.clone())],
+    });
+    let (status, answer) = post_raw(
+        &gateway,
+        json!({"model": "hard-model", "messages": []}).to_string(),
+    )
+    .await;
     assert_eq!(status, 502);
     assert!(error_of(&answer).1.contains(&url), "{answer}");
     assert_eq!(mock.completions().len(), 1, "one request, no loop");
@@ -192,7 +250,11 @@ async fn no_task_is_left_behind_after_faults() {
     let baseline = metrics.num_alive_tasks();
     for _ in 0..5 {
         mock.push(Reply::StallAfterHeaders);
-        let _ = post_raw(&gateway, json!({"model": "hard-model", "messages": []}).to_string()).await;
+        let _ = post_raw(
+            &gateway,
+            json!({"model": "hard-model", "messages": []}).to_string(),
+        )
+        .await;
         mock.push(Reply::Stream {
             events: vec![json!({"choices": [{"index": 0, "delta": {"content": "a"}}]}).to_string()],
             gap: Duration::ZERO,
@@ -215,7 +277,10 @@ async fn no_task_is_left_behind_after_faults() {
         if alive <= baseline + 12 {
             break;
         }
-        assert!(Instant::now() < deadline, "{alive} tasks alive, {baseline} before the faults");
+        assert!(
+            Instant::now() < deadline,
+            "{alive} tasks alive, {baseline} before the faults"
+        );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     gateway.stop().await;

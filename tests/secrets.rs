@@ -70,21 +70,51 @@ channels:
     mock.push(Reply::error(500, &echo));
     mock.push(Reply::error(400, &echo));
     mock.push(Reply::error(401, &echo));
-    for body in [chat(false), chat(false), chat(false), chat(true), chat(false)] {
-        let response = client.post(format!("{base}/v1/chat/completions")).json(&body).send().await.expect("send");
+    for body in [
+        chat(false),
+        chat(false),
+        chat(false),
+        chat(true),
+        chat(false),
+    ] {
+        let response = client
+            .post(format!("{base}/v1/chat/completions"))
+            .json(&body)
+            .send()
+            .await
+            .expect("send");
         seen.push_str(&format!("{:?}", response.headers()));
         seen.push_str(&response.text().await.unwrap_or_default());
     }
-    for path in ["/health", "/v1/models", "/metrics", "/v1/route/explain?model=leak-model", "/v1/stats/channel-status", "/v1/stats/alerts", "/v1/stats/daily"] {
-        let response = client.get(format!("{base}{path}")).send().await.expect("get");
+    for path in [
+        "/health",
+        "/v1/models",
+        "/metrics",
+        "/v1/route/explain?model=leak-model",
+        "/v1/stats/channel-status",
+        "/v1/stats/alerts",
+        "/v1/stats/daily",
+    ] {
+        let response = client
+            .get(format!("{base}{path}"))
+            .send()
+            .await
+            .expect("get");
         seen.push_str(&format!("{:?}", response.headers()));
         seen.push_str(&response.text().await.unwrap_or_default());
     }
-    let response = client.post(format!("{base}/v1/admin/discover")).send().await.expect("discover");
+    let response = client
+        .post(format!("{base}/v1/admin/discover"))
+        .send()
+        .await
+        .expect("discover");
     seen.push_str(&response.text().await.unwrap_or_default());
     assert!(mock.completions().len() >= 3, "the upstream was called");
     // Stop gracefully so every record and alert is flushed.
-    let _ = std::process::Command::new("kill").arg("-TERM").arg(child.id().to_string()).status();
+    let _ = std::process::Command::new("kill")
+        .arg("-TERM")
+        .arg(child.id().to_string())
+        .status();
     let output = tokio::task::spawn_blocking(move || {
         let _ = child.wait();
         child
@@ -96,16 +126,29 @@ channels:
         use std::io::Read;
         let _ = err.read_to_string(&mut logs);
     }
-    assert!(logs.contains("TRACE") || logs.contains("DEBUG"), "trace logging was on");
+    assert!(
+        logs.contains("TRACE") || logs.contains("DEBUG"),
+        "trace logging was on"
+    );
     assert!(!logs.contains(KEY), "the key leaked into the logs");
     assert!(!seen.contains(KEY), "the key leaked into a response");
     let mut files = Vec::new();
     files_under(dir.path(), &mut files);
     let mut checked = 0;
-    for file in files.iter().filter(|f| !f.starts_with(dir.path().join("config"))) {
+    for file in files
+        .iter()
+        .filter(|f| !f.starts_with(dir.path().join("config")))
+    {
         let text = String::from_utf8_lossy(&std::fs::read(file).unwrap_or_default()).into_owned();
-        assert!(!text.contains(KEY), "the key leaked into {}", file.display());
+        assert!(
+            !text.contains(KEY),
+            "the key leaked into {}",
+            file.display()
+        );
         checked += 1;
     }
-    assert!(checked >= 2, "usage and alert files were written and checked: {files:?}");
+    assert!(
+        checked >= 2,
+        "usage and alert files were written and checked: {files:?}"
+    );
 }
