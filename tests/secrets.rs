@@ -49,7 +49,7 @@ channels:
             mock.base_url()
         ),
     );
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_smart-ai-router"))
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_smart-ai-router"))
         .args(["serve", "--config-dir"])
         .arg(dir.path().join("config"))
         .env("RUST_LOG", "trace")
@@ -57,6 +57,9 @@ channels:
         .stderr(Stdio::piped())
         .spawn()
         .expect("start the binary");
+    // Read its output while it runs (trace logging would fill a pipe nobody reads).
+    let pid = child.id();
+    let output = tokio::task::spawn_blocking(move || child.wait_with_output());
     let base = format!("http://127.0.0.1:{port}");
     let client = reqwest::Client::new();
     let deadline = Instant::now() + Duration::from_secs(20);
@@ -113,19 +116,16 @@ channels:
     // Stop gracefully so every record and alert is flushed.
     let _ = std::process::Command::new("kill")
         .arg("-TERM")
-        .arg(child.id().to_string())
+        .arg(pid.to_string())
         .status();
-    let output = tokio::task::spawn_blocking(move || {
-        let _ = child.wait();
-        child
-    })
-    .await
-    .expect("wait");
-    let mut logs = String::new();
-    if let Some(mut err) = output.stderr {
-        use std::io::Read;
-        let _ = err.read_to_string(&mut logs);
-    }
+    let output = output.await.expect("join").expect("output");
+    assert!(
+        output.status.success(),
+        "a graceful exit: {:?}",
+        output.status
+    );
+    let logs = String::from_utf8_lossy(&output.stderr).into_owned()
+        + &String::from_utf8_lossy(&output.stdout);
     assert!(
         logs.contains("TRACE") || logs.contains("DEBUG"),
         "trace logging was on"
