@@ -129,23 +129,23 @@ pub fn spawn_watcher(
             None
         }
     };
+    // Registered here, not inside the task: a SIGHUP right after start must find a handler
+    // (the default action would end the process).
     #[cfg(unix)]
-    {
-        let hup_tx = tx.clone();
-        let stop = shutdown.clone();
-        tasks.spawn(async move {
-            let Ok(mut hup) =
-                tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())
-            else {
-                return;
-            };
-            loop {
-                tokio::select! {
-                    _ = hup.recv() => { let _ = hup_tx.send(()).await; }
-                    _ = stop.cancelled() => return,
+    match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()) {
+        Ok(mut hup) => {
+            let hup_tx = tx.clone();
+            let stop = shutdown.clone();
+            tasks.spawn(async move {
+                loop {
+                    tokio::select! {
+                        _ = hup.recv() => { let _ = hup_tx.send(()).await; }
+                        _ = stop.cancelled() => return,
+                    }
                 }
-            }
-        });
+            });
+        }
+        Err(e) => tracing::warn!("cannot listen for SIGHUP ({e}); reload by editing the files"),
     }
     tasks.spawn(async move {
         let _watcher = watcher;

@@ -223,3 +223,29 @@ async fn a_401_blacklist_lifts_when_the_key_changes() {
     );
     gateway.stop().await;
 }
+
+#[tokio::test]
+async fn sighup_reloads_without_any_file_change() {
+    let mock = MockUpstream::start(&[]).await;
+    let base = config(&[channel("ch", &mock.base_url(), "k", "m1")])
+        .replace("enabled: true", "enabled: false");
+    let gateway = TestGateway::start(&base).await;
+    let before = generation(&gateway).await;
+    // The gateway has installed its SIGHUP handler; signal this (test) process.
+    let sent = std::process::Command::new("kill")
+        .arg("-HUP")
+        .arg(std::process::id().to_string())
+        .status()
+        .expect("kill");
+    assert!(sent.success());
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while generation(&gateway).await == before {
+        assert!(
+            Instant::now() < deadline,
+            "SIGHUP did not reload within 10 s"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(gateway.chat("m1").await.status(), 200);
+    gateway.stop().await;
+}
