@@ -9,6 +9,8 @@
 //!   its budget, and every paid candidate when the global budget is spent; free and local
 //!   models still serve. When that leaves nothing, the client gets `429 budget_exceeded`.
 
+use std::sync::RwLock;
+
 use chrono::{NaiveDate, Utc};
 
 use crate::catalog::CatalogEntry;
@@ -18,9 +20,13 @@ use crate::stats::aggregate::UsageAggregates;
 use crate::stats::alerts::{AlertLog, AlertType, ChannelAlert};
 use crate::usage::record::UsageRecord;
 
-/// Today's budget position, looked up once per request when budgets can block.
+/// Today's budget position for one request, when budgets can block.
+///
+/// It reads the aggregates' lock briefly in each [`BudgetGate::blocks`] call and holds no
+/// guard in between, so a gate kept across an `.await` neither stalls the usage writer nor
+/// makes the request's future `!Send`.
 pub struct BudgetGate<'a> {
-    aggregates: Option<std::sync::RwLockReadGuard<'a, UsageAggregates>>,
+    aggregates: Option<&'a RwLock<UsageAggregates>>,
     cost: &'a CostControl,
     today: NaiveDate,
 }
@@ -28,26 +34,26 @@ pub struct BudgetGate<'a> {
 impl<'a> BudgetGate<'a> {
     /// A gate for this request; a no-op when `auto_disable_on_budget_exceeded` is off.
     pub fn new(state: &'a AppState, config: &'a Config) -> Self {
-        let aggregates = if config.cost_control.auto_disable_on_budget_exceeded {
-            state.aggregates.read().ok()
-        } else {
-            None
-        };
         Self {
-            aggregates,
+            aggregates: config
+                .cost_control
+                .auto_disable_on_budget_exceeded
+                .then_some(&*state.aggregates),
             cost: &config.cost_control,
             today: Utc::now().date_naive(),
         }
     }
 
     /// Whether this candidate must be skipped because a budget it would spend is exhausted.
+    /// Free and local models never are; a model of unknown price counts as paid.
     pub fn blocks(&self, entry: &CatalogEntry) -> bool {
-        let Some(aggregates) = &self.aggregates else {
+        let Some(lock) = self.aggregates else {
             return false;
         };
         if entry.is_free || entry.is_local {
             return false;
         }
+        let aggregates = lock.read().unwrap_or_else(|p| p.into_inner());
         let global_spent = self
             .cost
             .global_daily_budget
@@ -70,12 +76,12 @@ pub fn check_after_record(state: &AppState, record: &UsageRecord) {
     let Some(today) = crate::stats::aggregate::utc_date_of(&record.timestamp) else {
         return;
     };
-    let (global, channel) = match state.aggregates.read() {
-        Ok(a) => (
+    let (global, channel) = {
+        let a = state.aggregates.read().unwrap_or_else(|p| p.into_inner());
+        (
             a.spend_on(today, None),
             a.spend_on(today, Some(&record.channel_id)),
-        ),
-        Err(_) => return,
+        )
     };
     let mut due = Vec::new();
     if let Some(budget) = config.cost_control.global_daily_budget {
