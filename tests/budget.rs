@@ -126,31 +126,29 @@ async fn a_channel_budget_warns_at_the_threshold_and_when_spent_once_a_day() {
     answers_cost_a_tenth(&mock);
     let cost = "{ alert_threshold: 0.8 }";
     let gateway = start(&mock, cost, &[("paid", 0.75)]).await;
-    let warning = alert(
-        "paid",
-        "budget_warning",
-        "85% of the daily budget of 1.00 spent (0.8500)",
-    );
-    let exceeded = alert(
-        "paid",
-        "budget_exceeded",
-        "daily budget of 1.00 exceeded: 1.0500 spent today",
-    );
+    let warning = || {
+        alert(
+            "paid",
+            "budget_warning",
+            "85% of the daily budget of 1.00 spent (0.8500)",
+        )
+    };
+    let exceeded = || {
+        alert(
+            "paid",
+            "budget_exceeded",
+            "daily budget of 1.00 exceeded: 1.0500 spent today",
+        )
+    };
     assert_eq!(budget_alerts(&gateway).await, []);
     paid_call(&gateway).await; // 0.85: past 80 %
-    assert_eq!(budget_alerts(&gateway).await, [warning.clone()]);
+    assert_eq!(budget_alerts(&gateway).await, [warning()]);
     paid_call(&gateway).await; // 0.95: warned already today
-    assert_eq!(budget_alerts(&gateway).await, [warning.clone()]);
+    assert_eq!(budget_alerts(&gateway).await, [warning()]);
     paid_call(&gateway).await; // 1.05: spent
-    assert_eq!(
-        budget_alerts(&gateway).await,
-        [warning.clone(), exceeded.clone()]
-    );
+    assert_eq!(budget_alerts(&gateway).await, [warning(), exceeded()]);
     paid_call(&gateway).await; // 1.15
-    assert_eq!(
-        budget_alerts(&gateway).await,
-        [warning.clone(), exceeded.clone()]
-    );
+    assert_eq!(budget_alerts(&gateway).await, [warning(), exceeded()]);
 
     // A restart remembers today's alerts from the alerts file.
     let TestGateway { dir, running, .. } = gateway;
@@ -159,7 +157,7 @@ async fn a_channel_budget_warns_at_the_threshold_and_when_spent_once_a_day() {
     }
     let gateway = TestGateway::start_in(dir).await;
     paid_call(&gateway).await; // 1.25
-    assert_eq!(budget_alerts(&gateway).await, [warning, exceeded]);
+    assert_eq!(budget_alerts(&gateway).await, [warning(), exceeded()]);
     gateway.stop().await;
 }
 
