@@ -1,7 +1,8 @@
 //! Usage records end to end (SPEC §9): what a routed call leaves in
 //! `<usage.dir>/usage_YYYYMMDD.jsonl`. Reported tokens and exact costs at the channel's prices
 //! (cached input at its own price), streamed calls with and without the client's
-//! `include_usage`, tiktoken estimates when no usage arrives, failed calls, unknown prices; the
+//! `include_usage`, tiktoken estimates when no usage arrives, streams the client leaves, failed
+//! calls, unknown prices; the
 //! writer's split by UTC date; and that stopping the gateway under load (in process, and the
 //! real binary on SIGTERM) loses and doubles no record.
 
@@ -574,4 +575,55 @@ async fn sigterm_under_load_flushes_every_record() {
     let records = read_usage(&logs);
     assert_eq!(records.len(), answered.len());
     assert_one_record_per_answer(&answered, &records);
+}
+
+/// The client reads the first event, then hangs up while the upstream stalls: the call is
+/// recorded as cancelled, with the tokens estimated from what was generated so far.
+#[tokio::test]
+async fn a_stream_the_client_leaves_is_recorded_as_cancelled() {
+    let s = setup().await;
+    let chunk = |content: &str| {
+        json!({"id": "c", "object": "chat.completion.chunk", "created": 1700000000,
+               "model": "gpt-4o-mini", "choices": [{"index": 0, "delta": {"content": content}, "finish_reason": null}]})
+        .to_string()
+    };
+    s.mock.push(Reply::Stream {
+        events: vec![chunk("Six times seven")],
+        gap: Duration::ZERO,
+        end: StreamEnd::Stall,
+    });
+    let mut response = s
+        .gateway
+        .post_json("/v1/chat/completions", &stream_chat("gpt-4o-mini", None))
+        .await;
+    assert_eq!(response.status(), 200);
+    let id = header(&response, "x-request-id");
+    let first = response.chunk().await.expect("first chunk");
+    assert!(first.is_some());
+    drop(response);
+    let logs = s.logs.path().to_path_buf();
+    let running = s.gateway.running.as_ref().expect("running");
+    let state = running.state.clone();
+    let waited = tokio::time::timeout(Duration::from_secs(30), async {
+        loop {
+            state.usage.flush().await;
+            if !read_usage(&logs).is_empty() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    })
+    .await;
+    assert!(waited.is_ok(), "the cancelled call is recorded");
+    let record = only(&read_usage(&logs), &id);
+    let expected = json!({
+        "status": "cancelled", "http_status": 200, "stream": true, "usage_estimated": true,
+        "input_tokens": 3 + o200k("user") + o200k(PROMPT) + 3,
+        "output_tokens": o200k("Six times seven"), "error_message": null
+    });
+    for (field, value) in expected.as_object().expect("object") {
+        assert_eq!(&record[field], value, "{field} of {record}");
+    }
+    assert!(record["ttft_ms"].is_u64());
+    s.gateway.stop().await;
 }
