@@ -2,10 +2,8 @@
 //! `<usage.dir>/usage_YYYYMMDD.jsonl`. Reported tokens and exact costs at the channel's prices
 //! (cached input at its own price), streamed calls with and without the client's
 //! `include_usage`, tiktoken estimates when no usage arrives, streams the client leaves, failed
-//! calls, unknown prices; the
-//! writer's split by UTC date; and that stopping the gateway under load (in process, and the
-//! real binary on SIGTERM) loses and doubles no record.
-
+//! calls, unknown prices; the writer's split by UTC date; and that stopping the gateway under
+//! load (in process, and the real binary on SIGTERM) loses and doubles no record.
 mod support;
 
 use std::collections::HashSet;
