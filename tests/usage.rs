@@ -4,6 +4,7 @@
 //! `include_usage`, tiktoken estimates when no usage arrives, streams the client leaves, failed
 //! calls, unknown prices; the writer's split by UTC date; and that stopping the gateway under
 //! load (in process, and the real binary on SIGTERM) loses and doubles no record.
+
 mod support;
 
 use std::collections::HashSet;
