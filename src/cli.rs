@@ -132,8 +132,13 @@ fn fmt_params(entry: &CatalogEntry) -> String {
     }
 }
 
+/// Context in the unit its figure was given in: `128000` is `128k` (decimal, as OpenAI states
+/// it), `131072` is `128k` (binary), `1048576` is `1M`; other figures round to decimal k.
 fn fmt_context(entry: &CatalogEntry) -> String {
     match entry.context_tokens {
+        Some(c) if c >= 1_000_000 && c % 1_000_000 == 0 => format!("{}M", c / 1_000_000),
+        Some(c) if c >= 1_048_576 && c % 1_048_576 == 0 => format!("{}M", c / 1_048_576),
+        Some(c) if c >= 1000 && c % 1000 == 0 => format!("{}k", c / 1000),
         Some(c) if c >= 1024 && c % 1024 == 0 => format!("{}k", c / 1024),
         Some(c) if c >= 1000 => format!("{:.0}k", c as f64 / 1000.0),
         Some(c) => c.to_string(),
@@ -256,46 +261,52 @@ pub fn explain(
 }
 
 fn write_explanation(value: &serde_json::Value, out: &mut dyn Write) -> std::io::Result<()> {
+    let text = |v: &serde_json::Value| v.as_str().unwrap_or_default().to_string();
+    let weights: Vec<String> = value["weights"]
+        .as_object()
+        .into_iter()
+        .flatten()
+        .map(|(field, weight)| format!("{} {weight}", field.trim_end_matches("_score")))
+        .collect();
     writeln!(
         out,
-        "query {}  strategy {}  weights {}",
-        value["query"], value["strategy"], value["weights"]
+        "query {}  strategy {}  weights: {}",
+        text(&value["query"]),
+        text(&value["strategy"]),
+        weights.join(", ")
     )?;
     let fields: Vec<&str> = crate::scoring::SubScore::ALL
         .iter()
         .map(|s| s.field())
         .collect();
-    let short: Vec<String> = fields
+    let short: String = fields
         .iter()
-        .map(|f| f.trim_end_matches("_score").chars().take(7).collect())
+        .map(|f| match f.trim_end_matches("_score") {
+            "parameter" => format!("{:>8}", "params"),
+            "reliability" => format!("{:>8}", "reliab"),
+            name => format!("{name:>8}"),
+        })
         .collect();
     writeln!(
         out,
-        "{:>4}  {:<55} {:>6}  {}",
-        "rank",
-        "channel/model",
-        "score",
-        short.iter().map(|s| format!("{s:>7}")).collect::<String>()
+        "{:>4}  {:<55} {:>6}{short}",
+        "rank", "channel/model", "score"
     )?;
     for c in value["candidates"].as_array().into_iter().flatten() {
-        let name = format!(
-            "{}/{}",
-            c["channel"].as_str().unwrap_or(""),
-            c["model"].as_str().unwrap_or("")
-        );
+        let name = format!("{}/{}", text(&c["channel"]), text(&c["model"]));
         let subs: String = fields
             .iter()
             .map(|f| {
                 format!(
-                    "{:>7.3}",
+                    "{:>8.3}",
                     c["sub_scores"][f]["value"].as_f64().unwrap_or(0.0)
                 )
             })
             .collect();
         writeln!(
             out,
-            "{:>4}  {:<55} {:>6.3}  {subs}",
-            c["rank"],
+            "{:>4}  {:<55} {:>6.3}{subs}",
+            c["rank"].as_u64().unwrap_or(0),
             name,
             c["score"].as_f64().unwrap_or(0.0)
         )?;
@@ -307,9 +318,9 @@ fn write_explanation(value: &serde_json::Value, out: &mut dyn Write) -> std::io:
             writeln!(
                 out,
                 "  {}/{}: {}",
-                d["channel"].as_str().unwrap_or(""),
-                d["model"].as_str().unwrap_or(""),
-                d["reason"].as_str().unwrap_or("")
+                text(&d["channel"]),
+                text(&d["model"]),
+                text(&d["reason"])
             )?;
         }
     }

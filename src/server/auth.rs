@@ -56,12 +56,7 @@ fn access_of(path: &str, protect_metrics: bool) -> Access {
 fn presented(request: &Request) -> Option<&str> {
     let headers = request.headers();
     if let Some(value) = headers.get("authorization").and_then(|v| v.to_str().ok()) {
-        let value = value.trim();
-        let token = value
-            .strip_prefix("Bearer ")
-            .or_else(|| value.strip_prefix("bearer "))
-            .unwrap_or(value)
-            .trim();
+        let token = strip_bearer(value.trim());
         if !token.is_empty() {
             return Some(token);
         }
@@ -71,6 +66,14 @@ fn presented(request: &Request) -> Option<&str> {
         .and_then(|v| v.to_str().ok())
         .map(str::trim)
         .filter(|t| !t.is_empty())
+}
+
+/// The token of `Bearer T` (the scheme in any case, RFC 9110), else the whole value.
+fn strip_bearer(value: &str) -> &str {
+    match value.split_once(char::is_whitespace) {
+        Some((scheme, token)) if scheme.eq_ignore_ascii_case("bearer") => token.trim(),
+        _ => value,
+    }
 }
 
 fn matches(token: &str, expected: Option<&Secret>) -> bool {
@@ -154,6 +157,15 @@ mod tests {
         assert_eq!(access_of("/v1/stats/daily", false), Access::Admin);
         assert_eq!(access_of("/v1/admin/discover", false), Access::Admin);
         assert_eq!(access_of("/v1/route/explain", false), Access::Admin);
+    }
+
+    #[test]
+    fn the_bearer_scheme_is_case_insensitive() {
+        assert_eq!(strip_bearer("Bearer t1"), "t1");
+        assert_eq!(strip_bearer("BEARER  t1"), "t1");
+        assert_eq!(strip_bearer("bearer\tt1"), "t1");
+        assert_eq!(strip_bearer("t1"), "t1");
+        assert_eq!(strip_bearer("Basic dXNlcg=="), "Basic dXNlcg==");
     }
 
     #[test]

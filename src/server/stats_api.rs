@@ -27,7 +27,7 @@ fn ok<T: Serialize>(data: T) -> Json<Value> {
 }
 
 fn bad(e: StatsParamError) -> ApiError {
-    ApiError::bad_request("invalid_parameter", e.to_string())
+    ApiError::bad_request("invalid_parameter", e.to_string()).with_param(e.param())
 }
 
 fn with_aggregates<T>(state: &AppState, f: impl FnOnce(&UsageAggregates) -> T) -> T {

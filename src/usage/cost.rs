@@ -7,7 +7,8 @@
 //!   report reasoning only in the total (xAI: prompt 12, completion 1, total 303) are charged
 //!   for it, while OpenAI's totals (reasoning inside completion) are unchanged.
 //! - An unknown price gives `cost_known: false` and 0.0 amounts: a record never claims a call
-//!   was free when the price was simply not known.
+//!   was free when the price was simply not known. A call that used no tokens (every attempt
+//!   failed, or nothing could be tried) costs a known 0.0 whatever the price.
 
 use super::tap::Usage;
 use crate::catalog::ModelPrice;
@@ -31,11 +32,12 @@ pub fn billable_output(usage: &Usage) -> u64 {
 /// The cost of `usage` at `price` (per 1M tokens).
 pub fn cost_of(usage: &Usage, price: Option<&ModelPrice>) -> Cost {
     let Some(price) = price else {
+        let nothing_used = usage.input_tokens == 0 && billable_output(usage) == 0;
         return Cost {
             input_cost: 0.0,
             output_cost: 0.0,
             total_cost: 0.0,
-            known: false,
+            known: nothing_used,
         };
     };
     let cached = usage.cached_tokens.min(usage.input_tokens);
@@ -105,5 +107,13 @@ mod tests {
         let cost = cost_of(&usage(10, 10, 20, 0), None);
         assert!(!cost.known);
         assert_eq!(cost.total_cost, 0.0);
+    }
+
+    #[test]
+    fn no_tokens_cost_a_known_nothing_without_a_price() {
+        let cost = cost_of(&Usage::default(), None);
+        assert!(cost.known);
+        assert_eq!(cost.total_cost, 0.0);
+        assert!(!cost_of(&usage(0, 0, 7, 0), None).known);
     }
 }

@@ -46,7 +46,8 @@ pub struct PendingUsage {
     pub price: Option<ModelPrice>,
     /// The client's request body, for estimating prompt tokens when no usage arrived.
     pub request_body: Option<Bytes>,
-    /// The text the model produced, for estimating output tokens when no usage arrived.
+    /// The text the model produced, for estimating output tokens when no usage arrived (for a
+    /// non-streamed answer: [`answer_text`] of its body).
     pub output_text: String,
 }
 
@@ -265,6 +266,49 @@ pub fn finish_record(pending: PendingUsage) -> UsageRecord {
     record
 }
 
+/// The generated text of a non-streamed answer, for the estimate when it carried no usage: every
+/// choice's `message.content` (a string, or the `text` of its parts), `message.reasoning_content`
+/// (else `reasoning`) and tool-call `arguments`, and a completion's `text`. Empty when the body
+/// is not such JSON. Meant for the rare answer without usage; it parses the whole body.
+pub fn answer_text(body: &[u8]) -> String {
+    let Ok(answer) = serde_json::from_slice::<serde_json::Value>(body) else {
+        return String::new();
+    };
+    let mut text = String::new();
+    let choices = answer.get("choices").and_then(|c| c.as_array());
+    for choice in choices.into_iter().flatten() {
+        push_str(&mut text, choice.get("text"));
+        let Some(message) = choice.get("message") else {
+            continue;
+        };
+        match message.get("content") {
+            Some(serde_json::Value::Array(parts)) => {
+                for part in parts {
+                    push_str(&mut text, part.get("text"));
+                }
+            }
+            content => push_str(&mut text, content),
+        }
+        push_str(
+            &mut text,
+            message
+                .get("reasoning_content")
+                .or_else(|| message.get("reasoning")),
+        );
+        let calls = message.get("tool_calls").and_then(|c| c.as_array());
+        for call in calls.into_iter().flatten() {
+            push_str(&mut text, call.pointer("/function/arguments"));
+        }
+    }
+    text
+}
+
+fn push_str(text: &mut String, value: Option<&serde_json::Value>) {
+    if let Some(piece) = value.and_then(|v| v.as_str()) {
+        text.push_str(piece);
+    }
+}
+
 fn estimate(model: &str, request_body: Option<&[u8]>, output_text: &str) -> Usage {
     let input = request_body
         .and_then(|b| serde_json::from_slice::<serde_json::Value>(b).ok())
@@ -280,5 +324,24 @@ fn estimate(model: &str, request_body: Option<&[u8]>, output_text: &str) -> Usag
         total_tokens: input + output,
         cached_tokens: 0,
         reasoning_tokens: 0,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::answer_text;
+
+    #[test]
+    fn answer_text_reads_every_kind_of_generated_text() {
+        let chat = br#"{"choices":[{"message":{"role":"assistant","content":"Forty-two.","reasoning_content":"6x7","tool_calls":[{"function":{"name":"f","arguments":"{\"a\":1}"}}]}},{"message":{"content":[{"type":"text","text":" Yes."}]}}]}"#;
+        assert_eq!(answer_text(chat), "Forty-two.6x7{\"a\":1} Yes.");
+        let completion = br#"{"choices":[{"text":"Once upon"},{"text":" a time"}]}"#;
+        assert_eq!(answer_text(completion), "Once upon a time");
+        assert_eq!(
+            answer_text(br#"{"choices":[{"message":{"content":null}}]}"#),
+            ""
+        );
+        assert_eq!(answer_text(b"not json"), "");
+        assert_eq!(answer_text(br#"{"data":[{"embedding":[0.1]}]}"#), "");
     }
 }
