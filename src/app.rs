@@ -211,6 +211,7 @@ async fn build_state(
         let dir = usage_dir.clone();
         tokio::task::spawn_blocking(move || UsageAggregates::rebuild_from_dir(&dir)).await
     };
+    let mut corrupt_usage_lines = 0;
     let aggregates = match rebuilt {
         Ok(Ok((aggregates, report))) => {
             if report.corrupt_lines > 0 {
@@ -219,6 +220,7 @@ async fn build_state(
                     "usage logs: corrupt lines skipped"
                 );
             }
+            corrupt_usage_lines = report.corrupt_lines;
             aggregates
         }
         Ok(Err(e)) => {
@@ -274,6 +276,7 @@ async fn build_state(
         http: build_client(),
         usage,
         aggregates,
+        corrupt_usage_lines,
         alerts: Arc::new(Mutex::new(alerts)),
         discovery: Mutex::new(HashMap::new()),
         metrics,

@@ -53,6 +53,8 @@ pub struct AppState {
     pub http: reqwest::Client,
     pub usage: Arc<UsageWriter>,
     pub aggregates: Arc<RwLock<UsageAggregates>>,
+    /// Corrupt lines skipped when the aggregates were rebuilt from the logs at start.
+    pub corrupt_usage_lines: u64,
     pub alerts: Arc<Mutex<AlertLog>>,
     pub discovery: Mutex<HashMap<String, DiscoveryStatus>>,
     pub metrics: Arc<Metrics>,

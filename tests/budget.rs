@@ -2,10 +2,9 @@
 //! UTC day, from spend pre-seeded in today's usage log plus the calls made here.
 //!
 //! Alerts (`budget_warning` at `alert_threshold`, `budget_exceeded` at 100 %, each once per
-//! budget per day, also across a restart) are written after each usage record. The gate that
-//! skips paid candidates over budget is checked directly; the proxy does not consult it yet,
-//! so the routing tests (429 `budget_exceeded`, free models still serve) are ignored until the
-//! lead wires `budget::BudgetGate` into `src/proxy/mod.rs`.
+//! budget per day, also across a restart) are written after each usage record. With
+//! `auto_disable_on_budget_exceeded`, paid candidates over budget are skipped: free models
+//! still serve, and a request left with nothing gets `429 budget_exceeded`.
 
 mod support;
 
@@ -237,7 +236,6 @@ async fn the_gate_skips_paid_models_over_a_budget_only_when_told_to() {
 }
 
 #[tokio::test]
-#[ignore = "needs BudgetGate in the proxy (lead)"]
 async fn a_request_with_only_paid_candidates_over_budget_gets_429() {
     let mock = MockUpstream::start(&[]).await;
     let disable = "{ auto_disable_on_budget_exceeded: true }";
@@ -252,7 +250,6 @@ async fn a_request_with_only_paid_candidates_over_budget_gets_429() {
 }
 
 #[tokio::test]
-#[ignore = "needs BudgetGate in the proxy (lead)"]
 async fn free_candidates_still_serve_when_paid_ones_are_over_budget() {
     let mock = MockUpstream::start(&[]).await;
     let disable = "{ global_daily_budget: 1.0, auto_disable_on_budget_exceeded: true }";

@@ -697,3 +697,16 @@ async fn metrics_count_requests_attempts_tokens_and_cost_per_channel() {
     }
     gateway.stop().await;
 }
+
+#[tokio::test]
+async fn health_counts_the_corrupt_lines_skipped_at_start() {
+    let dir = tempfile::tempdir().expect("dir");
+    let logs = dir.path().join("logs");
+    std::fs::create_dir_all(&logs).expect("mkdir");
+    write_known_log(&logs);
+    support::write_config(dir.path(), "discovery: { enabled: false }\n");
+    let gateway = TestGateway::start_in(dir).await;
+    let health: Value = gateway.get("/health").await.json().await.expect("json");
+    assert_eq!(health["usage"]["corrupt_lines_skipped_at_start"], 3);
+    gateway.stop().await;
+}

@@ -274,7 +274,6 @@ async fn a_stream_without_usage_is_estimated_with_tiktoken() {
 }
 
 #[tokio::test]
-#[ignore = "needs the proxy to pass a non-streamed answer's text to the writer (lead: src/proxy/attempt.rs)"]
 async fn a_non_streamed_answer_without_usage_is_estimated_with_tiktoken() {
     let s = setup().await;
     s.mock.push(Reply::Json {

@@ -178,7 +178,11 @@ pub(super) async fn try_candidate(
             attempts: number,
             http_status: status.as_u16(),
             usage,
-            output_text: String::new(),
+            output_text: if usage.is_none() {
+                crate::usage::writer::answer_text(&body)
+            } else {
+                String::new()
+            },
             ttft: None,
             total: elapsed,
             error,

@@ -67,7 +67,10 @@ pub async fn health(State(state): State<Arc<AppState>>) -> Json<Value> {
         },
         "last_discovery": last_discovery,
         "discovery": channels,
-        "usage": { "dropped_records": state.usage.dropped() },
+        "usage": {
+            "dropped_records": state.usage.dropped(),
+            "corrupt_lines_skipped_at_start": state.corrupt_usage_lines,
+        },
         "config_error": config_error,
     }))
 }
