@@ -13,6 +13,7 @@ use bytes::BytesMut;
 use super::parse::{parse_model_list, DiscoveredModel, ResponseFormat};
 use crate::config::{Channel, WireFormat};
 use crate::proxy::classify::error_message;
+use crate::proxy::outcome::redact;
 use crate::proxy::upstream::authorize;
 
 /// Largest model list accepted.
@@ -44,18 +45,6 @@ fn format_of(format: WireFormat) -> ResponseFormat {
 /// The URL of the channel's model list.
 pub fn models_url(channel: &Channel) -> String {
     format!("{}{}", channel.base_url, channel.provider.models_endpoint)
-}
-
-fn redact(text: &str, channel: &Channel) -> String {
-    match channel
-        .api_key
-        .as_ref()
-        .map(|k| k.expose())
-        .filter(|k| k.len() >= 4)
-    {
-        Some(key) => text.replace(key, "***"),
-        None => text.to_string(),
-    }
 }
 
 fn fail(channel: &Channel, status: Option<u16>, message: String) -> DiscoveryError {

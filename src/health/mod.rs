@@ -215,20 +215,24 @@ impl ChannelHealth {
 
     /// Look at a candidate without claiming a trial (for explain and skipping).
     pub fn peek(&self, channel: &Channel, health_key: &str, now: Instant) -> Availability {
-        if let Some(b) = self.blacklist(channel, now) {
-            return Availability::Blacklisted {
-                reason: b.reason,
-                until: b.until,
-            };
-        }
-        match self.model(health_key) {
-            None => Availability::Available,
-            Some(state) => to_availability(lock(&state).breaker.peek(now)),
-        }
+        self.availability(channel, health_key, now, |b, now| b.peek(now))
     }
 
     /// Claim the right to try a candidate now (takes the half-open trial when it is due).
     pub fn admit(&self, channel: &Channel, health_key: &str, now: Instant) -> Availability {
+        self.availability(channel, health_key, now, |b, now| b.admit(now))
+    }
+
+    fn availability<B>(
+        &self,
+        channel: &Channel,
+        health_key: &str,
+        now: Instant,
+        ask: B,
+    ) -> Availability
+    where
+        B: FnOnce(&mut Breaker, Instant) -> Admission,
+    {
         if let Some(b) = self.blacklist(channel, now) {
             return Availability::Blacklisted {
                 reason: b.reason,
@@ -237,7 +241,7 @@ impl ChannelHealth {
         }
         match self.model(health_key) {
             None => Availability::Available,
-            Some(state) => to_availability(lock(&state).breaker.admit(now)),
+            Some(state) => to_availability(ask(&mut lock(&state).breaker, now)),
         }
     }
 

@@ -13,7 +13,7 @@
 
 mod attempt;
 pub mod classify;
-mod outcome;
+pub(crate) mod outcome;
 pub mod relay;
 pub mod request;
 pub mod upstream;

@@ -365,6 +365,11 @@ pub fn record_unserved(
     } else {
         "every attempt failed".into()
     });
+    submit_unbilled(call, record);
+}
+
+/// A record of a call that used no tokens (nothing answered): a known cost of 0.
+fn submit_unbilled(call: &Call, record: UsageRecord) {
     call.state.usage.submit(PendingUsage {
         record,
         usage: Some(Usage::default()),
@@ -467,12 +472,6 @@ impl Drop for InFlight {
         let entry = self.last.and_then(|id| call.snapshot.catalog.entry(id));
         let mut record = base_record(call, entry, self.attempts, CallStatus::Cancelled, 499);
         record.error_message = Some("the client went away before the answer".into());
-        call.state.usage.submit(PendingUsage {
-            record,
-            usage: Some(Usage::default()),
-            price: None,
-            request_body: None,
-            output_text: String::new(),
-        });
+        submit_unbilled(call, record);
     }
 }
