@@ -261,7 +261,7 @@ cost_control: { alert_threshold: 1.5, global_daily_budget: 0 }
             errors_of(&write(jail.directory(), router)),
             vec![
                 r#"DIR/router_config.yaml: channels[0].id: "bad id!" is not a valid channel id: use 1 to 64 of A-Z a-z 0-9 _ . -"#,
-                r#"DIR/router_config.yaml: channels[1].provider: unknown provider "nope"; providers.yaml defines: mock, mock_local, mock_ollama"#,
+                r#"DIR/router_config.yaml: channels[1].provider: unknown provider "nope"; providers.yaml defines: mock, mock_local, mock_ollama, mock_xkey"#,
                 r#"DIR/router_config.yaml: channels[2].id: duplicate channel id "dup" (first used by channels[1])"#,
                 r#"DIR/router_config.yaml: channels[2].tags[0]: "a,b" is not a usable tag: no empty tags, and none of , ! : < > = or spaces"#,
                 "DIR/router_config.yaml: channels[2].pricing.input: must be a number >= 0, got -1",

@@ -327,3 +327,52 @@ async fn forty_channels_are_discovered_with_bounded_concurrency() {
     assert_eq!(health["catalog"]["entries"], 4000);
     gateway.stop().await;
 }
+
+#[tokio::test]
+async fn x_api_key_auth_and_provider_headers_reach_the_models_endpoint() {
+    let mock = MockUpstream::start(&[]).await;
+    mock.set_models_reply(Some(raw(sample("anthropic.json"))));
+    let gateway = TestGateway::start(&config_for(
+        &[("claude", "mock_xkey", &mock.base_url())],
+        "",
+    ))
+    .await;
+    let result = discover(&gateway).await;
+    assert_eq!(result["data"]["channels"][0]["models"], 8);
+    let asked = mock
+        .recorded()
+        .into_iter()
+        .find(|r| r.path == "/v1/models")
+        .expect("asked");
+    let header = |name: &str| {
+        asked
+            .headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(String::from)
+    };
+    assert_eq!(
+        header("x-api-key").as_deref(),
+        Some("sk-disc-claude-secret")
+    );
+    assert_eq!(header("anthropic-version").as_deref(), Some("2023-06-01"));
+    assert_eq!(header("authorization"), None);
+    gateway.stop().await;
+}
+
+#[tokio::test]
+async fn a_huge_model_list_is_refused() {
+    let mock = MockUpstream::start(&[]).await;
+    mock.set_models_reply(Some(raw(Bytes::from(vec![b' '; 40 * 1024 * 1024]))));
+    let gateway = TestGateway::start(
+        &config_for(&[("big", "mock", &mock.base_url())], "")
+            .replace("timeout_s: 1", "timeout_s: 10"),
+    )
+    .await;
+    let result = discover(&gateway).await;
+    assert_eq!(
+        result["data"]["channels"][0]["error"],
+        format!("{}/models: model list larger than 32 MiB", mock.base_url())
+    );
+    gateway.stop().await;
+}

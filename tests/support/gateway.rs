@@ -17,6 +17,7 @@ providers:
   mock:       { base_url: "http://127.0.0.1:9/v1", auth: bearer, format: openai }
   mock_local: { base_url: "http://127.0.0.1:9/v1", auth: none, format: openai, is_local: true }
   mock_ollama: { base_url: "http://127.0.0.1:9/v1", auth: none, format: ollama, is_local: true }
+  mock_xkey:  { base_url: "http://127.0.0.1:9/v1", auth: x-api-key, format: anthropic, headers: { anthropic-version: "2023-06-01" } }
 "#;
 
 /// A gateway serving from a temp dir.
