@@ -70,7 +70,7 @@ fn check_prints_a_summary_of_a_valid_config_and_exits_0() {
     assert_eq!(out.code, Some(0), "{}", out.stderr);
     let expected = format!(
         "configuration is valid: {router} and {providers}
-server: 127.0.0.1:7601   providers: 3   default strategy: cost_first   max attempts: 3
+server: 127.0.0.1:7601   providers: 4   default strategy: cost_first   max attempts: 3
 channels: 2 enabled, 1 disabled
   enabled   cloud    mock http://127.0.0.1:9/v1  tags: cloud
   enabled   local    mock_local http://127.0.0.1:9/v1
