@@ -57,6 +57,8 @@ pub struct ServerConfig {
     pub max_body_bytes: usize,
     pub cache_dir: PathBuf,
     pub request_body_timeout: Duration,
+    /// Serving threads (at least 1; `server.workers: 0` in the file means one per core).
+    pub workers: usize,
 }
 
 #[derive(Debug, Clone)]

@@ -271,6 +271,15 @@ fn validate_server(raw: &RawRouterConfig, problems: &mut Problems<'_>) -> Server
             ),
         );
     }
+    if s.workers > 256 {
+        problems.push(
+            "server.workers",
+            format!(
+                "must be between 0 (one per CPU core) and 256, got {}",
+                s.workers
+            ),
+        );
+    }
     ServerConfig {
         host,
         port: s.port,
@@ -278,6 +287,10 @@ fn validate_server(raw: &RawRouterConfig, problems: &mut Problems<'_>) -> Server
         cache_dir: PathBuf::from(non_empty(problems, "server.cache_dir", &s.cache_dir)),
         request_body_timeout: problems
             .positive_seconds("server.request_body_timeout_s", s.request_body_timeout_s),
+        workers: match s.workers {
+            0 => std::thread::available_parallelism().map_or(1, usize::from),
+            n => n as usize,
+        },
     }
 }
 

@@ -22,7 +22,7 @@ use tokio::time::Instant;
 use super::classify::{classify_error_body, classify_status, error_message, Failure};
 use super::outcome::{self, Served};
 use super::relay::{open_stream, OpenedStream};
-use super::upstream::completion_request;
+use super::upstream::{client, completion_request};
 use super::Call;
 use crate::catalog::CatalogEntry;
 use crate::scoring::Ranked;
@@ -62,8 +62,7 @@ pub(super) async fn try_candidate(
     let body = call.request.upstream_body(&entry.model_id, ask_usage);
     let timeout = channel.timeout;
     let sent_at = Instant::now();
-    let send =
-        completion_request(&call.state.http, channel, call.route.path(), body, stream).send();
+    let send = completion_request(&client(), channel, call.route.path(), body, stream).send();
     let response = match tokio::time::timeout(timeout, send).await {
         Err(_) => {
             return failed(
