@@ -121,6 +121,50 @@ pub struct Channel {
     pub daily_budget: Option<f64>,
     pub priority: i32,
     pub currency: String,
+    /// What every upstream request of this channel reuses, prepared with the config.
+    pub prepared: PreparedRequest,
+}
+
+/// The parts of a channel's upstream requests that never change: parsed once when the config
+/// is validated, so a request parses no URL and formats no auth header.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct PreparedRequest {
+    /// `{base_url}/chat/completions`, `/completions`, `/embeddings`; `None` when it does not
+    /// parse (the request then fails as it would with the URL built on the spot).
+    pub chat_url: Option<reqwest::Url>,
+    pub completions_url: Option<reqwest::Url>,
+    pub embeddings_url: Option<reqwest::Url>,
+    /// The key in the provider's auth style, marked sensitive; `None` without a key, with
+    /// `auth: none`, or when the key cannot be a header value.
+    pub auth: Option<(reqwest::header::HeaderName, reqwest::header::HeaderValue)>,
+}
+
+impl PreparedRequest {
+    pub fn new(base_url: &str, api_key: Option<&Secret>, auth: AuthStyle) -> Self {
+        let url = |path: &str| reqwest::Url::parse(&format!("{base_url}{path}")).ok();
+        let header = |name: reqwest::header::HeaderName, value: String| {
+            let mut value = reqwest::header::HeaderValue::from_str(&value).ok()?;
+            value.set_sensitive(true);
+            Some((name, value))
+        };
+        let auth = api_key.and_then(|key| match auth {
+            AuthStyle::Bearer => header(
+                reqwest::header::AUTHORIZATION,
+                format!("Bearer {}", key.expose()),
+            ),
+            AuthStyle::XApiKey => header(
+                reqwest::header::HeaderName::from_static("x-api-key"),
+                key.expose().to_string(),
+            ),
+            AuthStyle::None => None,
+        });
+        Self {
+            chat_url: url("/chat/completions"),
+            completions_url: url("/completions"),
+            embeddings_url: url("/embeddings"),
+            auth,
+        }
+    }
 }
 
 impl Channel {

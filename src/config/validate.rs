@@ -24,8 +24,8 @@ use super::raw::{
     AuthStyle, RawChannel, RawPrice, RawProvider, RawProvidersFile, RawRouterConfig, RawRouting,
 };
 use super::{
-    AuthConfig, Channel, Config, CostControl, DiscoveryConfig, ModelFilters, Price, Provider,
-    RoutingConfig, Secret, ServerConfig, UsageConfig,
+    AuthConfig, Channel, Config, CostControl, DiscoveryConfig, ModelFilters, PreparedRequest,
+    Price, Provider, RoutingConfig, Secret, ServerConfig, UsageConfig,
 };
 use crate::scoring::strategy::{builtin_strategies, Strategy, SubScore};
 
@@ -433,7 +433,9 @@ fn build_channel(
             );
         }
     }
+    let prepared = PreparedRequest::new(&base_url, api_key.as_ref(), provider.auth);
     Some(Channel {
+        prepared,
         id: raw.id.clone(),
         name: raw.name.clone().unwrap_or_else(|| raw.id.clone()),
         provider: provider.clone(),
