@@ -104,7 +104,7 @@ pub async fn handle(
     state
         .metrics
         .request(route.label(), response.status().as_u16());
-    with_request_id(response, &request_id)
+    with_request_id(response, request_id)
 }
 
 async fn route_request(
@@ -330,8 +330,8 @@ fn new_request_id() -> String {
     format!("req_{:024x}", n & ((1u128 << 96) - 1))
 }
 
-fn with_request_id(mut response: Response, request_id: &str) -> Response {
-    if let Ok(value) = HeaderValue::from_str(request_id) {
+fn with_request_id(mut response: Response, request_id: String) -> Response {
+    if let Ok(value) = HeaderValue::from_maybe_shared(Bytes::from(request_id)) {
         response.headers_mut().insert("x-request-id", value);
     }
     response
