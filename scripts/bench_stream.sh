@@ -8,6 +8,11 @@
 #
 # Added = gateway - direct, from the same run. The gateway runs with scripts/bench-config
 # (usage logging on) unless GATEWAY_CONFIG_DIR says otherwise; its channel points at the mock.
+#
+# IDLE_BURN=1 is a diagnostic, not a figure to quote: it runs one `nice -n 19` busy loop per
+# core during the measurements, so no vCPU ever halts. On a VM a halted vCPU takes tens of
+# microseconds to wake, and with 20 ms between deltas every hop wakes one; the difference
+# between the two runs is what the path pays the VM rather than the gateway's own work.
 set -uo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 DELTAS=${DELTAS:-64}
@@ -47,6 +52,10 @@ for _ in $(seq 1 100); do
 done
 curl -sf "http://127.0.0.1:$GATEWAY_PORT/health" >/dev/null || { cat "$work/gateway.log" >&2; die "the gateway did not start"; }
 echo "machine: $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg) before the run" >&2
+if [ -n "${IDLE_BURN:-}" ]; then
+  for _ in $(seq 1 "$(nproc)"); do nice -n 19 sh -c 'while :; do :; done' & pids+=($!); done
+  echo "IDLE_BURN: $(nproc) nice-19 busy loops running (diagnostic: no vCPU halts)" >&2
+fi
 
 run() { # URL CONNS -> key=value line
   timeout $((DURATION + 60)) "$tools/stream-load" "$1/v1/chat/completions" "$2" "$DURATION" "$work/body.json" "$DELTAS" "$GAP_MS"

@@ -10,6 +10,13 @@
 //! fails: 502 listing each `channel/model: error`; when nothing could be tried: 503 with
 //! `Retry-After`. A client that goes away mid-call still leaves a `cancelled` record
 //! (`outcome::InFlight`).
+//!
+//! Hot path (BENCHMARKS.md): a request parses no config, compiles no regex, scans no catalog
+//! (indexes answer the query), builds no client (one per serving thread, `upstream`), parses
+//! no upstream URL and formats no auth header (`config::PreparedRequest`), logs nothing at
+//! info per request or per chunk, and hands its usage record to a queue without a system
+//! call. The body is forwarded as the client's bytes with only `model` (and
+//! `stream_options`) spliced in (`request`); an answer is read in one parse.
 
 mod attempt;
 pub mod classify;
