@@ -41,7 +41,7 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-"$tools/paced-mock" "127.0.0.1:$MOCK_PORT" "$DELTAS" "$GAP_MS" >"$work/mock.log" 2>&1 & pids+=($!)
+"$tools/paced-mock" "127.0.0.1:$MOCK_PORT" "$DELTAS" "$GAP_MS" >"$work/mock.log" 2>&1 & mock=$!; pids+=($mock)
 export SAR_BENCH_DIR=${SAR_BENCH_DIR:-$work/gateway}
 SAR_BENCH_MOCK_PORT=$MOCK_PORT RUST_LOG=warn "$GATEWAY_BIN" serve --config-dir "$GATEWAY_CONFIG_DIR" \
   --port "$GATEWAY_PORT" >"$work/gateway.log" 2>&1 & gw=$!; pids+=($gw)
@@ -51,6 +51,9 @@ for _ in $(seq 1 100); do
   sleep 0.1
 done
 curl -sf "http://127.0.0.1:$GATEWAY_PORT/health" >/dev/null || { cat "$work/gateway.log" >&2; die "the gateway did not start"; }
+# Never measure against a mock left over from another run (ours would have failed to bind).
+kill -0 "$mock" 2>/dev/null || { cat "$work/mock.log" >&2; die "the paced mock did not start (port $MOCK_PORT taken?)"; }
+kill -0 "$gw" 2>/dev/null || { cat "$work/gateway.log" >&2; die "the gateway exited (port $GATEWAY_PORT taken?)"; }
 echo "machine: $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg) before the run" >&2
 if [ -n "${IDLE_BURN:-}" ]; then
   for _ in $(seq 1 "$(nproc)"); do nice -n 19 sh -c 'while :; do :; done' & pids+=($!); done
