@@ -48,7 +48,7 @@ echo "idle RSS after start: $((idle / 1024)) MB ($idle kB)"
 printf '{"model":"mock-model","messages":[{"role":"system","content":"You are a helpful assistant."},{"role":"user","content":"Say hello in one short sentence, please."}],"max_tokens":32}' >"$work/body.json"
 BENCH_BODY_FILE=$work/body.json BENCH_TOKEN=sk-bench wrk -t1 -c"$CONNS" -d"${DURATION}s" --latency \
   -s "$SHARED_BENCH/post.lua" "http://127.0.0.1:$PORT/v1/chat/completions" >"$work/wrk.txt"
-echo "load: wrk c=$CONNS ${DURATION}s: $(awk '/Requests\/sec/ {print $2}' "$work/wrk.txt") rps, non-2xx: $(awk '/Non-2xx/ {print $NF}' "$work/wrk.txt")"
+echo "load: wrk c=$CONNS ${DURATION}s: $(awk '/Requests\/sec/ {print $2}' "$work/wrk.txt") rps, non-2xx: $(awk '/Non-2xx/ {n = $NF} END {print n + 0}' "$work/wrk.txt")"
 echo "peak RSS under load (VmHWM): $(( $(kb VmHWM) / 1024 )) MB ($(kb VmHWM) kB)"
 sleep 5
 echo "idle RSS after the load: $(( $(kb VmRSS) / 1024 )) MB ($(kb VmRSS) kB)"

@@ -46,7 +46,7 @@ while :; do
 done
 sleep 2
 [ -n "$OUT" ] && cp "$work/rss.csv" "$OUT"
-echo "wrk: $(awk '/Requests\/sec/ {print $2}' "$work/wrk.txt") rps, $(awk '/requests in/ {print $1}' "$work/wrk.txt") requests, non-2xx: $(awk '/Non-2xx/ {print $NF}' "$work/wrk.txt")"
+echo "wrk: $(awk '/Requests\/sec/ {print $2}' "$work/wrk.txt") rps, $(awk '/requests in/ {print $1}' "$work/wrk.txt") requests, non-2xx: $(awk '/Non-2xx/ {n = $NF} END {print n + 0}' "$work/wrk.txt")"
 echo "sse-load: $(cat "$work/sse.txt")"
 echo "usage lines written: $(cat "$work"/logs/usage_*.jsonl 2>/dev/null | wc -l); dropped: $(curl -s "http://127.0.0.1:$PORT/health" | grep -o '"dropped_records":[0-9]*')"
 awk -F, 'NR > 1 {print}' "$work/rss.csv" | awk -F, '
