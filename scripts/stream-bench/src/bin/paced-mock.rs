@@ -87,7 +87,8 @@ fn full(text: &'static str) -> Body {
         .boxed()
 }
 
-const HEAD: &str = r#"{"id":"chatcmpl-paced","object":"chat.completion.chunk","created":1,"model":"mock-model","#;
+const HEAD: &str =
+    r#"{"id":"chatcmpl-paced","object":"chat.completion.chunk","created":1,"model":"mock-model","#;
 
 fn chunk(delta: &str, finish: &str) -> Bytes {
     Bytes::from(format!(

@@ -102,7 +102,12 @@ fn main() {
         all
     });
     let elapsed = started.elapsed().as_secs_f64();
-    for v in [&mut all.ttfb, &mut all.latency, &mut all.gap, &mut all.jitter] {
+    for v in [
+        &mut all.ttfb,
+        &mut all.latency,
+        &mut all.gap,
+        &mut all.jitter,
+    ] {
         v.sort_unstable();
     }
     let p = |v: &[u64], q: f64| {
@@ -142,7 +147,9 @@ fn die(msg: &str) -> ! {
     std::process::exit(2)
 }
 
-async fn connect(t: &Target) -> Result<SendRequest<Full<Bytes>>, Box<dyn std::error::Error + Send + Sync>> {
+async fn connect(
+    t: &Target,
+) -> Result<SendRequest<Full<Bytes>>, Box<dyn std::error::Error + Send + Sync>> {
     let stream = TcpStream::connect(&t.addr).await?;
     stream.set_nodelay(true)?;
     let (sender, conn) = http1::handshake(TokioIo::new(stream)).await?;
