@@ -224,3 +224,51 @@ pub struct CostControl {
     pub alert_threshold: f64,
     pub auto_disable_on_budget_exceeded: bool,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn prepared_requests_carry_parsed_urls_and_the_auth_header() {
+        let key = Secret::new("sk-123");
+        let bearer =
+            PreparedRequest::new("https://api.example.com/v1", Some(&key), AuthStyle::Bearer);
+        assert_eq!(
+            bearer.chat_url.as_ref().map(reqwest::Url::as_str),
+            Some("https://api.example.com/v1/chat/completions")
+        );
+        assert_eq!(
+            bearer.completions_url.as_ref().map(reqwest::Url::as_str),
+            Some("https://api.example.com/v1/completions")
+        );
+        assert_eq!(
+            bearer.embeddings_url.as_ref().map(reqwest::Url::as_str),
+            Some("https://api.example.com/v1/embeddings")
+        );
+        let (name, value) = bearer.auth.expect("bearer header");
+        assert_eq!(name, reqwest::header::AUTHORIZATION);
+        assert_eq!(value.to_str().ok(), Some("Bearer sk-123"));
+        assert!(value.is_sensitive());
+
+        let x_api_key = PreparedRequest::new("http://h:1/v1", Some(&key), AuthStyle::XApiKey);
+        let (name, value) = x_api_key.auth.expect("x-api-key header");
+        assert_eq!(name.as_str(), "x-api-key");
+        assert_eq!(value.to_str().ok(), Some("sk-123"));
+
+        assert_eq!(
+            PreparedRequest::new("http://h:1/v1", Some(&key), AuthStyle::None).auth,
+            None
+        );
+        assert_eq!(
+            PreparedRequest::new("http://h:1/v1", None, AuthStyle::Bearer).auth,
+            None
+        );
+        // A key that cannot be a header value sends no auth header (as before).
+        let bad = Secret::new("sk-\nbad");
+        assert_eq!(
+            PreparedRequest::new("http://h:1/v1", Some(&bad), AuthStyle::Bearer).auth,
+            None
+        );
+    }
+}

@@ -137,3 +137,30 @@ async fn serve(listener: TcpListener, router: Router, stop: CancellationToken) {
         tracing::error!("server stopped with an error: {e}");
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn several_workers_share_one_port() {
+        let listeners = bind("127.0.0.1:0", 3).await.expect("bind");
+        assert_eq!(listeners.len(), if cfg!(unix) { 3 } else { 1 });
+        let ports: Vec<u16> = listeners
+            .iter()
+            .filter_map(|l| l.local_addr().ok())
+            .map(|a| a.port())
+            .collect();
+        assert!(ports[0] != 0);
+        assert!(ports.iter().all(|p| *p == ports[0]), "{ports:?}");
+    }
+
+    #[tokio::test]
+    async fn one_worker_binds_as_before_and_a_taken_port_is_an_error() {
+        let one = bind("127.0.0.1:0", 1).await.expect("bind");
+        assert_eq!(one.len(), 1);
+        let taken = one[0].local_addr().expect("addr");
+        assert!(bind(&taken.to_string(), 1).await.is_err());
+        assert!(bind(&taken.to_string(), 2).await.is_err());
+    }
+}

@@ -133,6 +133,15 @@ impl std::fmt::Debug for UsageWriter {
 impl UsageWriter {
     /// Start the writer thread. `dir: None` writes no files.
     pub fn start(dir: Option<PathBuf>, capacity: usize, on_record: RecordObserver) -> Arc<Self> {
+        Self::start_with_linger(dir, capacity, on_record, LINGER)
+    }
+
+    fn start_with_linger(
+        dir: Option<PathBuf>,
+        capacity: usize,
+        on_record: RecordObserver,
+        linger: Duration,
+    ) -> Arc<Self> {
         let queue = Arc::new(Queue {
             messages: Mutex::new(Vec::with_capacity(capacity.clamp(1, 1024))),
             capacity: capacity.max(1),
@@ -146,7 +155,7 @@ impl UsageWriter {
             .spawn(move || {
                 // Set before the thread ever parks, so no wake can be lost.
                 let _ = shared.thread.set(std::thread::current());
-                run(&shared, dir, on_record)
+                run(&shared, dir, on_record, linger)
             });
         if let Err(e) = started {
             tracing::error!("cannot start the usage writer thread: {e}");
@@ -268,7 +277,7 @@ impl DailyFile {
     }
 }
 
-fn run(queue: &Queue, dir: Option<PathBuf>, on_record: RecordObserver) {
+fn run(queue: &Queue, dir: Option<PathBuf>, on_record: RecordObserver, linger: Duration) {
     let mut out = dir.map(|dir| DailyFile {
         dir,
         date: None,
@@ -282,7 +291,7 @@ fn run(queue: &Queue, dir: Option<PathBuf>, on_record: RecordObserver) {
             if queue.closed.load(Ordering::SeqCst) {
                 break;
             }
-            if last_record.elapsed() < LINGER {
+            if last_record.elapsed() < linger {
                 std::thread::park_timeout(BATCH_WINDOW);
                 continue;
             }
@@ -384,5 +393,111 @@ fn estimate(model: &str, request_body: Option<&[u8]>, output_text: &str) -> Usag
         total_tokens: input + output,
         cached_tokens: 0,
         reasoning_tokens: 0,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::usage::record::CallStatus;
+
+    fn pending(request_id: &str) -> PendingUsage {
+        PendingUsage {
+            record: UsageRecord {
+                timestamp: "2026-11-21T12:30:45.123Z".into(),
+                request_id: request_id.into(),
+                query: "m".into(),
+                model: "m".into(),
+                channel_id: "c".into(),
+                channel_name: "c".into(),
+                provider: "p".into(),
+                strategy: "cost_first".into(),
+                attempts: 1,
+                stream: false,
+                status: CallStatus::Success,
+                http_status: 200,
+                input_tokens: 0,
+                output_tokens: 0,
+                total_tokens: 0,
+                cached_tokens: 0,
+                reasoning_tokens: 0,
+                input_cost: 0.0,
+                output_cost: 0.0,
+                total_cost: 0.0,
+                cost_currency: "USD".into(),
+                usage_estimated: false,
+                cost_known: true,
+                request_type: "chat".into(),
+                response_time_ms: 1,
+                ttft_ms: None,
+                tags: vec![],
+                error_message: None,
+            },
+            usage: Some(Usage::default()),
+            price: None,
+            request_body: None,
+            output_text: String::new(),
+        }
+    }
+
+    /// A writer whose observer reports each record's id on a channel.
+    fn observed(linger: Duration) -> (Arc<UsageWriter>, std::sync::mpsc::Receiver<String>) {
+        let (tx, rx) = std::sync::mpsc::channel();
+        let tx = Mutex::new(tx);
+        let observer: RecordObserver = Box::new(move |record: &UsageRecord| {
+            if let Ok(tx) = tx.lock() {
+                let _ = tx.send(record.request_id.clone());
+            }
+        });
+        (
+            UsageWriter::start_with_linger(None, 16, observer, linger),
+            rx,
+        )
+    }
+
+    const WITHIN: Duration = Duration::from_secs(5);
+
+    #[test]
+    fn records_arrive_without_a_flush_while_batching() {
+        let (writer, seen) = observed(LINGER);
+        writer.submit(pending("a"));
+        writer.submit(pending("b"));
+        assert_eq!(seen.recv_timeout(WITHIN).ok().as_deref(), Some("a"));
+        assert_eq!(seen.recv_timeout(WITHIN).ok().as_deref(), Some("b"));
+    }
+
+    #[test]
+    fn a_parked_writer_is_woken_by_the_next_record() {
+        // No linger: the writer parks as soon as its queue is empty, so every record below
+        // arrives at a parked writer, or races its parking: neither may be lost.
+        let (writer, seen) = observed(Duration::ZERO);
+        for round in 0..50 {
+            let id = format!("r{round}");
+            writer.submit(pending(&id));
+            assert_eq!(seen.recv_timeout(WITHIN).ok(), Some(id));
+        }
+    }
+
+    #[test]
+    fn a_full_queue_drops_and_counts() {
+        let (writer, seen) = observed(LINGER);
+        // Hold the writer inside a job, so the queue (capacity 16) fills and stays full.
+        let (started, wait_started) = std::sync::mpsc::channel();
+        let (release, wait_release) = std::sync::mpsc::channel::<()>();
+        writer.run_in_order(Box::new(move || {
+            let _ = started.send(());
+            let _ = wait_release.recv_timeout(WITHIN);
+        }));
+        assert!(wait_started.recv_timeout(WITHIN).is_ok());
+        for i in 0..20 {
+            writer.submit(pending(&i.to_string()));
+        }
+        assert_eq!(writer.dropped(), 4);
+        let _ = release.send(());
+        let got: Vec<String> = (0..16)
+            .filter_map(|_| seen.recv_timeout(WITHIN).ok())
+            .collect();
+        let expected: Vec<String> = (0..16).map(|i: i32| i.to_string()).collect();
+        assert_eq!(got, expected);
     }
 }
