@@ -115,7 +115,8 @@ fn serve(options: ServeOptions, log: LogStyle) -> i32 {
         LogStyle::Text => LogFormat::Text,
         LogStyle::Json => LogFormat::Json,
     });
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
+    // Background tasks only: requests are served on threads of their own (`server::listen`).
+    let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
     {

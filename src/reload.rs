@@ -45,10 +45,19 @@ pub async fn reload(state: &Arc<AppState>, rebuilder: &Rebuilder) -> ReloadOutco
     let old = state.snapshot().config.clone();
     let mut new = new;
     // The listener is bound once; keep what is actually serving.
-    if (new.server.host.as_str(), new.server.port) != (old.server.host.as_str(), old.server.port) {
-        tracing::warn!("server.host/port changed: takes effect on restart");
+    if (
+        new.server.host.as_str(),
+        new.server.port,
+        new.server.workers,
+    ) != (
+        old.server.host.as_str(),
+        old.server.port,
+        old.server.workers,
+    ) {
+        tracing::warn!("server.host/port/workers changed: takes effect on restart");
         new.server.host = old.server.host.clone();
         new.server.port = old.server.port;
+        new.server.workers = old.server.workers;
     }
     for warning in &new.warnings {
         tracing::warn!("{warning}");

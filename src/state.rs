@@ -49,8 +49,6 @@ pub struct AppState {
     /// The error of the last rejected reload, shown by `/health`; cleared by a good reload.
     pub config_error: ArcSwapOption<String>,
     pub health: ChannelHealth,
-    /// The one upstream client: connection pooling, HTTP/2 where offered, TCP_NODELAY.
-    pub http: reqwest::Client,
     pub usage: Arc<UsageWriter>,
     pub aggregates: Arc<RwLock<UsageAggregates>>,
     /// Corrupt lines skipped when the aggregates were rebuilt from the logs at start.

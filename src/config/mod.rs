@@ -57,6 +57,8 @@ pub struct ServerConfig {
     pub max_body_bytes: usize,
     pub cache_dir: PathBuf,
     pub request_body_timeout: Duration,
+    /// Serving threads (at least 1; `server.workers: 0` in the file means one per core).
+    pub workers: usize,
 }
 
 #[derive(Debug, Clone)]
@@ -119,6 +121,50 @@ pub struct Channel {
     pub daily_budget: Option<f64>,
     pub priority: i32,
     pub currency: String,
+    /// What every upstream request of this channel reuses, prepared with the config.
+    pub prepared: PreparedRequest,
+}
+
+/// The parts of a channel's upstream requests that never change: parsed once when the config
+/// is validated, so a request parses no URL and formats no auth header.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct PreparedRequest {
+    /// `{base_url}/chat/completions`, `/completions`, `/embeddings`; `None` when it does not
+    /// parse (the request then fails as it would with the URL built on the spot).
+    pub chat_url: Option<reqwest::Url>,
+    pub completions_url: Option<reqwest::Url>,
+    pub embeddings_url: Option<reqwest::Url>,
+    /// The key in the provider's auth style, marked sensitive; `None` without a key, with
+    /// `auth: none`, or when the key cannot be a header value.
+    pub auth: Option<(reqwest::header::HeaderName, reqwest::header::HeaderValue)>,
+}
+
+impl PreparedRequest {
+    pub fn new(base_url: &str, api_key: Option<&Secret>, auth: AuthStyle) -> Self {
+        let url = |path: &str| reqwest::Url::parse(&format!("{base_url}{path}")).ok();
+        let header = |name: reqwest::header::HeaderName, value: String| {
+            let mut value = reqwest::header::HeaderValue::from_str(&value).ok()?;
+            value.set_sensitive(true);
+            Some((name, value))
+        };
+        let auth = api_key.and_then(|key| match auth {
+            AuthStyle::Bearer => header(
+                reqwest::header::AUTHORIZATION,
+                format!("Bearer {}", key.expose()),
+            ),
+            AuthStyle::XApiKey => header(
+                reqwest::header::HeaderName::from_static("x-api-key"),
+                key.expose().to_string(),
+            ),
+            AuthStyle::None => None,
+        });
+        Self {
+            chat_url: url("/chat/completions"),
+            completions_url: url("/completions"),
+            embeddings_url: url("/embeddings"),
+            auth,
+        }
+    }
 }
 
 impl Channel {
@@ -177,4 +223,52 @@ pub struct CostControl {
     pub global_daily_budget: Option<f64>,
     pub alert_threshold: f64,
     pub auto_disable_on_budget_exceeded: bool,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn prepared_requests_carry_parsed_urls_and_the_auth_header() {
+        let key = Secret::new("sk-123");
+        let bearer =
+            PreparedRequest::new("https://api.example.com/v1", Some(&key), AuthStyle::Bearer);
+        assert_eq!(
+            bearer.chat_url.as_ref().map(reqwest::Url::as_str),
+            Some("https://api.example.com/v1/chat/completions")
+        );
+        assert_eq!(
+            bearer.completions_url.as_ref().map(reqwest::Url::as_str),
+            Some("https://api.example.com/v1/completions")
+        );
+        assert_eq!(
+            bearer.embeddings_url.as_ref().map(reqwest::Url::as_str),
+            Some("https://api.example.com/v1/embeddings")
+        );
+        let (name, value) = bearer.auth.expect("bearer header");
+        assert_eq!(name, reqwest::header::AUTHORIZATION);
+        assert_eq!(value.to_str().ok(), Some("Bearer sk-123"));
+        assert!(value.is_sensitive());
+
+        let x_api_key = PreparedRequest::new("http://h:1/v1", Some(&key), AuthStyle::XApiKey);
+        let (name, value) = x_api_key.auth.expect("x-api-key header");
+        assert_eq!(name.as_str(), "x-api-key");
+        assert_eq!(value.to_str().ok(), Some("sk-123"));
+
+        assert_eq!(
+            PreparedRequest::new("http://h:1/v1", Some(&key), AuthStyle::None).auth,
+            None
+        );
+        assert_eq!(
+            PreparedRequest::new("http://h:1/v1", None, AuthStyle::Bearer).auth,
+            None
+        );
+        // A key that cannot be a header value sends no auth header (as before).
+        let bad = Secret::new("sk-\nbad");
+        assert_eq!(
+            PreparedRequest::new("http://h:1/v1", Some(&bad), AuthStyle::Bearer).auth,
+            None
+        );
+    }
 }

@@ -87,6 +87,8 @@ pub struct RawServer {
     pub cache_dir: String,
     /// Seconds a client may take to send its whole request body.
     pub request_body_timeout_s: f64,
+    /// Serving threads; 0: one per CPU core.
+    pub workers: u32,
 }
 
 impl Default for RawServer {
@@ -97,6 +99,7 @@ impl Default for RawServer {
             max_body_bytes: 10 * 1024 * 1024,
             cache_dir: "cache".into(),
             request_body_timeout_s: 30.0,
+            workers: 0,
         }
     }
 }

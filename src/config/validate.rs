@@ -24,8 +24,8 @@ use super::raw::{
     AuthStyle, RawChannel, RawPrice, RawProvider, RawProvidersFile, RawRouterConfig, RawRouting,
 };
 use super::{
-    AuthConfig, Channel, Config, CostControl, DiscoveryConfig, ModelFilters, Price, Provider,
-    RoutingConfig, Secret, ServerConfig, UsageConfig,
+    AuthConfig, Channel, Config, CostControl, DiscoveryConfig, ModelFilters, PreparedRequest,
+    Price, Provider, RoutingConfig, Secret, ServerConfig, UsageConfig,
 };
 use crate::scoring::strategy::{builtin_strategies, Strategy, SubScore};
 
@@ -271,6 +271,15 @@ fn validate_server(raw: &RawRouterConfig, problems: &mut Problems<'_>) -> Server
             ),
         );
     }
+    if s.workers > 256 {
+        problems.push(
+            "server.workers",
+            format!(
+                "must be between 0 (one per CPU core) and 256, got {}",
+                s.workers
+            ),
+        );
+    }
     ServerConfig {
         host,
         port: s.port,
@@ -278,6 +287,10 @@ fn validate_server(raw: &RawRouterConfig, problems: &mut Problems<'_>) -> Server
         cache_dir: PathBuf::from(non_empty(problems, "server.cache_dir", &s.cache_dir)),
         request_body_timeout: problems
             .positive_seconds("server.request_body_timeout_s", s.request_body_timeout_s),
+        workers: match s.workers {
+            0 => std::thread::available_parallelism().map_or(1, usize::from),
+            n => n as usize,
+        },
     }
 }
 
@@ -420,7 +433,9 @@ fn build_channel(
             );
         }
     }
+    let prepared = PreparedRequest::new(&base_url, api_key.as_ref(), provider.auth);
     Some(Channel {
+        prepared,
         id: raw.id.clone(),
         name: raw.name.clone().unwrap_or_else(|| raw.id.clone()),
         provider: provider.clone(),

@@ -198,6 +198,7 @@ mod tests {
             model_name: None,
             configured_models: vec![],
             model_aliases: BTreeMap::new(),
+            prepared: Default::default(),
             pricing: None,
             model_pricing: BTreeMap::new(),
             timeout: Duration::from_secs(60),

@@ -22,11 +22,11 @@ use tokio::time::Instant;
 use super::classify::{classify_error_body, classify_status, error_message, Failure};
 use super::outcome::{self, Served};
 use super::relay::{open_stream, OpenedStream};
-use super::upstream::completion_request;
+use super::upstream::{client, completion_request};
 use super::Call;
 use crate::catalog::CatalogEntry;
 use crate::scoring::Ranked;
-use crate::usage::tap::{inspect_chunk, usage_from_body};
+use crate::usage::tap::{inspect_body, BodyFacts};
 
 /// Largest non-streamed upstream body accepted.
 pub const MAX_RESPONSE_BYTES: usize = 64 * 1024 * 1024;
@@ -62,8 +62,7 @@ pub(super) async fn try_candidate(
     let body = call.request.upstream_body(&entry.model_id, ask_usage);
     let timeout = channel.timeout;
     let sent_at = Instant::now();
-    let send =
-        completion_request(&call.state.http, channel, call.route.path(), body, stream).send();
+    let send = completion_request(&client(), channel, call.route, body, stream).send();
     let response = match tokio::time::timeout(timeout, send).await {
         Err(_) => {
             return failed(
@@ -156,7 +155,8 @@ pub(super) async fn try_candidate(
         Err(message) => return failed(call, entry, trial, Failure::BadResponse, message),
     };
     let mut error = None;
-    if let Some((failure, message)) = unusable_answer(status.as_u16(), &body) {
+    let facts = inspect_body(&body);
+    if let Some((failure, message)) = unusable_answer(status.as_u16(), &body, &facts) {
         let message = outcome::redact(&message, channel);
         if failure.fails_over() {
             return failed(call, entry, trial, failure, message);
@@ -170,7 +170,7 @@ pub(super) async fn try_candidate(
         error = Some(message);
     }
     let elapsed = sent_at.elapsed();
-    let usage = usage_from_body(&body);
+    let usage = facts.usage;
     outcome::record_served(
         call,
         entry,
@@ -230,8 +230,8 @@ fn stream_response(
 
 /// A 2xx body that is no answer: not JSON (an HTML page, a cut body), or an
 /// `{"error": ...}` object (some upstreams answer errors with 200).
-fn unusable_answer(status: u16, body: &[u8]) -> Option<(Failure, String)> {
-    if serde_json::from_slice::<serde::de::IgnoredAny>(body).is_err() {
+fn unusable_answer(status: u16, body: &[u8], facts: &BodyFacts) -> Option<(Failure, String)> {
+    if !facts.is_json {
         let start: String = String::from_utf8_lossy(&body[..body.len().min(80)])
             .chars()
             .filter(|c| !c.is_control())
@@ -239,7 +239,7 @@ fn unusable_answer(status: u16, body: &[u8]) -> Option<(Failure, String)> {
         let message = format!("HTTP {status} with a body that is not JSON: {start:?}");
         return Some((Failure::BadResponse, message));
     }
-    let message = inspect_chunk(body).error?;
+    let message = facts.error.clone()?;
     Some((
         classify_error_body(body),
         format!("HTTP {status} with an error body: {message}"),

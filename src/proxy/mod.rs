@@ -10,6 +10,13 @@
 //! fails: 502 listing each `channel/model: error`; when nothing could be tried: 503 with
 //! `Retry-After`. A client that goes away mid-call still leaves a `cancelled` record
 //! (`outcome::InFlight`).
+//!
+//! Hot path (BENCHMARKS.md): a request parses no config, compiles no regex, scans no catalog
+//! (indexes answer the query), builds no client (one per serving thread, `upstream`), parses
+//! no upstream URL and formats no auth header (`config::PreparedRequest`), logs nothing at
+//! info per request or per chunk, and hands its usage record to a queue without a system
+//! call. The body is forwarded as the client's bytes with only `model` (and
+//! `stream_options`) spliced in (`request`); an answer is read in one parse.
 
 mod attempt;
 pub mod classify;
@@ -104,7 +111,7 @@ pub async fn handle(
     state
         .metrics
         .request(route.label(), response.status().as_u16());
-    with_request_id(response, &request_id)
+    with_request_id(response, request_id)
 }
 
 async fn route_request(
@@ -330,8 +337,8 @@ fn new_request_id() -> String {
     format!("req_{:024x}", n & ((1u128 << 96) - 1))
 }
 
-fn with_request_id(mut response: Response, request_id: &str) -> Response {
-    if let Ok(value) = HeaderValue::from_str(request_id) {
+fn with_request_id(mut response: Response, request_id: String) -> Response {
+    if let Ok(value) = HeaderValue::from_maybe_shared(Bytes::from(request_id)) {
         response.headers_mut().insert("x-request-id", value);
     }
     response

@@ -5,6 +5,7 @@ pub mod auth;
 mod body;
 mod catalog_api;
 pub mod error;
+pub mod listen;
 mod router;
 mod routes;
 mod stats_api;

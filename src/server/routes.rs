@@ -2,23 +2,18 @@
 
 use std::sync::Arc;
 
-use axum::body::Body;
-use axum::extract::State;
-use axum::http::HeaderMap;
+use axum::extract::{Request, State};
 use axum::response::{IntoResponse, Response};
 
 use super::body::read_body;
 use crate::proxy::{self, RouteKind};
 use crate::state::AppState;
 
-async fn routed(
-    state: Arc<AppState>,
-    route: RouteKind,
-    headers: HeaderMap,
-    body: Body,
-) -> Response {
+async fn routed(state: Arc<AppState>, route: RouteKind, request: Request) -> Response {
+    // The request's own header map, moved (the `HeaderMap` extractor would clone it).
+    let (parts, body) = request.into_parts();
     match read_body(&state, body).await {
-        Ok(bytes) => proxy::handle(state, route, headers, bytes).await,
+        Ok(bytes) => proxy::handle(state, route, parts.headers, bytes).await,
         Err(error) => {
             state.metrics.request(route.label(), error.status.as_u16());
             error.into_response()
@@ -26,28 +21,16 @@ async fn routed(
     }
 }
 
-pub async fn chat_completions(
-    State(state): State<Arc<AppState>>,
-    headers: HeaderMap,
-    body: Body,
-) -> Response {
-    routed(state, RouteKind::Chat, headers, body).await
+pub async fn chat_completions(State(state): State<Arc<AppState>>, request: Request) -> Response {
+    routed(state, RouteKind::Chat, request).await
 }
 
-pub async fn completions(
-    State(state): State<Arc<AppState>>,
-    headers: HeaderMap,
-    body: Body,
-) -> Response {
-    routed(state, RouteKind::Completion, headers, body).await
+pub async fn completions(State(state): State<Arc<AppState>>, request: Request) -> Response {
+    routed(state, RouteKind::Completion, request).await
 }
 
-pub async fn embeddings(
-    State(state): State<Arc<AppState>>,
-    headers: HeaderMap,
-    body: Body,
-) -> Response {
-    routed(state, RouteKind::Embedding, headers, body).await
+pub async fn embeddings(State(state): State<Arc<AppState>>, request: Request) -> Response {
+    routed(state, RouteKind::Embedding, request).await
 }
 
 pub async fn metrics(State(state): State<Arc<AppState>>) -> Response {

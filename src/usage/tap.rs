@@ -87,6 +87,39 @@ pub fn usage_from_body(body: &[u8]) -> Option<Usage> {
     serde_json::from_slice::<ResponseView>(body).ok()?.usage()
 }
 
+/// What a non-streamed response body is: JSON or not, its usage, its `{"error": ...}` message.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct BodyFacts {
+    pub is_json: bool,
+    /// As [`usage_from_body`] reads it.
+    pub usage: Option<Usage>,
+    /// As [`inspect_chunk`] reads it.
+    pub error: Option<String>,
+}
+
+/// [`usage_from_body`], [`inspect_chunk`]'s error and a JSON validity check in one parse (the
+/// view's parse proves the body is JSON; only a body it cannot read is checked again).
+pub fn inspect_body(body: &[u8]) -> BodyFacts {
+    let has_usage = key_has_value(body, &USAGE_KEY, b"{");
+    let view = if has_usage || key_has_value(body, &ERROR_KEY, b"{\"") {
+        serde_json::from_slice::<ResponseView>(body).ok()
+    } else {
+        None
+    };
+    match view {
+        Some(view) => BodyFacts {
+            is_json: true,
+            usage: if has_usage { view.usage() } else { None },
+            error: view.error.0,
+        },
+        None => BodyFacts {
+            is_json: serde_json::from_slice::<IgnoredAny>(body).is_ok(),
+            usage: None,
+            error: None,
+        },
+    }
+}
+
 /// What the tap learned from one event's data.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ChunkFacts {

@@ -707,3 +707,45 @@ proptest! {
         prop_assert_eq!(text.other_text(), reasoning.as_str());
     }
 }
+
+/// The one-parse body inspection must agree with the three separate readings it replaces.
+fn separate_readings(body: &[u8]) -> BodyFacts {
+    BodyFacts {
+        is_json: serde_json::from_slice::<IgnoredAny>(body).is_ok(),
+        usage: usage_from_body(body),
+        error: inspect_chunk(body).error,
+    }
+}
+
+#[test]
+fn body_inspection_agrees_with_the_separate_readings() {
+    let bodies: [&[u8]; 12] = [
+        br#"{"choices":[{"message":{"content":"hi"}}],"usage":{"prompt_tokens":3,"completion_tokens":2}}"#,
+        br#"{"error":{"message":"quota","type":"insufficient_quota"}}"#,
+        br#"{"error":"plain","usage":{"total_tokens":4}}"#,
+        br#"{"usage":null,"choices":[]}"#,
+        br#"<html>502 Bad Gateway</html>"#,
+        br#""a string with \"usage\":{ inside""#,
+        br#"[{"usage":{"prompt_tokens":1}}]"#,
+        br#"[]"#,
+        br#"{"usage":{"prompt_tokens":1}"#,
+        br#"{"x_groq":{"usage":{"prompt_tokens":5,"completion_tokens":1}}}"#,
+        br#"{"usage":{"prompt_tokens":1},"usage":{"prompt_tokens":2}}"#,
+        b"",
+    ];
+    for body in bodies {
+        assert_eq!(
+            inspect_body(body),
+            separate_readings(body),
+            "{}",
+            String::from_utf8_lossy(body)
+        );
+    }
+}
+
+proptest! {
+    #[test]
+    fn body_inspection_agrees_on_any_text(body in r#"[{}\[\]":,a-z0-9 ]{0,80}|\{"usage":\{[a-z_":0-9,]{0,40}\}\}"#) {
+        prop_assert_eq!(inspect_body(body.as_bytes()), separate_readings(body.as_bytes()));
+    }
+}
