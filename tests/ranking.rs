@@ -172,3 +172,44 @@ fn live_speed_moves_a_candidate() {
     });
     assert_eq!(boosted[0].0, slowest_first, "{neutral:?} -> {boosted:?}");
 }
+
+#[test]
+fn equal_scores_across_channels_break_by_priority_then_channel_then_model() {
+    use smart_ai_router::config::{load_config, ConfigSource};
+    let dir = tempfile::tempdir().expect("temp dir");
+    support::write_config(
+        dir.path(),
+        r#"
+channels:
+  - { id: zeta, provider: mock, api_key: k, priority: 0, tags: [pool], configured_models: [m-b, m-a] }
+  - { id: alpha, provider: mock, api_key: k, priority: 1, tags: [pool], configured_models: [m-b, m-a] }
+  - { id: mid, provider: mock, api_key: k, priority: 0, tags: [pool], configured_models: [m-a, m-b] }
+"#,
+    );
+    let config = load_config(&ConfigSource::new(dir.path().join("config"))).expect("config loads");
+    let catalog = Catalog::build(&config, &Default::default());
+    // No candidate is local: every score is 0 and only the tie-break orders them.
+    let flat = Strategy::new("flat", &[(SubScore::Local, 1.0)]);
+    let resolution =
+        resolve_chat(&config, &catalog, "tag:pool").unwrap_or_else(|e| panic!("{}", e.message));
+    let ranked = rank(&catalog, &resolution.candidates, &flat, &|_| {
+        LiveScores::NEUTRAL
+    });
+    assert!(ranked.iter().all(|r| r.score == 0.0));
+    let names: Vec<String> = ranked
+        .iter()
+        .filter_map(|r| catalog.entry(r.entry))
+        .map(|e| format!("{}/{}", e.channel.id, e.model_id))
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "mid/m-a",
+            "mid/m-b",
+            "zeta/m-a",
+            "zeta/m-b",
+            "alpha/m-a",
+            "alpha/m-b"
+        ]
+    );
+}

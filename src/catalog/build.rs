@@ -77,8 +77,28 @@ impl Catalog {
             }
             entries.extend(channel_entries);
         }
+        set_tie_order(&mut entries);
         let index = CatalogIndex::build(&entries, aliases);
         Catalog { entries, index }
+    }
+}
+
+/// Number the entries in the ranking tie-break order: channel `priority` (lower first), then
+/// channel id, then model id, then entry id (so the order is total even if a channel lists an
+/// id twice).
+fn set_tie_order(entries: &mut [CatalogEntry]) {
+    let mut order: Vec<usize> = (0..entries.len()).collect();
+    order.sort_by(|&a, &b| {
+        let (x, y) = (&entries[a], &entries[b]);
+        x.channel
+            .priority
+            .cmp(&y.channel.priority)
+            .then_with(|| x.channel.id.cmp(&y.channel.id))
+            .then_with(|| x.model_id.cmp(&y.model_id))
+            .then_with(|| a.cmp(&b))
+    });
+    for (place, id) in order.into_iter().enumerate() {
+        entries[id].tie_order = place as u32;
     }
 }
 
@@ -212,6 +232,7 @@ fn build_entry(
         is_local,
         scores,
         source,
+        tie_order: 0,
     }
 }
 

@@ -124,6 +124,10 @@ pub struct CatalogEntry {
     pub scores: StaticScores,
     /// Where the model list of the channel came from.
     pub source: ModelSource,
+    /// This entry's place in the ranking tie-break order (channel `priority`, channel id,
+    /// model id, entry id), set once the whole catalog is built: ranking compares one number
+    /// instead of three strings.
+    pub tie_order: u32,
 }
 
 /// The immutable catalog snapshot.

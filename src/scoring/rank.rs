@@ -10,11 +10,10 @@
 //! - `speed_score`, `reliability_score`: live figures of the (channel, model) from `health`;
 //!   neutral 0.5 until observed.
 //!
-//! Ties break by channel `priority` (lower first), then channel id, then model id. The sort is
-//! total, so equal inputs always give the same order. Nothing here does I/O or allocates per
+//! Ties break by channel `priority` (lower first), then channel id, then model id: the
+//! catalog numbers its entries in that order when it is built (`tie_order`), so a tie costs
+//! one integer comparison. The sort is total, so equal inputs always give the same order. Nothing here does I/O or allocates per
 //! sub-score.
-
-use std::cmp::Ordering;
 
 use super::strategy::{Strategy, SubScore};
 use crate::catalog::{Catalog, CatalogEntry, EntryId};
@@ -49,38 +48,31 @@ pub fn rank(
     live: &dyn Fn(&CatalogEntry) -> LiveScores,
 ) -> Vec<Ranked> {
     let (low, high) = price_range(catalog, candidates);
-    let mut ranked: Vec<Ranked> = candidates
-        .iter()
-        .filter_map(|&id| {
-            let entry = catalog.entry(id)?;
-            let sub_scores = sub_scores(entry, low, high, live(entry));
-            let score = SubScore::ALL
-                .iter()
-                .map(|s| strategy.weights[s.index()] * sub_scores[s.index()])
-                .sum();
-            Some(Ranked {
-                entry: id,
-                score,
-                sub_scores,
-            })
-        })
-        .collect();
-    ranked.sort_by(|a, b| compare(catalog, a, b));
-    ranked
-}
-
-fn compare(catalog: &Catalog, a: &Ranked, b: &Ranked) -> Ordering {
-    b.score.total_cmp(&a.score).then_with(|| {
-        match (catalog.entry(a.entry), catalog.entry(b.entry)) {
-            (Some(x), Some(y)) => x
-                .channel
-                .priority
-                .cmp(&y.channel.priority)
-                .then_with(|| x.channel.id.cmp(&y.channel.id))
-                .then_with(|| x.model_id.cmp(&y.model_id)),
-            _ => a.entry.cmp(&b.entry),
-        }
-    })
+    let mut ranked = Vec::with_capacity(candidates.len());
+    // Sorted: small keys (score, tie order, position), not the 80-byte candidates.
+    let mut keys: Vec<(f64, u32, u32)> = Vec::with_capacity(candidates.len());
+    for &id in candidates {
+        let Some(entry) = catalog.entry(id) else {
+            continue;
+        };
+        let sub_scores = sub_scores(entry, low, high, live(entry));
+        let score = SubScore::ALL
+            .iter()
+            .map(|s| strategy.weights[s.index()] * sub_scores[s.index()])
+            .sum();
+        keys.push((score, entry.tie_order, ranked.len() as u32));
+        ranked.push(Ranked {
+            entry: id,
+            score,
+            sub_scores,
+        });
+    }
+    // The key is total (no two entries share a tie order), so an unstable sort is as
+    // deterministic as a stable one.
+    keys.sort_unstable_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
+    keys.iter()
+        .filter_map(|&(_, _, at)| ranked.get(at as usize).cloned())
+        .collect()
 }
 
 /// The lowest and highest log price among paid candidates with a known price.
