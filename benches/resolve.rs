@@ -127,10 +127,13 @@ fn decide(config: &Config, catalog: &Catalog, health: &ChannelHealth, model: &st
     };
     let strategy = &config.routing.strategies[&config.routing.default_strategy];
     match resolve(catalog, model, &query, &needs, false) {
-        Ok(resolution) => rank(catalog, &resolution.candidates, strategy, &|entry| {
-            health.live_scores(&entry.health_key)
-        })
-        .len(),
+        Ok(resolution) => {
+            let live = health.live_board();
+            rank(catalog, &resolution.candidates, strategy, &|entry| {
+                live.scores(&entry.health_key)
+            })
+            .len()
+        }
         Err(no_match) => no_match.message.len(),
     }
 }

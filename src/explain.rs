@@ -71,9 +71,12 @@ pub fn explain(
     };
     let resolution = resolve(catalog, query, &parsed, &needs, true)
         .map_err(|e| ExplainError::NoMatch(e.message))?;
-    let ranked = rank(catalog, &resolution.candidates, strategy, &|e| {
-        health.live_scores(&e.health_key)
-    });
+    let ranked = {
+        let live = health.live_board();
+        rank(catalog, &resolution.candidates, strategy, &|e| {
+            live.scores(&e.health_key)
+        })
+    };
     let now = Instant::now();
     let mut candidates = Vec::with_capacity(ranked.len());
     let mut dropped = Vec::new();

@@ -143,9 +143,12 @@ async fn route_request(
         .map_err(|e| ApiError::model_not_found(e.message))?;
     // 3. Rank.
     let catalog = &snapshot.catalog;
-    let ranked = rank(catalog, &resolution.candidates, strategy, &|entry| {
-        state.health.live_scores(&entry.health_key)
-    });
+    let ranked = {
+        let live = state.health.live_board();
+        rank(catalog, &resolution.candidates, strategy, &|entry| {
+            live.scores(&entry.health_key)
+        })
+    };
     let call = Call {
         strategy: strategy.name.clone(),
         state: state.clone(),
