@@ -376,3 +376,114 @@ async fn a_huge_model_list_is_refused() {
     );
     gateway.stop().await;
 }
+
+/// An Anthropic-style paged model list: 3 pages of 2 models, cursor `after_id`; every query
+/// string is recorded.
+async fn start_paged_server(queries: Arc<std::sync::Mutex<Vec<String>>>) -> String {
+    use axum::extract::RawQuery;
+    let app = axum::Router::new().route(
+        "/v1/models",
+        axum::routing::get(move |RawQuery(query): RawQuery| {
+            let queries = queries.clone();
+            async move {
+                let query = query.unwrap_or_default();
+                queries.lock().expect("lock").push(query.clone());
+                let page = if query.contains("after_id=claude-b") {
+                    2
+                } else if query.contains("after_id=claude-d") {
+                    3
+                } else {
+                    1
+                };
+                let ids = match page {
+                    1 => ["claude-a", "claude-b"],
+                    2 => ["claude-c", "claude-d"],
+                    _ => ["claude-e", "claude-f"],
+                };
+                let data: Vec<Value> = ids
+                    .iter()
+                    .map(|id| json!({"id": id, "type": "model"}))
+                    .collect();
+                axum::Json(json!({
+                    "data": data, "has_more": page < 3,
+                    "first_id": ids[0], "last_id": ids[1],
+                }))
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    format!("http://{addr}/v1")
+}
+
+#[tokio::test]
+async fn a_paged_anthropic_list_is_read_to_its_last_page() {
+    let queries = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let base = start_paged_server(queries.clone()).await;
+    let gateway = TestGateway::start(&config_for(&[("claude", "mock_xkey", &base)], "")).await;
+    let result = discover(&gateway).await;
+    assert_eq!(result["data"]["channels"][0]["models"], 6, "{result}");
+    assert_eq!(
+        models_of(&gateway, "claude").await,
+        ["claude-a", "claude-b", "claude-c", "claude-d", "claude-e", "claude-f"]
+    );
+    assert_eq!(
+        *queries.lock().expect("lock"),
+        [
+            "limit=1000",
+            "limit=1000&after_id=claude-b",
+            "limit=1000&after_id=claude-d"
+        ]
+    );
+    gateway.stop().await;
+}
+
+#[tokio::test]
+async fn an_openai_list_is_one_request_without_paging_parameters() {
+    let mock = MockUpstream::start(&[]).await;
+    mock.set_models_reply(Some(raw(sample("together.json"))));
+    let gateway = TestGateway::start(&config_for(&[("t", "mock", &mock.base_url())], "")).await;
+    discover(&gateway).await;
+    let asked: Vec<_> = mock
+        .recorded()
+        .into_iter()
+        .filter(|r| r.path == "/v1/models")
+        .collect();
+    assert_eq!(asked.len(), 1);
+    assert_eq!(asked[0].query, None);
+    gateway.stop().await;
+}
+
+#[tokio::test]
+async fn a_page_cursor_that_does_not_move_ends_the_walk() {
+    let mock = MockUpstream::start(&[]).await;
+    let stuck = json!({"data": [{"id": "claude-x", "type": "model"}, {"id": "claude-y", "type": "model"}],
+                       "has_more": true, "first_id": "claude-x", "last_id": "claude-y"});
+    mock.set_models_reply(Some(raw(Bytes::from(stuck.to_string()))));
+    let gateway = TestGateway::start(&config_for(
+        &[("claude", "mock_xkey", &mock.base_url())],
+        "",
+    ))
+    .await;
+    let result = discover(&gateway).await;
+    assert_eq!(result["data"]["channels"][0]["models"], 2, "{result}");
+    let queries: Vec<Option<String>> = mock
+        .recorded()
+        .into_iter()
+        .filter(|r| r.path == "/v1/models")
+        .map(|r| r.query)
+        .collect();
+    assert_eq!(
+        queries,
+        [
+            Some("limit=1000".to_string()),
+            Some("limit=1000&after_id=claude-y".to_string())
+        ]
+    );
+    gateway.stop().await;
+}

@@ -4,11 +4,17 @@
 //! Never: puts the channel's key into an error message or a log line (an upstream that echoes
 //! it back is redacted), reads an unbounded body (32 MiB cap, read as a stream), or follows a
 //! redirect (the shared client does not).
+//!
+//! Anthropic's list comes in pages (20 models by default): for that format the fetch asks for
+//! the largest page (`limit=1000`) and follows `has_more` / `last_id` (as `after_id`), at most
+//! [`MAX_PAGES`] pages, all within the one timeout and the one 32 MiB bound. A cursor that
+//! does not move ends the walk with the models read so far.
 
 use std::fmt;
 use std::time::Duration;
 
 use bytes::BytesMut;
+use serde::Deserialize;
 
 use super::parse::{parse_model_list, DiscoveredModel, ResponseFormat};
 use crate::config::{Channel, WireFormat};
@@ -18,6 +24,12 @@ use crate::proxy::upstream::authorize;
 
 /// Largest model list accepted.
 pub const MAX_MODEL_LIST_BYTES: usize = 32 * 1024 * 1024;
+
+/// Most pages of a paged model list read in one discovery.
+pub const MAX_PAGES: usize = 50;
+
+/// Models per page asked of a paged (Anthropic) list: the API's maximum.
+const PAGE_LIMIT: &str = "1000";
 
 /// Why a channel's discovery failed. The message never contains the key.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -54,29 +66,85 @@ fn fail(channel: &Channel, status: Option<u16>, message: String) -> DiscoveryErr
     }
 }
 
-/// Fetch and parse the channel's model list within `timeout`.
+/// Fetch and parse the channel's model list (every page of it) within `timeout`.
 pub async fn fetch_models(
     client: &reqwest::Client,
     channel: &Channel,
     timeout: Duration,
 ) -> Result<Vec<DiscoveredModel>, DiscoveryError> {
     let url = models_url(channel);
-    let request = authorize(
-        client
-            .get(&url)
-            .header(reqwest::header::ACCEPT, "application/json"),
-        channel,
-    );
-    match tokio::time::timeout(timeout, fetch_body(request, channel, &url)).await {
+    match tokio::time::timeout(timeout, fetch_pages(client, channel, &url)).await {
         Err(_) => Err(fail(
             channel,
             None,
             format!("timed out after {}s fetching {url}", timeout.as_secs_f64()),
         )),
-        Ok(Err(e)) => Err(e),
-        Ok(Ok(body)) => parse_model_list(format_of(channel.provider.format), &body)
-            .map_err(|e| fail(channel, None, format!("{url}: {e}"))),
+        Ok(result) => result,
     }
+}
+
+/// Where the next page of a paged list starts, when there is one.
+#[derive(Deserialize)]
+struct PageCursor {
+    #[serde(default)]
+    has_more: bool,
+    last_id: Option<String>,
+}
+
+fn next_page(body: &[u8]) -> Option<String> {
+    let cursor: PageCursor = serde_json::from_slice(body).ok()?;
+    cursor.has_more.then_some(cursor.last_id).flatten()
+}
+
+async fn fetch_pages(
+    client: &reqwest::Client,
+    channel: &Channel,
+    url: &str,
+) -> Result<Vec<DiscoveredModel>, DiscoveryError> {
+    let format = format_of(channel.provider.format);
+    let paged = format == ResponseFormat::Anthropic;
+    let mut models = Vec::new();
+    let mut after: Option<String> = None;
+    let mut seen = std::collections::HashSet::new();
+    let mut read = 0usize;
+    for _ in 0..MAX_PAGES {
+        let mut request = client
+            .get(url)
+            .header(reqwest::header::ACCEPT, "application/json");
+        if paged {
+            request = request.query(&[("limit", PAGE_LIMIT)]);
+            if let Some(id) = &after {
+                request = request.query(&[("after_id", id.as_str())]);
+            }
+        }
+        let body = fetch_body(authorize(request, channel), channel, url).await?;
+        read += body.len();
+        if read > MAX_MODEL_LIST_BYTES {
+            let message = format!("{url}: model list larger than 32 MiB over its pages");
+            return Err(fail(channel, None, message));
+        }
+        let page = parse_model_list(format, &body)
+            .map_err(|e| fail(channel, None, format!("{url}: {e}")))?;
+        if !paged {
+            return Ok(page);
+        }
+        // A page repeating an id (a cursor that went back) adds nothing twice.
+        for model in page {
+            if seen.insert(model.id.clone()) {
+                models.push(model);
+            }
+        }
+        match next_page(&body) {
+            Some(next) if after.as_ref() != Some(&next) => after = Some(next),
+            Some(_) => {
+                tracing::warn!(channel = %channel.id, "{url}: the page cursor did not move; keeping {} models", models.len());
+                return Ok(models);
+            }
+            None => return Ok(models),
+        }
+    }
+    tracing::warn!(channel = %channel.id, "{url}: more than {MAX_PAGES} pages; keeping the first {}", models.len());
+    Ok(models)
 }
 
 async fn fetch_body(

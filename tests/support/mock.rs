@@ -116,6 +116,8 @@ impl Reply {
 pub struct Recorded {
     pub method: String,
     pub path: String,
+    /// The query string, if any.
+    pub query: Option<String>,
     pub headers: HeaderMap,
     pub body: Bytes,
 }
@@ -243,6 +245,7 @@ fn record(state: &MockState, request: Request, body: Bytes) {
     lock(&state.recorded).push(Recorded {
         method: request.method().to_string(),
         path: request.uri().path().to_string(),
+        query: request.uri().query().map(String::from),
         headers: request.headers().clone(),
         body,
     });
