@@ -287,13 +287,7 @@ async fn start_many_channel_server(in_flight: Arc<AtomicUsize>, peak: Arc<Atomic
             }
         }),
     );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let addr = listener.local_addr().expect("addr");
-    tokio::spawn(async move {
-        let _ = axum::serve(listener, app).await;
-    });
+    let addr = support::mock::serve(app).await;
     format!("http://{addr}")
 }
 
@@ -411,13 +405,7 @@ async fn start_paged_server(queries: Arc<std::sync::Mutex<Vec<String>>>) -> Stri
             }
         }),
     );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let addr = listener.local_addr().expect("addr");
-    tokio::spawn(async move {
-        let _ = axum::serve(listener, app).await;
-    });
+    let addr = support::mock::serve(app).await;
     format!("http://{addr}/v1")
 }
 

@@ -111,6 +111,16 @@ impl Reply {
     }
 }
 
+/// Serve `app` on an ephemeral loopback port in the background; its address.
+pub async fn serve(app: Router) -> SocketAddr {
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind mock");
+    let addr = listener.local_addr().expect("mock addr");
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    addr
+}
+
 /// A request the mock received.
 #[derive(Debug, Clone)]
 pub struct Recorded {
@@ -155,11 +165,7 @@ impl MockUpstream {
             .route("/v1/completions", post(complete))
             .route("/v1/embeddings", post(complete))
             .with_state(state.clone());
-        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind mock");
-        let addr = listener.local_addr().expect("mock addr");
-        tokio::spawn(async move {
-            let _ = axum::serve(listener, app).await;
-        });
+        let addr = serve(app).await;
         Self { addr, state }
     }
 
