@@ -7,6 +7,7 @@
 pub mod app;
 pub mod budget;
 pub mod catalog;
+pub mod chunks;
 pub mod cli;
 pub mod config;
 pub mod discovery;

@@ -16,7 +16,7 @@ use std::time::{Duration, SystemTime};
 use axum::body::Body;
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::Response;
-use bytes::{Bytes, BytesMut};
+use bytes::Bytes;
 use tokio::time::Instant;
 
 use super::classify::{classify_error_body, classify_status, error_message, Failure};
@@ -25,6 +25,7 @@ use super::relay::{open_stream, OpenedStream};
 use super::upstream::{client, completion_request};
 use super::Call;
 use crate::catalog::CatalogEntry;
+use crate::chunks::Chunks;
 use crate::scoring::Ranked;
 use crate::usage::tap::{inspect_body, BodyFacts};
 
@@ -291,14 +292,13 @@ async fn read_capped(
     cap: usize,
     deadline: Instant,
 ) -> Result<Bytes, String> {
-    let mut first: Option<Bytes> = None;
-    let mut joined = BytesMut::new();
+    let mut chunks = Chunks::default();
     let mut total = 0usize;
     loop {
         match tokio::time::timeout_at(deadline, response.chunk()).await {
             Err(_) => return Err("timed out reading the response body".into()),
             Ok(Err(e)) => return Err(format!("response body broke: {e}")),
-            Ok(Ok(None)) => return Ok(first.unwrap_or_else(|| joined.freeze())),
+            Ok(Ok(None)) => return Ok(chunks.finish()),
             Ok(Ok(Some(chunk))) => {
                 total += chunk.len();
                 if total > cap {
@@ -307,14 +307,7 @@ async fn read_capped(
                         cap / (1024 * 1024)
                     ));
                 }
-                if first.is_none() && joined.is_empty() {
-                    first = Some(chunk);
-                } else {
-                    if let Some(head) = first.take() {
-                        joined.extend_from_slice(&head);
-                    }
-                    joined.extend_from_slice(&chunk);
-                }
+                chunks.push(chunk);
             }
         }
     }

@@ -8,10 +8,11 @@
 use std::time::Duration;
 
 use axum::body::Body;
-use bytes::{Bytes, BytesMut};
+use bytes::Bytes;
 use http_body_util::BodyExt;
 
 use super::error::ApiError;
+use crate::chunks::Chunks;
 use crate::state::AppState;
 
 /// Bytes read and discarded after the limit, so the client gets its 413.
@@ -40,8 +41,7 @@ fn secs(d: Duration) -> f64 {
 }
 
 async fn collect(mut body: Body, limit: usize, total: &mut usize) -> Result<Bytes, ApiError> {
-    let mut first: Option<Bytes> = None;
-    let mut joined = BytesMut::new();
+    let mut chunks = Chunks::default();
     while let Some(frame) = body.frame().await {
         let frame = frame.map_err(|e| {
             ApiError::bad_request(
@@ -59,17 +59,10 @@ async fn collect(mut body: Body, limit: usize, total: &mut usize) -> Result<Byte
             }
             continue;
         }
-        if first.is_none() && joined.is_empty() {
-            first = Some(data);
-        } else {
-            if let Some(head) = first.take() {
-                joined.extend_from_slice(&head);
-            }
-            joined.extend_from_slice(&data);
-        }
+        chunks.push(data);
     }
     if *total > limit {
         return Err(ApiError::payload_too_large(limit));
     }
-    Ok(first.unwrap_or_else(|| joined.freeze()))
+    Ok(chunks.finish())
 }
