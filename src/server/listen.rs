@@ -47,26 +47,19 @@ pub async fn bind(addr: &str, workers: usize) -> std::io::Result<Vec<std::net::T
     Ok(listeners)
 }
 
-#[cfg(unix)]
+/// A listener on `addr` that shares its port (`SO_REUSEPORT`, on unix: the only platforms
+/// `bind` asks for more than one).
 fn reuse_port_listener(addr: SocketAddr) -> std::io::Result<TcpListener> {
     let socket = if addr.is_ipv4() {
         TcpSocket::new_v4()?
     } else {
         TcpSocket::new_v6()?
     };
-    socket.set_reuseaddr(true)?;
-    socket.set_reuseport(true)?;
-    socket.bind(addr)?;
-    socket.listen(BACKLOG)
-}
-
-#[cfg(not(unix))]
-fn reuse_port_listener(addr: SocketAddr) -> std::io::Result<TcpListener> {
-    let socket = if addr.is_ipv4() {
-        TcpSocket::new_v4()?
-    } else {
-        TcpSocket::new_v6()?
-    };
+    #[cfg(unix)]
+    {
+        socket.set_reuseaddr(true)?;
+        socket.set_reuseport(true)?;
+    }
     socket.bind(addr)?;
     socket.listen(BACKLOG)
 }
