@@ -8,7 +8,7 @@ use std::hint::black_box;
 use bytes::Bytes;
 use criterion::{criterion_group, criterion_main, Criterion};
 use smart_ai_router::catalog::ModelPrice;
-use smart_ai_router::usage::record::{CallStatus, UsageRecord};
+use smart_ai_router::usage::record::UsageRecord;
 use smart_ai_router::usage::tap::Usage;
 use smart_ai_router::usage::writer::{finish_record, PendingUsage};
 
@@ -22,28 +22,13 @@ fn record() -> UsageRecord {
         channel_name: "OpenRouter".into(),
         provider: "openrouter".into(),
         strategy: "cost_first".into(),
-        attempts: 1,
         stream: true,
-        status: CallStatus::Success,
-        http_status: 200,
-        input_tokens: 0,
-        output_tokens: 0,
-        total_tokens: 0,
-        cached_tokens: 0,
-        reasoning_tokens: 0,
-        input_cost: 0.0,
-        output_cost: 0.0,
-        total_cost: 0.0,
-        cost_currency: "USD".into(),
-        usage_estimated: false,
-        cost_known: true,
-        request_type: "chat".into(),
         response_time_ms: 1834,
         ttft_ms: Some(412),
         tags: ["qwen", "qwen3", "235b", "a22b", "instruct", "2507"]
             .map(String::from)
             .to_vec(),
-        error_message: None,
+        ..UsageRecord::default()
     }
 }
 

@@ -14,7 +14,7 @@ use std::time::Duration;
 
 use serde_json::{json, Value};
 use smart_ai_router::catalog::ModelPrice;
-use smart_ai_router::usage::record::{CallStatus, UsageRecord};
+use smart_ai_router::usage::record::UsageRecord;
 use smart_ai_router::usage::tap::Usage;
 use smart_ai_router::usage::writer::{PendingUsage, UsageWriter};
 use support::usage_log::{read_usage, read_usage_file, usage_files};
@@ -348,26 +348,9 @@ fn pending(request_id: &str, timestamp: &str) -> PendingUsage {
         channel_name: "Paid Channel".into(),
         provider: "mock".into(),
         strategy: "cost_first".into(),
-        attempts: 1,
-        stream: false,
-        status: CallStatus::Success,
-        http_status: 200,
-        input_tokens: 0,
-        output_tokens: 0,
-        total_tokens: 0,
-        cached_tokens: 0,
-        reasoning_tokens: 0,
-        input_cost: 0.0,
-        output_cost: 0.0,
-        total_cost: 0.0,
-        cost_currency: "USD".into(),
-        usage_estimated: false,
-        cost_known: true,
-        request_type: "chat".into(),
         response_time_ms: 120,
-        ttft_ms: None,
         tags: vec!["gpt".into()],
-        error_message: None,
+        ..UsageRecord::default()
     };
     PendingUsage {
         record,

@@ -1,7 +1,7 @@
 //! Tests of stats::report.
 
 use super::*;
-use crate::usage::record::{CallStatus, UsageRecord};
+use crate::usage::record::UsageRecord;
 use serde_json::{json, Value};
 use std::path::Path;
 
@@ -563,25 +563,12 @@ fn record(ts: &str, cost: f64) -> UsageRecord {
         channel_name: "C".into(),
         provider: "p".into(),
         strategy: "cost_first".into(),
-        attempts: 1,
-        stream: false,
-        status: CallStatus::Success,
-        http_status: 200,
         input_tokens: 1,
         output_tokens: 1,
         total_tokens: 2,
-        cached_tokens: 0,
-        reasoning_tokens: 0,
-        input_cost: 0.0,
         output_cost: cost,
         total_cost: cost,
-        cost_currency: "USD".into(),
-        usage_estimated: false,
-        cost_known: true,
-        request_type: "chat".into(),
         response_time_ms: 10,
-        ttft_ms: None,
-        tags: Vec::new(),
-        error_message: None,
+        ..UsageRecord::default()
     }
 }

@@ -54,3 +54,42 @@ pub struct UsageRecord {
     pub tags: Vec<String>,
     pub error_message: Option<String>,
 }
+
+/// A record before its call is filled in, for building one field by field
+/// (`..UsageRecord::default()`): no tokens and no cost yet (the writer derives both from the
+/// call's usage and price), USD, one successful chat attempt answered 200; names, times and
+/// tags empty.
+impl Default for UsageRecord {
+    fn default() -> Self {
+        Self {
+            timestamp: String::new(),
+            request_id: String::new(),
+            query: String::new(),
+            model: String::new(),
+            channel_id: String::new(),
+            channel_name: String::new(),
+            provider: String::new(),
+            strategy: String::new(),
+            attempts: 1,
+            stream: false,
+            status: CallStatus::Success,
+            http_status: 200,
+            input_tokens: 0,
+            output_tokens: 0,
+            total_tokens: 0,
+            cached_tokens: 0,
+            reasoning_tokens: 0,
+            input_cost: 0.0,
+            output_cost: 0.0,
+            total_cost: 0.0,
+            cost_currency: "USD".into(),
+            usage_estimated: false,
+            cost_known: true,
+            request_type: "chat".into(),
+            response_time_ms: 0,
+            ttft_ms: None,
+            tags: Vec::new(),
+            error_message: None,
+        }
+    }
+}

@@ -443,7 +443,6 @@ fn estimate(model: &str, request_body: Option<&[u8]>, output_text: &str) -> Usag
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::usage::record::CallStatus;
 
     fn pending(request_id: &str) -> PendingUsage {
         PendingUsage {
@@ -456,26 +455,8 @@ mod tests {
                 channel_name: "c".into(),
                 provider: "p".into(),
                 strategy: "cost_first".into(),
-                attempts: 1,
-                stream: false,
-                status: CallStatus::Success,
-                http_status: 200,
-                input_tokens: 0,
-                output_tokens: 0,
-                total_tokens: 0,
-                cached_tokens: 0,
-                reasoning_tokens: 0,
-                input_cost: 0.0,
-                output_cost: 0.0,
-                total_cost: 0.0,
-                cost_currency: "USD".into(),
-                usage_estimated: false,
-                cost_known: true,
-                request_type: "chat".into(),
                 response_time_ms: 1,
-                ttft_ms: None,
-                tags: vec![],
-                error_message: None,
+                ..UsageRecord::default()
             },
             usage: Some(Usage::default()),
             price: None,
