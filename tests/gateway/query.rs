@@ -1,11 +1,9 @@
 //! Query resolution on a realistic catalog (480 entries from real provider model lists):
 //! every query form of SPEC §5 with the exact set of (channel, model) candidates.
 
-mod support;
-
+use crate::support::catalog::*;
 use smart_ai_router::catalog::ModelKind;
 use smart_ai_router::config::ModelFilters;
-use support::catalog::*;
 
 fn matches(query: &str) -> Vec<String> {
     let (config, catalog) = realistic_catalog();

@@ -6,13 +6,11 @@
 //! `auto_disable_on_budget_exceeded`, paid candidates over budget are skipped: free models
 //! still serve, and a request left with nothing gets `429 budget_exceeded`.
 
-mod support;
-
+use crate::support::usage_log::{usage_file_name, usage_record, write_log};
+use crate::support::{MockUpstream, Reply, TestGateway};
 use chrono::Utc;
 use serde_json::{json, Value};
 use smart_ai_router::budget::BudgetGate;
-use support::usage_log::{usage_file_name, usage_record, write_log};
-use support::{MockUpstream, Reply, TestGateway};
 
 /// A paid model (USD 1 per 1M tokens either way, 128k context) with a budget of 1 USD a day,
 /// and a free one with an 8k context, which the `by_context` strategy ranks second.
@@ -64,7 +62,7 @@ async fn start(mock: &MockUpstream, cost_control: &str, spent: &[(&str, f64)]) -
         })
         .collect();
     write_log(&dir.path().join("logs"), &usage_file_name(today), &lines);
-    support::write_config(dir.path(), &config(mock, cost_control));
+    crate::support::write_config(dir.path(), &config(mock, cost_control));
     TestGateway::start_in(dir).await
 }
 

@@ -2,13 +2,11 @@
 //! an upstream that echoes the channel's key back in its errors; the key must not appear in
 //! any log line, response body or header, usage or alert record, or cache file.
 
-mod support;
-
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
+use crate::support::{MockUpstream, Reply};
 use serde_json::json;
-use support::{MockUpstream, Reply};
 
 const KEY: &str = "sk-LEAKCHECK-8f3a9c1d2e7b";
 
@@ -37,7 +35,7 @@ async fn the_channel_key_appears_nowhere() {
     mock.set_models_reply(Some(Reply::error(401, &echo)));
     let dir = tempfile::tempdir().expect("dir");
     let port = free_port();
-    support::write_config(
+    crate::support::write_config(
         dir.path(),
         &format!(
             r#"

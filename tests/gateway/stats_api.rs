@@ -5,15 +5,13 @@
 //! alerts from a rejected key are listed, cleared and persisted, `channel-status` shows the
 //! blacklist, and `/metrics` counts a call.
 
-mod support;
-
 use std::time::Duration;
 
+use crate::support::usage_log::{usage_file_name, usage_record, write_log};
+use crate::support::{MockUpstream, Reply, TestGateway};
 use chrono::{Datelike, Days, NaiveDate, Utc};
 use serde_json::{json, Value};
 use smart_ai_router::stats::aggregate::UsageAggregates;
-use support::usage_log::{usage_file_name, usage_record, write_log};
-use support::{MockUpstream, Reply, TestGateway};
 
 /// One record of the known log.
 #[allow(clippy::too_many_arguments)]
@@ -139,7 +137,7 @@ fn write_known_log(logs: &std::path::Path) {
 async fn start_with_log(mock: &MockUpstream, log: impl FnOnce(&std::path::Path)) -> TestGateway {
     let dir = tempfile::tempdir().expect("dir");
     log(&dir.path().join("logs"));
-    support::write_config(dir.path(), &channel_config(mock));
+    crate::support::write_config(dir.path(), &channel_config(mock));
     TestGateway::start_in(dir).await
 }
 
@@ -704,7 +702,7 @@ async fn health_counts_the_corrupt_lines_skipped_at_start() {
     let logs = dir.path().join("logs");
     std::fs::create_dir_all(&logs).expect("mkdir");
     write_known_log(&logs);
-    support::write_config(dir.path(), "discovery: { enabled: false }\n");
+    crate::support::write_config(dir.path(), "discovery: { enabled: false }\n");
     let gateway = TestGateway::start_in(dir).await;
     let health: Value = gateway.get("/health").await.json().await.expect("json");
     assert_eq!(health["usage"]["corrupt_lines_skipped_at_start"], 3);

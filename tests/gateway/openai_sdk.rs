@@ -3,13 +3,11 @@
 //! whose channel is a mock upstream. Skipped (with a message) when `python3 -c "import openai"`
 //! fails; `pip install openai` enables it.
 
-mod support;
-
 use std::process::Stdio;
 use std::time::Duration;
 
+use crate::support::{MockUpstream, Reply, TestGateway};
 use serde_json::json;
-use support::{MockUpstream, Reply, TestGateway};
 
 fn sdk_available() -> bool {
     std::process::Command::new("python3")

@@ -11,15 +11,13 @@
 //! Left out: the 401 blacklist lifting when the channel's key changes needs a config reload,
 //! which does not exist yet.
 
-mod support;
-
 use std::time::{Duration, SystemTime};
 
+use crate::support::mock::Gate;
+use crate::support::{MockUpstream, Reply, TestGateway};
 use reqwest::header::HeaderMap;
 use serde_json::{json, Value};
 use smart_ai_router::health::BreakerState;
-use support::mock::Gate;
-use support::{MockUpstream, Reply, TestGateway};
 use tokio::time::Instant;
 
 const KEY_A: &str = "sk-test-key-aaaa-0001";

@@ -9,8 +9,6 @@
 //! (cargo-fuzz needs a nightly toolchain, which this project's machines do not have; proptest
 //! with generators shaped like real input covers the same ground on stable.)
 
-mod support;
-
 use bytes::Bytes;
 use proptest::prelude::*;
 use smart_ai_router::catalog::names::{
@@ -80,7 +78,7 @@ fn sse_like() -> impl Strategy<Value = Vec<u8>> {
 proptest! {
     #[test]
     fn queries_parse_and_resolve_without_panicking(text in query_like()) {
-        let (config, catalog) = support::catalog::realistic_catalog();
+        let (config, catalog) = crate::support::catalog::realistic_catalog();
         if let Ok(query) = parse_query(&text) {
             let needs = Needs { kind: ModelKind::Chat, filters: &config.routing.model_filters, context_tokens: Some(1000) };
             if let Ok(resolution) = resolve(catalog, &text, &query, &needs, true) {
@@ -158,7 +156,7 @@ proptest! {
         let dir = tempfile::tempdir().map_err(|e| TestCaseError::fail(e.to_string()))?;
         let config = dir.path().join("config");
         std::fs::create_dir_all(&config).map_err(|e| TestCaseError::fail(e.to_string()))?;
-        std::fs::write(config.join("providers.yaml"), support::TEST_PROVIDERS).map_err(|e| TestCaseError::fail(e.to_string()))?;
+        std::fs::write(config.join("providers.yaml"), crate::support::TEST_PROVIDERS).map_err(|e| TestCaseError::fail(e.to_string()))?;
         std::fs::write(config.join("router_config.yaml"), &yaml).map_err(|e| TestCaseError::fail(e.to_string()))?;
         match load_config(&ConfigSource::new(&config)) {
             Ok(_) => {}

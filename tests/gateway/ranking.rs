@@ -1,12 +1,10 @@
 //! Ranking (SPEC §6) on the realistic catalog: each strategy really orders the candidates,
 //! ties break by priority, channel id and model id, and live figures move a candidate.
 
-mod support;
-
+use crate::support::catalog::*;
 use smart_ai_router::catalog::{Catalog, CatalogEntry};
 use smart_ai_router::config::Config;
 use smart_ai_router::scoring::{rank, LiveScores, Strategy, SubScore};
-use support::catalog::*;
 
 fn ranked_with(
     query: &str,
@@ -177,7 +175,7 @@ fn live_speed_moves_a_candidate() {
 fn equal_scores_across_channels_break_by_priority_then_channel_then_model() {
     use smart_ai_router::config::{load_config, ConfigSource};
     let dir = tempfile::tempdir().expect("temp dir");
-    support::write_config(
+    crate::support::write_config(
         dir.path(),
         r#"
 channels:

@@ -2,13 +2,11 @@
 //! error with the right status, nothing panics, no task is left behind, and the gateway keeps
 //! serving afterwards.
 
-mod support;
-
 use std::time::{Duration, Instant};
 
+use crate::support::{MockUpstream, Reply, StreamEnd, TestGateway};
 use axum::body::Bytes;
 use serde_json::{json, Value};
-use support::{MockUpstream, Reply, StreamEnd, TestGateway};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 async fn setup(extra: &str) -> (TestGateway, MockUpstream) {

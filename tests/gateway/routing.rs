@@ -2,10 +2,8 @@
 //! date-alias queries reach the right channel and upstream model; the body is passed through
 //! unchanged except `model`; the response carries the `x-router-*` headers.
 
-mod support;
-
+use crate::support::{MockUpstream, TestGateway};
 use serde_json::{json, Value};
-use support::{MockUpstream, TestGateway};
 
 struct Setup {
     gateway: TestGateway,

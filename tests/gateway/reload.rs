@@ -2,12 +2,10 @@
 //! YAML (the old config keeps serving and `/health` says why), the file watcher, an in-flight
 //! request finishing on the old catalog, and a 401 blacklist lifting when the key changes.
 
-mod support;
-
 use std::time::{Duration, Instant};
 
+use crate::support::{MockUpstream, Reply, TestGateway};
 use serde_json::Value;
-use support::{MockUpstream, Reply, TestGateway};
 
 fn channel(id: &str, base_url: &str, key: &str, models: &str) -> String {
     format!("  - {{ id: {id}, provider: mock, base_url: \"{base_url}\", api_key: {key}, configured_models: [{models}] }}\n")
@@ -24,7 +22,7 @@ fn rewrite(gateway: &TestGateway, text: &str) {
     let path = gateway.config_dir().join("router_config.yaml");
     std::fs::write(
         path,
-        support::gateway::with_temp_paths(gateway.dir.path(), text),
+        crate::support::gateway::with_temp_paths(gateway.dir.path(), text),
     )
     .expect("write config");
 }

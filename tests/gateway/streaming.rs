@@ -8,15 +8,13 @@
 //! Comparisons are byte-exact against what the mock sent. Ordering is asserted against the
 //! mock's own send times ([`StreamTracker`]), never against wall-clock thresholds.
 
-mod support;
-
 use std::time::{Duration, Instant};
 
+use crate::support::mock::{Gate, StreamTracker};
+use crate::support::{MockUpstream, Reply, StreamEnd, TestGateway};
 use bytes::Bytes;
 use futures::StreamExt;
 use serde_json::{json, Value};
-use support::mock::{Gate, StreamTracker};
-use support::{MockUpstream, Reply, StreamEnd, TestGateway};
 
 const KEY_A: &str = "sk-test-key-aaaa-0001";
 const KEY_B: &str = "sk-test-key-bbbb-0002";

@@ -7,15 +7,13 @@
 // `Jail::expect_with` closures return figment's large error type; that is its API, not ours.
 #![allow(clippy::result_large_err)]
 
-mod support;
-
 use std::path::Path;
 
 use figment::Jail;
 use smart_ai_router::config::{load_config, ConfigSource, WireFormat};
 
 fn write(dir: &Path, router: &str) -> ConfigSource {
-    write_both(dir, support::TEST_PROVIDERS, router)
+    write_both(dir, crate::support::TEST_PROVIDERS, router)
 }
 
 fn write_both(dir: &Path, providers: &str, router: &str) -> ConfigSource {

@@ -2,15 +2,13 @@
 //! and messages, `models` with and without a query, `explain`, `stats` over a pre-seeded log,
 //! and `logs archive`, whose gzip'd files are read back.
 
-mod support;
-
 use std::io::Read;
 use std::path::Path;
 use std::process::Command;
 
+use crate::support::usage_log::{usage_file_name, usage_record, write_log};
 use chrono::{Days, Utc};
 use serde_json::json;
-use support::usage_log::{usage_file_name, usage_record, write_log};
 
 const CONFIG: &str = r#"
 discovery: { enabled: false }
@@ -58,7 +56,7 @@ fn run(config_dir: &Path, args: &[&str]) -> Run {
 /// A temp dir holding `config/` (with `cache` and `logs` beside it).
 fn configured() -> tempfile::TempDir {
     let dir = tempfile::tempdir().expect("dir");
-    support::write_config(dir.path(), CONFIG);
+    crate::support::write_config(dir.path(), CONFIG);
     dir
 }
 
@@ -87,7 +85,11 @@ fn check_reports_an_invalid_config_on_stderr_and_exits_1() {
     let dir = tempfile::tempdir().expect("dir");
     let config = dir.path().join("config");
     std::fs::create_dir_all(&config).expect("config dir");
-    std::fs::write(config.join("providers.yaml"), support::TEST_PROVIDERS).expect("providers");
+    std::fs::write(
+        config.join("providers.yaml"),
+        crate::support::TEST_PROVIDERS,
+    )
+    .expect("providers");
     std::fs::write(
         config.join("router_config.yaml"),
         "discovery: { enabled: false }\nroutng: { max_attempts: 3 }\n",

@@ -5,20 +5,18 @@
 //! calls, unknown prices; the writer's split by UTC date; and that stopping the gateway under
 //! load (in process, and the real binary on SIGTERM) loses and doubles no record.
 
-mod support;
-
 use std::collections::HashSet;
 use std::process::Stdio;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use crate::support::usage_log::{read_usage, read_usage_file, usage_files};
+use crate::support::{MockUpstream, Reply, StreamEnd, TestGateway};
 use serde_json::{json, Value};
 use smart_ai_router::catalog::ModelPrice;
 use smart_ai_router::usage::record::UsageRecord;
 use smart_ai_router::usage::tap::Usage;
 use smart_ai_router::usage::writer::{PendingUsage, UsageWriter};
-use support::usage_log::{read_usage, read_usage_file, usage_files};
-use support::{MockUpstream, Reply, StreamEnd, TestGateway};
 use tokio::io::AsyncBufReadExt;
 
 /// A channel with one priced model (USD per 1M: input 0.5, output 1.5, cached input 0.25) and
@@ -525,7 +523,7 @@ async fn sigterm_under_load_flushes_every_record() {
     mock.set_default(Reply::delayed(Duration::from_millis(50), Reply::Echo));
     let root = tempfile::tempdir().expect("dir");
     let logs = root.path().join("logs");
-    support::write_config(root.path(), &config(&mock, &logs));
+    crate::support::write_config(root.path(), &config(&mock, &logs));
     let (mut child, base, drain) = spawn_binary(&root.path().join("config")).await;
 
     let client = reqwest::Client::new();

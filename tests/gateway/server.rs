@@ -1,10 +1,8 @@
 //! The server starts, answers `/health` and its aliases, answers unknown routes with an
 //! OpenAI-style error, and stops gracefully.
 
-mod support;
-
+use crate::support::TestGateway;
 use serde_json::Value;
-use support::TestGateway;
 
 const CONFIG: &str = r#"
 discovery: { enabled: false }

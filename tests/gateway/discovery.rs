@@ -2,15 +2,13 @@
 //! and without a cache, a slow `/models` that times out, the cache files, `POST
 //! /v1/admin/discover`, and 40 channels × 100 models discovered with bounded concurrency.
 
-mod support;
-
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use crate::support::{MockUpstream, Reply, TestGateway};
 use axum::body::Bytes;
 use serde_json::{json, Value};
-use support::{MockUpstream, Reply, TestGateway};
 
 fn sample(file: &str) -> Bytes {
     let path = format!("{}/tests/data/discovery/{file}", env!("CARGO_MANIFEST_DIR"));
@@ -238,7 +236,7 @@ async fn the_cache_serves_the_next_start_and_holds_no_secret() {
     // Restart on the same files: the models are there before any discovery, from the cache.
     std::fs::create_dir_all(dir.path().join("cache/channels")).expect("mkdir");
     std::fs::copy(&cache_file, dir.path().join("cache/channels/ch.json")).expect("copy");
-    support::write_config(dir.path(), &config);
+    crate::support::write_config(dir.path(), &config);
     gateway.stop().await;
     mock.set_models_reply(Some(Reply::error(503, "down")));
     let again = TestGateway::start_in(dir).await;
@@ -258,7 +256,7 @@ async fn a_corrupt_cache_file_is_ignored() {
         b"{\"schema\": 1, \"models\": [",
     )
     .expect("write");
-    support::write_config(
+    crate::support::write_config(
         dir.path(),
         &config_for(&[("ch", "mock", &mock.base_url())], ""),
     );
@@ -287,7 +285,7 @@ async fn start_many_channel_server(in_flight: Arc<AtomicUsize>, peak: Arc<Atomic
             }
         }),
     );
-    let addr = support::mock::serve(app).await;
+    let addr = crate::support::mock::serve(app).await;
     format!("http://{addr}")
 }
 
@@ -405,7 +403,7 @@ async fn start_paged_server(queries: Arc<std::sync::Mutex<Vec<String>>>) -> Stri
             }
         }),
     );
-    let addr = support::mock::serve(app).await;
+    let addr = crate::support::mock::serve(app).await;
     format!("http://{addr}/v1")
 }
 

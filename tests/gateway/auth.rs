@@ -3,13 +3,11 @@
 //! protected, OpenAI error bodies for 401 and 403, the client's token never reaching the
 //! upstream, and the generated `sar-` token: saved privately, usable, printed once, reused.
 
-mod support;
-
 use std::process::Stdio;
 use std::time::Duration;
 
+use crate::support::{MockUpstream, TestGateway};
 use serde_json::{json, Value};
-use support::{MockUpstream, TestGateway};
 use tokio::io::AsyncBufReadExt;
 
 const API_TOKEN: &str = "t1-client-api-token";
@@ -325,7 +323,7 @@ async fn stdout_until_listening(config_dir: &std::path::Path) -> String {
 async fn the_binary_prints_a_new_token_once() {
     let mock = MockUpstream::start(&[]).await;
     let root = tempfile::tempdir().expect("dir");
-    support::write_config(root.path(), &config(&mock, "{ enabled: true }"));
+    crate::support::write_config(root.path(), &config(&mock, "{ enabled: true }"));
     let config_dir = root.path().join("config");
     let printed = stdout_until_listening(&config_dir).await;
     let path = root.path().join("cache/api_token");
