@@ -229,17 +229,23 @@ async fn build_state(
     };
     let aggregates = Arc::new(RwLock::new(aggregates));
     let metrics = Arc::new(Metrics::default());
+    let limits = Arc::new(crate::limits::RateWindows::new());
     let state_slot: Arc<OnceLock<Weak<AppState>>> = Arc::new(OnceLock::new());
     let observer = {
         let aggregates = aggregates.clone();
         let metrics = metrics.clone();
         let state_slot = state_slot.clone();
+        let limits_seen = limits.clone();
         Box::new(move |record: &UsageRecord| {
             if let Ok(mut a) = aggregates.write() {
                 a.add(record);
             }
+            crate::limits::client_key::count_tokens(&limits_seen, record);
             if let Some(state) = state_slot.get().and_then(Weak::upgrade) {
                 crate::budget::check_after_record(&state, record);
+            }
+            if let Some(key) = &record.key_name {
+                metrics.key_usage(key, record.total_tokens, record.total_cost);
             }
             if !record.channel_id.is_empty() {
                 metrics.usage(
@@ -274,6 +280,8 @@ async fn build_state(
         metrics,
         generated_token: ArcSwapOption::empty(),
         rebuilder: OnceLock::new(),
+        limits,
+        key_ring: ArcSwapOption::empty(),
     });
     let _ = state_slot.set(Arc::downgrade(&state));
     state

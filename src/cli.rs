@@ -245,8 +245,16 @@ pub fn explain(
     let catalog = offline_catalog(&config);
     let strategy = &config.routing.strategies[&config.routing.default_strategy];
     let health = crate::health::ChannelHealth::new();
-    let explained =
-        crate::explain::explain(&config, &catalog, &health, query, strategy, ModelKind::Chat);
+    let limits = crate::limits::RateWindows::new();
+    let explained = crate::explain::explain(
+        &config,
+        &catalog,
+        &health,
+        &limits,
+        query,
+        strategy,
+        ModelKind::Chat,
+    );
     let value = match explained {
         Ok(v) => v,
         Err(

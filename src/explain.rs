@@ -59,6 +59,7 @@ pub fn explain(
     config: &Config,
     catalog: &Catalog,
     health: &ChannelHealth,
+    limits: &crate::limits::RateWindows,
     query: &str,
     strategy: &Strategy,
     kind: ModelKind,
@@ -78,6 +79,7 @@ pub fn explain(
         })
     };
     let now = Instant::now();
+    let now_ms = crate::limits::now_ms();
     let mut candidates = Vec::with_capacity(ranked.len());
     let mut dropped = Vec::new();
     for (i, r) in ranked.iter().enumerate() {
@@ -92,8 +94,12 @@ pub fn explain(
                 json!({"value": r.sub_scores[s.index()], "weight": strategy.weight(s)}),
             );
         }
-        let status = availability_text(&availability);
-        if !availability.is_usable() {
+        let window = crate::limits::candidate::peek_candidate(limits, entry, now_ms);
+        let status = match (&availability, window) {
+            (a, Err(full)) if a.is_usable() => format!("skipped: {}", full.describe()),
+            (a, _) => availability_text(a),
+        };
+        if !availability.is_usable() || window.is_err() {
             dropped.push(
                 json!({"channel": entry.channel.id, "model": entry.model_id, "reason": status}),
             );

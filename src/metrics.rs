@@ -53,6 +53,18 @@ struct Inner {
     /// channel → model → series; looked up by `&str`, so an update allocates only for a new pair.
     pairs: BTreeMap<String, BTreeMap<String, PairSeries>>,
     series: usize,
+    /// Client key name → (requests admitted, requests refused, cost USD, tokens).
+    keys: BTreeMap<String, KeySeries>,
+    /// Calls to the shared state (Redis) that failed or timed out.
+    shared_state_errors: u64,
+}
+
+#[derive(Debug, Default)]
+struct KeySeries {
+    requests: u64,
+    refused: u64,
+    cost: f64,
+    tokens: u64,
 }
 
 impl Inner {
@@ -137,6 +149,39 @@ impl Metrics {
         }
     }
 
+    fn key(&self, name: &str, update: impl FnOnce(&mut KeySeries)) {
+        let mut inner = self.lock();
+        if let Some(series) = inner.keys.get_mut(name) {
+            return update(series);
+        }
+        if inner.keys.len() < MAX_SERIES {
+            update(inner.keys.entry(name.to_string()).or_default());
+        }
+    }
+
+    /// A request of client key `name` was let through.
+    pub fn key_request(&self, name: &str) {
+        self.key(name, |k| k.requests += 1);
+    }
+
+    /// A request of client key `name` was refused (budget, rate, disabled, expired).
+    pub fn key_refused(&self, name: &str) {
+        self.key(name, |k| k.refused += 1);
+    }
+
+    /// Tokens and cost of a call made with client key `name`.
+    pub fn key_usage(&self, name: &str, tokens: u64, cost: f64) {
+        self.key(name, |k| {
+            k.tokens += tokens;
+            k.cost += cost;
+        });
+    }
+
+    /// A call to the shared state failed or timed out.
+    pub fn shared_state_error(&self) {
+        self.lock().shared_state_errors += 1;
+    }
+
     /// The Prometheus text body. `usage_dropped` is the usage writer's drop counter.
     pub fn render(&self, usage_dropped: u64) -> String {
         let inner = self.lock();
@@ -161,7 +206,48 @@ impl Metrics {
         let _ = writeln!(out, "# TYPE sar_usage_records_dropped_total counter");
         let _ = writeln!(out, "sar_usage_records_dropped_total {usage_dropped}");
         render_pairs(&mut out, &inner.pairs);
+        render_keys(&mut out, &inner);
         out
+    }
+}
+
+/// A per-key series: metric name, help text, value.
+type KeyColumn = (&'static str, &'static str, fn(&KeySeries) -> f64);
+
+fn render_keys(out: &mut String, inner: &Inner) {
+    let _ = writeln!(out, "# HELP sar_shared_state_errors_total Calls to the shared state (Redis) that failed or timed out.");
+    let _ = writeln!(out, "# TYPE sar_shared_state_errors_total counter");
+    let _ = writeln!(
+        out,
+        "sar_shared_state_errors_total {}",
+        inner.shared_state_errors
+    );
+    let series: [KeyColumn; 4] = [
+        (
+            "sar_key_requests_total",
+            "Requests let through, by client key.",
+            |k| k.requests as f64,
+        ),
+        (
+            "sar_key_refused_total",
+            "Requests refused (budget, rate, disabled, expired), by client key.",
+            |k| k.refused as f64,
+        ),
+        ("sar_key_tokens_total", "Tokens used, by client key.", |k| {
+            k.tokens as f64
+        }),
+        (
+            "sar_key_cost_usd_total",
+            "Cost in USD, by client key.",
+            |k| k.cost,
+        ),
+    ];
+    for (name, help, value) in series {
+        let _ = writeln!(out, "# HELP {name} {help}");
+        let _ = writeln!(out, "# TYPE {name} counter");
+        for (key, k) in &inner.keys {
+            let _ = writeln!(out, "{name}{{key=\"{}\"}} {}", label(key), value(k));
+        }
     }
 }
 

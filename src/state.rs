@@ -60,6 +60,29 @@ pub struct AppState {
     pub generated_token: ArcSwapOption<crate::config::Secret>,
     /// The snapshot writer, for discovery and reload started from a request.
     pub rebuilder: std::sync::OnceLock<crate::rebuild::Rebuilder>,
+    /// Rate windows of channels, models and client keys (survive reloads).
+    pub limits: Arc<crate::limits::RateWindows>,
+    /// The client keys of the current snapshot, ready to match (`server::auth`).
+    pub key_ring: ArcSwapOption<KeyRing>,
+}
+
+/// The client keys of one snapshot generation.
+#[derive(Debug)]
+pub struct KeyRing {
+    pub generation: u64,
+    pub keys: Vec<crate::limits::ClientKey>,
+    pub configs: Vec<Arc<crate::config::ClientKeyConfig>>,
+}
+
+impl KeyRing {
+    /// The key whose token `presented` is.
+    pub fn find(&self, presented: &str) -> Option<crate::limits::ClientKey> {
+        let config = crate::limits::client_key::find_key(&self.configs, presented)?;
+        self.keys
+            .iter()
+            .find(|k| Arc::ptr_eq(&k.config, config))
+            .cloned()
+    }
 }
 
 impl std::fmt::Debug for AppState {
@@ -73,5 +96,17 @@ impl std::fmt::Debug for AppState {
 impl AppState {
     pub fn snapshot(&self) -> Arc<Snapshot> {
         self.snapshot.load_full()
+    }
+
+    /// What a client key has spent today and this month (USD).
+    pub fn key_spend(&self, name: &str) -> crate::limits::client_key::KeySpend {
+        let today = Utc::now().date_naive();
+        let month_start = crate::limits::client_key::month_start(today);
+        let aggregates = self.aggregates.read().unwrap_or_else(|p| p.into_inner());
+        let mine = aggregates.for_key(name);
+        crate::limits::client_key::KeySpend {
+            today: mine.spend_on(today, None),
+            month: mine.spend_between(month_start, today),
+        }
     }
 }

@@ -9,6 +9,7 @@ mod error;
 mod interpolate;
 mod load;
 pub mod raw;
+mod scaling;
 mod secret;
 mod validate;
 
@@ -36,6 +37,7 @@ pub struct Config {
     pub discovery: DiscoveryConfig,
     pub usage: UsageConfig,
     pub cost_control: CostControl,
+    pub state: StateConfig,
     /// Non-fatal findings of loading (disabled channels and why), logged once at start.
     pub warnings: Vec<String>,
 }
@@ -67,6 +69,66 @@ pub struct AuthConfig {
     pub api_token: Option<Secret>,
     pub admin_token: Option<Secret>,
     pub protect_metrics: bool,
+    /// Named client keys (`auth.keys`), in file order; keys whose token is unset are left out.
+    pub keys: Vec<Arc<ClientKeyConfig>>,
+}
+
+/// One named client key.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ClientKeyConfig {
+    pub name: String,
+    pub token: KeyToken,
+    pub daily_budget: Option<f64>,
+    pub monthly_budget: Option<f64>,
+    pub rpm: Option<u32>,
+    pub tpm: Option<u64>,
+    /// A query (`tag:free`, `tag:!gpt-4o`) bounding the models the key may reach.
+    pub allow: Option<String>,
+    pub expires_at: Option<chrono::DateTime<chrono::Utc>>,
+    pub disabled: bool,
+}
+
+/// How a client key's token is known.
+#[derive(Debug, Clone, PartialEq)]
+pub enum KeyToken {
+    Plain(Secret),
+    /// SHA-256 of the token, so the file need not hold it.
+    Sha256([u8; 32]),
+}
+
+/// Rate limits of a channel or one of its models (`None`: unlimited).
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct RateLimits {
+    pub rpm: Option<u32>,
+    pub rpd: Option<u32>,
+    pub tpm: Option<u64>,
+    pub concurrency: Option<u32>,
+}
+
+impl RateLimits {
+    pub fn is_unlimited(&self) -> bool {
+        *self == RateLimits::default()
+    }
+
+    /// `self`, with each limit `other` sets replacing it.
+    pub fn overridden_by(self, other: RateLimits) -> RateLimits {
+        RateLimits {
+            rpm: other.rpm.or(self.rpm),
+            rpd: other.rpd.or(self.rpd),
+            tpm: other.tpm.or(self.tpm),
+            concurrency: other.concurrency.or(self.concurrency),
+        }
+    }
+}
+
+/// Where instances share state (`state:`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct StateConfig {
+    /// `redis://...`; `None`: everything stays in process.
+    pub redis_url: Option<Secret>,
+    pub key_prefix: String,
+    /// Longest wait for Redis on a request's path.
+    pub timeout: Duration,
 }
 
 /// A provider kind from providers.yaml.
@@ -81,6 +143,9 @@ pub struct Provider {
     pub is_local: bool,
     /// Extra headers for every request (names lower-case).
     pub headers: Vec<(String, String)>,
+    /// Published limits, the default of its channels.
+    pub limits: RateLimits,
+    pub model_limits: Vec<(String, RateLimits)>,
 }
 
 /// Prices per 1M tokens in the channel's currency.
@@ -121,6 +186,11 @@ pub struct Channel {
     pub daily_budget: Option<f64>,
     pub priority: i32,
     pub currency: String,
+    /// Limits of the channel as a whole (the provider's, then the channel's own).
+    pub limits: RateLimits,
+    /// Limits of single models: (exact id or `*suffix`, limits), the channel's after the
+    /// provider's, so the last match wins.
+    pub model_limits: Vec<(String, RateLimits)>,
     /// What every upstream request of this channel reuses, prepared with the config.
     pub prepared: PreparedRequest,
 }
@@ -170,6 +240,20 @@ impl PreparedRequest {
 impl Channel {
     pub fn is_local(&self) -> bool {
         self.provider.is_local
+    }
+
+    /// The `model_limits` entry that counts `model_id` (the last match): its pattern (an
+    /// exact id counts that model alone; `*suffix` counts every matching model together) and
+    /// its limits.
+    pub fn limits_of_model(&self, model_id: &str) -> Option<(&str, RateLimits)> {
+        self.model_limits
+            .iter()
+            .rev()
+            .find(|(pattern, _)| match pattern.strip_prefix('*') {
+                Some(suffix) => model_id.ends_with(suffix),
+                None => pattern == model_id,
+            })
+            .map(|(pattern, limits)| (pattern.as_str(), *limits))
     }
 
     /// What discovery depends on: a change here means the model list must be fetched again.

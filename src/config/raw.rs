@@ -35,6 +35,12 @@ pub struct RawProvider {
     /// Extra headers sent on every request to this provider (e.g. `anthropic-version`).
     #[serde(default)]
     pub headers: BTreeMap<String, String>,
+    /// Published rate limits: the default of every channel of this provider.
+    #[serde(default)]
+    pub limits: Option<RawLimits>,
+    /// Limits of single models (exact id, or `*suffix` such as `*:free`).
+    #[serde(default)]
+    pub model_limits: BTreeMap<String, RawLimits>,
 }
 
 /// How a provider wants its API key.
@@ -75,6 +81,8 @@ pub struct RawRouterConfig {
     pub usage: RawUsage,
     #[serde(default)]
     pub cost_control: RawCostControl,
+    #[serde(default)]
+    pub state: RawState,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -111,6 +119,68 @@ pub struct RawAuth {
     pub api_token: Option<String>,
     pub admin_token: Option<String>,
     pub protect_metrics: bool,
+    /// Named client keys, each with its own budgets, rates and reach.
+    pub keys: Vec<RawClientKey>,
+}
+
+/// One entry of `auth.keys`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawClientKey {
+    pub name: String,
+    #[serde(default)]
+    pub token: Option<String>,
+    #[serde(default)]
+    pub token_sha256: Option<String>,
+    #[serde(default)]
+    pub daily_budget: Option<f64>,
+    #[serde(default)]
+    pub monthly_budget: Option<f64>,
+    #[serde(default)]
+    pub rpm: Option<u32>,
+    #[serde(default)]
+    pub tpm: Option<u64>,
+    #[serde(default)]
+    pub allow: Option<String>,
+    #[serde(default)]
+    pub expires_at: Option<String>,
+    #[serde(default)]
+    pub disabled: bool,
+}
+
+/// Rate limits of a channel or model: requests per minute and per day, tokens per minute,
+/// requests in flight.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawLimits {
+    #[serde(default)]
+    pub rpm: Option<u32>,
+    #[serde(default)]
+    pub rpd: Option<u32>,
+    #[serde(default)]
+    pub tpm: Option<u64>,
+    #[serde(default)]
+    pub concurrency: Option<u32>,
+}
+
+/// `state:`: where several instances share their state (Redis); absent: in process.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RawState {
+    pub redis_url: Option<String>,
+    pub key_prefix: String,
+    /// Longest wait for Redis on a request's path, in milliseconds.
+    pub timeout_ms: u64,
+}
+
+impl Default for RawState {
+    fn default() -> Self {
+        Self {
+            redis_url: None,
+            key_prefix: "sar:".into(),
+            timeout_ms: 5,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -146,6 +216,11 @@ pub struct RawChannel {
     pub priority: i32,
     #[serde(default)]
     pub currency: Option<String>,
+    /// The channel's own rate limits (over the provider's published ones).
+    #[serde(default)]
+    pub limits: Option<RawLimits>,
+    #[serde(default)]
+    pub model_limits: BTreeMap<String, RawLimits>,
 }
 
 fn yes() -> bool {

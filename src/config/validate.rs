@@ -30,13 +30,13 @@ use super::{
 use crate::scoring::strategy::{builtin_strategies, Strategy, SubScore};
 
 /// Collects errors for one file.
-struct Problems<'a> {
+pub(super) struct Problems<'a> {
     file: &'a str,
     errors: &'a mut Vec<ConfigError>,
 }
 
 impl Problems<'_> {
-    fn push(&mut self, key_path: impl Into<String>, message: impl Into<String>) {
+    pub(super) fn push(&mut self, key_path: impl Into<String>, message: impl Into<String>) {
         self.errors
             .push(ConfigError::new(self.file, key_path, message));
     }
@@ -128,6 +128,9 @@ pub(super) fn validate(
         ),
     };
     let cost_control = validate_cost_control(&raw, &mut problems);
+    let state = super::scaling::validate_state(&mut problems, &raw.state);
+    let keys = super::scaling::validate_keys(&mut problems, &raw.auth.keys, unset, &mut warnings);
+    let auth = AuthConfig { keys, ..auth };
 
     if !errors.is_empty() {
         return Err(ConfigErrors(errors));
@@ -141,6 +144,7 @@ pub(super) fn validate(
         discovery,
         usage,
         cost_control,
+        state,
         warnings,
     })
 }
@@ -181,8 +185,12 @@ fn validate_providers(
             is_local,
             name,
             headers,
+            limits,
+            model_limits,
         } = provider;
         let headers = validate_headers(problems, &path, headers);
+        let (limits, model_limits) =
+            super::scaling::validate_limits(problems, &path, limits, &model_limits);
         let base_url = check_url(problems, &format!("{path}.base_url"), &base_url);
         let models_endpoint = models_endpoint.unwrap_or_else(|| "/models".into());
         if !models_endpoint.starts_with('/') {
@@ -202,6 +210,8 @@ fn validate_providers(
                 format,
                 is_local,
                 headers,
+                limits,
+                model_limits,
             }),
         );
     }
@@ -308,6 +318,7 @@ fn validate_auth(raw: &RawRouterConfig, unset: &[UnsetVariable]) -> AuthConfig {
         api_token: token("auth.api_token", &raw.auth.api_token),
         admin_token: token("auth.admin_token", &raw.auth.admin_token),
         protect_metrics: raw.auth.protect_metrics,
+        keys: Vec::new(),
     }
 }
 
@@ -434,7 +445,14 @@ fn build_channel(
         }
     }
     let prepared = PreparedRequest::new(&base_url, api_key.as_ref(), provider.auth);
+    let (own_limits, own_model_limits) =
+        super::scaling::validate_limits(problems, path, raw.limits, &raw.model_limits);
+    let limits = provider.limits.overridden_by(own_limits);
+    let mut model_limits = provider.model_limits.clone();
+    model_limits.extend(own_model_limits);
     Some(Channel {
+        limits,
+        model_limits,
         prepared,
         id: raw.id.clone(),
         name: raw.name.clone().unwrap_or_else(|| raw.id.clone()),

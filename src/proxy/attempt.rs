@@ -93,6 +93,8 @@ pub(super) async fn try_candidate(
         Ok(Ok(response)) => response,
     };
     let status = response.status();
+    let learned = crate::limits::now_ms();
+    (call.state.limits).observe_headers(&entry.health_key, response.headers(), learned);
     if !status.is_success() {
         let headers = response.headers().clone();
         let body = read_capped(response, MAX_ERROR_BYTES, sent_at + timeout)

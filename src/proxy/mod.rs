@@ -37,6 +37,7 @@ use tokio::time::Instant;
 use crate::budget::BudgetGate;
 use crate::catalog::{EntryId, ModelKind};
 use crate::health::Availability;
+use crate::limits::{self, candidate as limits_of, ClientKey};
 use crate::query::{parse_query, resolve, Needs};
 use crate::scoring::{rank, Ranked, Strategy};
 use crate::server::error::ApiError;
@@ -91,6 +92,8 @@ pub(crate) struct Call {
     pub strategy: String,
     pub started: Instant,
     pub timestamp: chrono::DateTime<Utc>,
+    /// The client key (`auth.keys`) the call came with.
+    pub key: Option<ClientKey>,
 }
 
 /// Handle one routed request end to end.
@@ -98,10 +101,12 @@ pub async fn handle(
     state: Arc<AppState>,
     route: RouteKind,
     headers: HeaderMap,
+    key: Option<ClientKey>,
     body: Bytes,
 ) -> Response {
     let request_id = new_request_id();
-    let response = match route_request(state.clone(), route, &headers, body, &request_id).await {
+    let routed = route_request(state.clone(), route, &headers, key, body, &request_id);
+    let response = match routed.await {
         Ok(response) => response,
         Err(error) => {
             state.metrics.error(error.code.unwrap_or("error"));
@@ -118,6 +123,7 @@ async fn route_request(
     state: Arc<AppState>,
     route: RouteKind,
     headers: &HeaderMap,
+    key: Option<ClientKey>,
     body: Bytes,
     request_id: &str,
 ) -> Result<Response, ApiError> {
@@ -139,8 +145,20 @@ async fn route_request(
         filters: &config.routing.model_filters,
         context_tokens: context_need(route, &request),
     };
-    let resolution = resolve(&snapshot.catalog, &request.model, &query, &needs, false)
+    let mut resolution = resolve(&snapshot.catalog, &request.model, &query, &needs, false)
         .map_err(|e| ApiError::model_not_found(e.message))?;
+    // The client key's `allow` query bounds what it may reach.
+    if let Some(key) = &key {
+        key.bound(&snapshot.catalog, &needs, &mut resolution.candidates);
+        if resolution.candidates.is_empty() {
+            return Err(ApiError::forbidden(format!(
+                "Key {:?} may not use {:?}: its allow query is {:?} (auth.keys).",
+                key.name,
+                request.model,
+                key.config.allow.as_deref().unwrap_or_default()
+            )));
+        }
+    }
     // 3. Rank.
     let catalog = &snapshot.catalog;
     let ranked = {
@@ -158,6 +176,7 @@ async fn route_request(
         request_id: request_id.to_string(),
         started,
         timestamp: Utc::now(),
+        key,
     };
     // 4-6. Attempt, relay, record.
     attempt_in_order(call, ranked).await
@@ -251,11 +270,30 @@ async fn attempt_in_order(call: Call, ranked: Vec<Ranked>) -> Result<Response, A
             ));
             continue;
         }
-        let number = attempts.len() as u32 + 1;
         let trial = availability == Availability::Trial;
+        // Rate limits: a candidate whose window is full is skipped like a cooling-down one.
+        if let Err(full) = limits_of::admit_candidate(&call.state.limits, entry, limits::now_ms()) {
+            if trial {
+                call.state
+                    .health
+                    .release_trial(&entry.health_key, Instant::now());
+            }
+            let at = Instant::now() + full.retry_after.max(Duration::from_secs(1));
+            earliest_retry = Some(earliest_retry.map_or(at, |e| e.min(at)));
+            skipped.push(format!(
+                "{}/{}: {}",
+                entry.channel.id,
+                entry.model_id,
+                full.describe()
+            ));
+            continue;
+        }
+        let number = attempts.len() as u32 + 1;
         last_attempted = Some(candidate.entry);
         in_flight.trying(candidate.entry, entry, number, trial);
-        match try_candidate(&call, candidate, number, trial).await {
+        let attempted = try_candidate(&call, candidate, number, trial).await;
+        limits_of::release_candidate(&call.state.limits, entry);
+        match attempted {
             Attempted::Served(response) => {
                 in_flight.settle();
                 return Ok(response);

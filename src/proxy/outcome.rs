@@ -175,6 +175,7 @@ fn base_record(
         ttft_ms: None,
         tags: entry.map(|e| e.tags.clone()).unwrap_or_default(),
         error_message: None,
+        key_name: call.key.as_ref().map(|k| k.name.to_string()),
     }
 }
 

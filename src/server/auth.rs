@@ -9,6 +9,13 @@
 //! generated once, saved to `<cache_dir>/api_token` (mode 0600) and printed on the start that
 //! created it; later starts read it back. The client's token is never forwarded upstream (the
 //! upstream request is built from scratch in `proxy::upstream`).
+//!
+//! Named client keys (`auth.keys`) open the `/v1/*` API routes (never the admin ones). The
+//! middleware finds the key, refuses it when disabled or expired (401), over a budget or its
+//! rpm/tpm (429 with `Retry-After` and the limit named), and hands it to the proxy as a
+//! [`ClientKey`] request extension (the proxy answers 403 for a model outside `allow`). Keys
+//! are read from the snapshot of each request, so a reload that removes a key revokes it at
+//! once.
 
 use std::io::Write;
 use std::path::Path;
@@ -22,7 +29,9 @@ use subtle::ConstantTimeEq;
 
 use super::error::ApiError;
 use crate::config::Secret;
-use crate::state::AppState;
+use crate::limits::client_key::{admit_key, KeyRefusal};
+use crate::limits::ClientKey;
+use crate::state::{AppState, KeyRing, Snapshot};
 
 /// What a route needs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -106,6 +115,10 @@ pub async fn require_token(
     };
     let is_admin = matches(token, admin);
     let is_api = is_admin || matches(token, api);
+    if access == Access::Api && !is_api && !auth.keys.is_empty() {
+        let token = token.to_string();
+        return with_client_key(&state, &snapshot, &token, request, next).await;
+    }
     match access {
         Access::Admin if is_admin => next.run(request).await,
         Access::Admin if is_api => {
@@ -115,6 +128,60 @@ pub async fn require_token(
         Access::Api if is_api => next.run(request).await,
         _ => ApiError::unauthorized("Invalid API token.").into_response(),
     }
+}
+
+/// A `/v1/*` request that may carry a named client key.
+async fn with_client_key(
+    state: &AppState,
+    snapshot: &Snapshot,
+    token: &str,
+    mut request: Request,
+    next: Next,
+) -> Response {
+    let Some(key) = key_ring(state, snapshot).find(token) else {
+        return ApiError::unauthorized("Invalid API token.").into_response();
+    };
+    let spend = state.key_spend(&key.name);
+    let now = chrono::Utc::now();
+    let admitted = admit_key(&key, spend, &state.limits, now, crate::limits::now_ms());
+    if let Err(refusal) = admitted {
+        state.metrics.key_refused(&key.name);
+        let message = refusal.message(&key.name);
+        let mut error = match refusal.retry_after() {
+            Some(wait) => ApiError::key_limited(message, wait),
+            None => ApiError::unauthorized(message),
+        };
+        if refusal == KeyRefusal::Disabled || refusal == KeyRefusal::Expired {
+            error.code = Some("invalid_api_key");
+        }
+        return error.into_response();
+    }
+    state.metrics.key_request(&key.name);
+    request.extensions_mut().insert(key);
+    next.run(request).await
+}
+
+/// The client keys of `snapshot`, built once per snapshot generation.
+fn key_ring(state: &AppState, snapshot: &Snapshot) -> Arc<KeyRing> {
+    if let Some(ring) = state.key_ring.load_full() {
+        if ring.generation == snapshot.generation {
+            return ring;
+        }
+    }
+    let ring = Arc::new(KeyRing {
+        generation: snapshot.generation,
+        keys: snapshot
+            .config
+            .auth
+            .keys
+            .iter()
+            .cloned()
+            .map(ClientKey::new)
+            .collect(),
+        configs: snapshot.config.auth.keys.clone(),
+    });
+    state.key_ring.store(Some(ring.clone()));
+    ring
 }
 
 /// Load the generated API token from `<cache_dir>/api_token`, or create it (mode 0600).

@@ -106,6 +106,7 @@ pub async fn route_explain(
         config,
         &snapshot.catalog,
         &state.health,
+        &state.limits,
         &model,
         strategy,
         kind,

@@ -147,6 +147,19 @@ impl ApiError {
         )
     }
 
+    /// 429 `rate_limit_exceeded`: a client key over its budget or rate; `Retry-After` says
+    /// when it lifts.
+    pub fn key_limited(message: impl Into<String>, retry_after: std::time::Duration) -> Self {
+        let mut error = Self::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "rate_limit_error",
+            Some("rate_limit_exceeded"),
+            message.into(),
+        );
+        error.retry_after = Some(retry_after);
+        error
+    }
+
     /// 503: nothing can serve right now (every candidate blacklisted or cooling down).
     pub fn unavailable(code: &'static str, message: impl Into<String>) -> Self {
         Self::new(

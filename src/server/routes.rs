@@ -6,6 +6,7 @@ use axum::extract::{Request, State};
 use axum::response::{IntoResponse, Response};
 
 use super::body::read_body;
+use crate::limits::ClientKey;
 use crate::proxy::{self, RouteKind};
 use crate::state::AppState;
 
@@ -13,7 +14,10 @@ async fn routed(state: Arc<AppState>, route: RouteKind, request: Request) -> Res
     // The request's own header map, moved (the `HeaderMap` extractor would clone it).
     let (parts, body) = request.into_parts();
     match read_body(&state, body).await {
-        Ok(bytes) => proxy::handle(state, route, parts.headers, bytes).await,
+        Ok(bytes) => {
+            let key = parts.extensions.get::<ClientKey>().cloned();
+            proxy::handle(state, route, parts.headers, key, bytes).await
+        }
         Err(error) => {
             state.metrics.request(route.label(), error.status.as_u16());
             error.into_response()

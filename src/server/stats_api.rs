@@ -37,6 +37,18 @@ fn with_aggregates<T>(state: &AppState, f: impl FnOnce(&UsageAggregates) -> T) -
     }
 }
 
+/// The aggregates of the request's `key=` client key, or of every call without one.
+fn with_key_aggregates<T>(
+    state: &AppState,
+    q: &HashMap<String, String>,
+    f: impl FnOnce(&UsageAggregates) -> T,
+) -> T {
+    match q.get("key").map(|k| k.trim()).filter(|k| !k.is_empty()) {
+        Some(key) => with_aggregates(state, |a| f(a.for_key(key))),
+        None => with_aggregates(state, f),
+    }
+}
+
 fn today() -> chrono::NaiveDate {
     Utc::now().date_naive()
 }
@@ -46,7 +58,7 @@ pub async fn daily(
     Query(q): Pairs,
 ) -> Result<Json<Value>, ApiError> {
     let p = params::parse_daily(&q, today()).map_err(bad)?;
-    Ok(ok(with_aggregates(&s, |a| report::daily(a, &p))))
+    Ok(ok(with_key_aggregates(&s, &q, |a| report::daily(a, &p))))
 }
 
 pub async fn weekly(
@@ -54,7 +66,7 @@ pub async fn weekly(
     Query(q): Pairs,
 ) -> Result<Json<Value>, ApiError> {
     let p = params::parse_weekly(&q, today()).map_err(bad)?;
-    Ok(ok(with_aggregates(&s, |a| report::weekly(a, &p))))
+    Ok(ok(with_key_aggregates(&s, &q, |a| report::weekly(a, &p))))
 }
 
 pub async fn monthly(
@@ -62,7 +74,7 @@ pub async fn monthly(
     Query(q): Pairs,
 ) -> Result<Json<Value>, ApiError> {
     let p = params::parse_monthly(&q, today()).map_err(bad)?;
-    Ok(ok(with_aggregates(&s, |a| report::monthly(a, &p))))
+    Ok(ok(with_key_aggregates(&s, &q, |a| report::monthly(a, &p))))
 }
 
 pub async fn summary(
@@ -70,7 +82,7 @@ pub async fn summary(
     Query(q): Pairs,
 ) -> Result<Json<Value>, ApiError> {
     let p = params::parse_summary(&q, today()).map_err(bad)?;
-    Ok(ok(with_aggregates(&s, |a| report::summary(a, &p))))
+    Ok(ok(with_key_aggregates(&s, &q, |a| report::summary(a, &p))))
 }
 
 pub async fn top_models(
@@ -78,7 +90,9 @@ pub async fn top_models(
     Query(q): Pairs,
 ) -> Result<Json<Value>, ApiError> {
     let p = params::parse_top_models(&q, today()).map_err(bad)?;
-    Ok(ok(with_aggregates(&s, |a| report::top_models(a, &p))))
+    Ok(ok(with_key_aggregates(&s, &q, |a| {
+        report::top_models(a, &p)
+    })))
 }
 
 pub async fn top_channels(
@@ -86,7 +100,9 @@ pub async fn top_channels(
     Query(q): Pairs,
 ) -> Result<Json<Value>, ApiError> {
     let p = params::parse_top_channels(&q, today()).map_err(bad)?;
-    Ok(ok(with_aggregates(&s, |a| report::top_channels(a, &p))))
+    Ok(ok(with_key_aggregates(&s, &q, |a| {
+        report::top_channels(a, &p)
+    })))
 }
 
 pub async fn cost_breakdown(
@@ -94,7 +110,9 @@ pub async fn cost_breakdown(
     Query(q): Pairs,
 ) -> Result<Json<Value>, ApiError> {
     let p = params::parse_cost_breakdown(&q, today()).map_err(bad)?;
-    Ok(ok(with_aggregates(&s, |a| report::cost_breakdown(a, &p))))
+    Ok(ok(with_key_aggregates(&s, &q, |a| {
+        report::cost_breakdown(a, &p)
+    })))
 }
 
 pub async fn alerts(

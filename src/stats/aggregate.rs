@@ -129,6 +129,8 @@ pub struct UsageBreakdown {
     pub providers: HashMap<String, UsageTotals>,
     pub channels: HashMap<String, ChannelTotals>,
     pub models: HashMap<String, UsageTotals>,
+    /// By client key name (`auth.keys`); calls without a key under [`NO_KEY`].
+    pub keys: HashMap<String, UsageTotals>,
 }
 
 impl UsageBreakdown {
@@ -136,6 +138,7 @@ impl UsageBreakdown {
         self.total.add(r);
         with_slot(&mut self.providers, key_or_none(r.provider), |t| t.add(r));
         with_slot(&mut self.models, key_or_none(r.model), |t| t.add(r));
+        with_slot(&mut self.keys, key_or_none(r.key_name), |t| t.add(r));
         with_slot(&mut self.channels, key_or_none(r.channel_id), |c| {
             if c.name != r.channel_name {
                 r.channel_name.clone_into(&mut c.name);
@@ -152,6 +155,9 @@ impl UsageBreakdown {
         }
         for (key, totals) in &other.models {
             with_slot(&mut self.models, key, |t| t.merge(totals));
+        }
+        for (key, totals) in &other.keys {
+            with_slot(&mut self.keys, key, |t| t.merge(totals));
         }
         for (key, channel) in &other.channels {
             with_slot(&mut self.channels, key, |c| {
@@ -172,6 +178,8 @@ pub struct RecordView<'a> {
     pub channel_id: &'a str,
     pub channel_name: &'a str,
     pub model: &'a str,
+    /// The client key's name; empty without one.
+    pub key_name: &'a str,
     pub status: CallStatus,
     pub input_tokens: u64,
     pub output_tokens: u64,
@@ -191,6 +199,7 @@ impl<'a> From<&'a UsageRecord> for RecordView<'a> {
             channel_id: &r.channel_id,
             channel_name: &r.channel_name,
             model: &r.model,
+            key_name: r.key_name.as_deref().unwrap_or(""),
             status: r.status,
             input_tokens: r.input_tokens,
             output_tokens: r.output_tokens,
@@ -210,6 +219,8 @@ impl<'a> From<&'a UsageRecord> for RecordView<'a> {
 pub struct UsageAggregates {
     days: BTreeMap<NaiveDate, UsageBreakdown>,
     unplaced_records: u64,
+    /// The same aggregates for each client key alone (`key=` of the stats API, key budgets).
+    by_key: HashMap<String, UsageAggregates>,
 }
 
 impl UsageAggregates {
@@ -225,6 +236,15 @@ impl UsageAggregates {
     /// Counts one record; returns `false` (and counts it as unplaced) when its timestamp has
     /// no UTC date.
     pub fn add_view(&mut self, record: &RecordView<'_>) -> bool {
+        if !record.key_name.is_empty() {
+            with_slot(&mut self.by_key, record.key_name, |k| {
+                k.add_day(record);
+            });
+        }
+        self.add_day(record)
+    }
+
+    fn add_day(&mut self, record: &RecordView<'_>) -> bool {
         match utc_date_of(record.timestamp) {
             Some(date) => {
                 self.days.entry(date).or_default().add(record);
@@ -241,6 +261,14 @@ impl UsageAggregates {
     /// Days of `other` are merged after the days already here, so its channel names win.
     pub fn merge(&mut self, other: UsageAggregates) {
         self.unplaced_records += other.unplaced_records;
+        for (key, aggregates) in other.by_key {
+            match self.by_key.get_mut(&key) {
+                Some(mine) => mine.merge(aggregates),
+                None => {
+                    self.by_key.insert(key, aggregates);
+                }
+            }
+        }
         for (date, day) in other.days {
             match self.days.get_mut(&date) {
                 Some(mine) => mine.merge(&day),
@@ -260,6 +288,26 @@ impl UsageAggregates {
             None => day.total.cost_usd(),
             Some(id) => day.channels.get(id).map_or(0.0, |c| c.totals.cost_usd()),
         }
+    }
+
+    /// The aggregates of the calls made with one client key (empty when it made none).
+    pub fn for_key(&self, key_name: &str) -> &UsageAggregates {
+        static EMPTY: std::sync::OnceLock<UsageAggregates> = std::sync::OnceLock::new();
+        self.by_key
+            .get(key_name)
+            .unwrap_or_else(|| EMPTY.get_or_init(UsageAggregates::default))
+    }
+
+    /// Spend in USD of the days `first..=last` (a key's monthly budget).
+    pub fn spend_between(&self, first: NaiveDate, last: NaiveDate) -> f64 {
+        if first > last {
+            return 0.0;
+        }
+        self.days
+            .range(first..=last)
+            .map(|(_, d)| d.total.cost_nanos)
+            .map(nanos_to_usd)
+            .sum()
     }
 
     /// The totals of one day, if anything was counted on it.

@@ -13,6 +13,7 @@ fn view<'a>(ts: &'a str, channel: &'a str, cost: f64) -> RecordView<'a> {
         channel_id: channel,
         channel_name: "Groq",
         model: "llama-3.1-8b-instant",
+        key_name: "",
         status: CallStatus::Success,
         input_tokens: 10,
         output_tokens: 5,

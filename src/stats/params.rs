@@ -159,6 +159,8 @@ pub enum BreakdownBy {
     Provider,
     Channel,
     Model,
+    /// By client key name.
+    Key,
 }
 
 impl BreakdownBy {
@@ -167,6 +169,7 @@ impl BreakdownBy {
             BreakdownBy::Provider => "provider",
             BreakdownBy::Channel => "channel",
             BreakdownBy::Model => "model",
+            BreakdownBy::Key => "key",
         }
     }
 }
@@ -259,8 +262,9 @@ pub fn parse_cost_breakdown(
         None | Some("provider") => BreakdownBy::Provider,
         Some("channel") => BreakdownBy::Channel,
         Some("model") => BreakdownBy::Model,
+        Some("key") => BreakdownBy::Key,
         Some(other) => {
-            let expected = "one of provider, channel, model";
+            let expected = "one of provider, channel, model, key";
             return Err(StatsParamError::invalid("breakdown_by", other, expected));
         }
     };

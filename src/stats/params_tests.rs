@@ -152,7 +152,7 @@ fn error_messages() {
     );
     let q = query(&[("breakdown_by", "region")]);
     let err = parse_cost_breakdown(&q, TODAY()).expect_err("must fail");
-    let want = "invalid breakdown_by \"region\": expected one of provider, channel, model";
+    let want = "invalid breakdown_by \"region\": expected one of provider, channel, model, key";
     assert_eq!(err.message(), want);
     let err = parse_daily(&query(&[("target_date", "2026-11-31")]), TODAY());
     assert_eq!(err.map_err(|e| e.param()), Err("target_date"));

@@ -83,6 +83,8 @@ struct UsageLine<'a> {
     channel_name: Cow<'a, str>,
     #[serde(borrow, default)]
     model: Cow<'a, str>,
+    #[serde(borrow, default)]
+    key_name: Option<Cow<'a, str>>,
     status: CallStatus,
     #[serde(default)]
     input_tokens: u64,
@@ -114,6 +116,7 @@ impl UsageLine<'_> {
             channel_id: &self.channel_id,
             channel_name: &self.channel_name,
             model: &self.model,
+            key_name: self.key_name.as_deref().unwrap_or(""),
             status: self.status,
             input_tokens: self.input_tokens,
             output_tokens: self.output_tokens,

@@ -316,6 +316,9 @@ pub fn cost_breakdown(agg: &UsageAggregates, p: &BreakdownParams) -> CostBreakdo
         BreakdownBy::Model => by_cost(&usage.models, |t| t)
             .map(|(k, t)| item(k, None, t))
             .collect(),
+        BreakdownBy::Key => by_cost(&usage.keys, |t| t)
+            .map(|(k, t)| item(k, None, t))
+            .collect(),
         BreakdownBy::Channel => by_cost(&usage.channels, |c| &c.totals)
             .map(|(k, t)| item(k, usage.channels.get(k).map(|c| c.name.as_str()), t))
             .collect(),

@@ -53,6 +53,9 @@ pub struct UsageRecord {
     pub ttft_ms: Option<u64>,
     pub tags: Vec<String>,
     pub error_message: Option<String>,
+    /// The name of the client key (`auth.keys`) the call came with; absent otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key_name: Option<String>,
 }
 
 /// A record before its call is filled in, for building one field by field
@@ -90,6 +93,7 @@ impl Default for UsageRecord {
             ttft_ms: None,
             tags: Vec::new(),
             error_message: None,
+            key_name: None,
         }
     }
 }

@@ -66,6 +66,9 @@ impl Kind {
     }
 }
 
+/// Fields written only when they apply (`key_name`: the call came with a client key).
+const OPTIONAL_FIELDS: &[&str] = &["key_name"];
+
 /// Panics unless `record` has exactly the SPEC §9 fields, each of the right type, a
 /// millisecond UTC timestamp and a known status.
 pub fn assert_record_shape(record: &Value) {
@@ -83,8 +86,20 @@ pub fn assert_record_shape(record: &Value) {
     }
     let mut expected: Vec<&str> = FIELDS.iter().map(|(f, _)| *f).collect();
     expected.sort_unstable();
-    let mut present: Vec<&str> = object.keys().map(String::as_str).collect();
+    let mut present: Vec<&str> = object
+        .keys()
+        .map(String::as_str)
+        .filter(|f| !OPTIONAL_FIELDS.contains(f))
+        .collect();
     present.sort_unstable();
+    for field in OPTIONAL_FIELDS {
+        if let Some(value) = object.get(*field) {
+            assert!(
+                value.is_string(),
+                "{field} is a string when present: {record}"
+            );
+        }
+    }
     assert_eq!(present, expected, "usage record fields: {record}");
     let timestamp = object["timestamp"].as_str().unwrap_or_default();
     assert!(
