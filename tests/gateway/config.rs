@@ -215,7 +215,7 @@ fn an_unknown_key_names_the_key_the_file_and_the_line() {
         let router = "channels:\n  - id: a\n    provider: mock\n    api_key: k\n    tagz: [x]\n";
         assert_eq!(
             errors_of(&write(jail.directory(), router)),
-            vec!["DIR/router_config.yaml:5: channels[0]: unknown field `tagz`, expected one of `id`, `name`, `provider`, `base_url`, `api_key`, `enabled`, `tags`, `model_name`, `configured_models`, `model_aliases`, `pricing`, `model_pricing`, `timeout_s`, `daily_budget`, `priority`, `currency`"]
+            vec!["DIR/router_config.yaml:5: channels[0]: unknown field `tagz`, expected one of `id`, `name`, `provider`, `base_url`, `api_key`, `enabled`, `tags`, `model_name`, `configured_models`, `model_aliases`, `pricing`, `model_pricing`, `timeout_s`, `daily_budget`, `priority`, `currency`, `limits`, `model_limits`"]
         );
         Ok(())
     });

@@ -120,7 +120,12 @@ async fn a_key_is_recognised_named_in_records_stats_and_metrics() {
 
     wait_for_requests(&gateway, "team", 2).await;
     wait_for_requests(&gateway, "family", 1).await;
-    let records = read_usage(&gateway.dir.path().join("logs"));
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    let mut records = read_usage(&gateway.dir.path().join("logs"));
+    while records.len() < 4 && tokio::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        records = read_usage(&gateway.dir.path().join("logs"));
+    }
     let mut names: Vec<Option<&str>> = records.iter().map(|r| r["key_name"].as_str()).collect();
     names.sort();
     assert_eq!(

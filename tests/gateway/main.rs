@@ -13,6 +13,7 @@ mod failover;
 mod fuzz;
 mod hardening;
 mod keys;
+mod limits;
 mod openai_sdk;
 mod query;
 mod ranking;

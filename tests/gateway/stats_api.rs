@@ -496,7 +496,7 @@ async fn bad_parameters_are_400s_that_name_the_parameter() {
         (
             "/v1/stats/cost-breakdown?breakdown_by=region",
             "breakdown_by",
-            "invalid breakdown_by \"region\": expected one of provider, channel, model",
+            "invalid breakdown_by \"region\": expected one of provider, channel, model, key",
         ),
         (
             "/v1/stats/alerts?hours=169",
