@@ -8,13 +8,13 @@
 //! token. With `auth.enabled` and no `api_token`, a token `sar-` + 32 url-safe characters is
 //! generated once, saved to `<cache_dir>/api_token` (mode 0600) and printed on the start that
 //! created it; later starts read it back. The client's token is never forwarded upstream (the
-//! upstream request is built from scratch in `proxy::upstream`).
+//! upstream request is built from scratch in `upstream::client`).
 
 use std::io::Write;
 use std::path::Path;
 use std::sync::Arc;
 
-use axum::extract::{Request, State};
+use axum::extract::Request;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use rand::distr::{Alphanumeric, SampleString};
@@ -22,7 +22,7 @@ use subtle::ConstantTimeEq;
 
 use super::error::ApiError;
 use crate::config::Secret;
-use crate::state::AppState;
+use crate::state::Snapshot;
 
 /// What a route needs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -81,12 +81,10 @@ fn matches(token: &str, expected: Option<&Secret>) -> bool {
 }
 
 /// The middleware.
-pub async fn require_token(
-    State(state): State<Arc<AppState>>,
-    request: Request,
-    next: Next,
-) -> Response {
-    let snapshot = state.snapshot();
+pub async fn require_token(request: Request, next: Next) -> Response {
+    let Some(snapshot) = request.extensions().get::<Arc<Snapshot>>().cloned() else {
+        return ApiError::internal("the request has no config snapshot").into_response();
+    };
     let auth = &snapshot.config.auth;
     if !auth.enabled {
         return next.run(request).await;
@@ -95,8 +93,10 @@ pub async fn require_token(
     if access == Access::Open {
         return next.run(request).await;
     }
-    let generated = state.generated_token.load_full();
-    let api = auth.api_token.as_ref().or(generated.as_deref());
+    let api = auth
+        .api_token
+        .as_ref()
+        .or(snapshot.generated_token.as_deref());
     let admin = auth.admin_token.as_ref().or(api);
     let Some(token) = presented(&request) else {
         return ApiError::unauthorized(
