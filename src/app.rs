@@ -136,7 +136,6 @@ pub async fn start_with_config(
     record_cached(&state, &cached);
     let rebuilder = rebuild::spawn(state.clone(), lists, &tasks, shutdown.clone());
     let _ = state.rebuilder.set(rebuilder.clone());
-    ensure_api_token(&state);
     runner::spawn_periodic(state.clone(), rebuilder.clone(), &tasks, shutdown.clone());
     reload::spawn_watcher(state.clone(), rebuilder.clone(), &tasks, shutdown.clone());
 
@@ -164,32 +163,6 @@ fn record_cached(state: &AppState, cached: &[(String, CachedModels)]) {
         status.last_success = Some(c.fetched_at);
         status.models = c.list.models.len();
         status.source = Some(ModelSource::Cache.as_str());
-    }
-}
-
-/// With `auth.enabled` and no `api_token`, load or generate the `sar-` token (printed when new).
-pub fn ensure_api_token(state: &AppState) {
-    let snapshot = state.snapshot();
-    let config = &snapshot.config;
-    if !config.auth.enabled
-        || config.auth.api_token.is_some()
-        || state.generated_token.load().is_some()
-    {
-        return;
-    }
-    match crate::server::auth::load_or_generate_token(&config.server.cache_dir) {
-        Ok((token, created)) => {
-            let path = config.server.cache_dir.join("api_token");
-            if created {
-                println!("Generated API token (saved to {}): {}", path.display(), token.expose());
-            } else {
-                tracing::info!(path = %path.display(), "using the generated API token saved earlier");
-            }
-            state.generated_token.store(Some(Arc::new(token)));
-        }
-        Err(e) => tracing::error!(
-            "auth is enabled without auth.api_token and no token could be generated ({e}); every /v1 request will be refused"
-        ),
     }
 }
 
@@ -278,7 +251,6 @@ async fn build_state(
         alerts: Arc::new(Mutex::new(alerts)),
         discovery: Mutex::new(HashMap::new()),
         metrics,
-        generated_token: ArcSwapOption::empty(),
         rebuilder: OnceLock::new(),
         limits,
         key_ring: ArcSwapOption::empty(),

@@ -23,4 +23,5 @@ pub mod scoring;
 pub mod server;
 pub mod state;
 pub mod stats;
+pub mod upstream;
 pub mod usage;

@@ -15,7 +15,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::catalog::{Catalog, ChannelModelList};
-use crate::config::Config;
+use crate::config::{Config, Secret};
 use crate::state::{AppState, Snapshot};
 
 /// What changed.
@@ -76,10 +76,44 @@ pub fn initial_snapshot(
     lists: &HashMap<String, Arc<ChannelModelList>>,
 ) -> Snapshot {
     let catalog = Catalog::build(&config, lists);
+    let generated_token = api_token(&config, None);
     Snapshot {
         config,
         catalog: Arc::new(catalog),
         generation: 1,
+        generated_token,
+    }
+}
+
+/// With `auth.enabled` and no `api_token`, the `sar-` token: kept from the previous snapshot,
+/// else loaded from `<cache_dir>/api_token`, else generated there (and printed once).
+fn api_token(config: &Config, previous: Option<Arc<Secret>>) -> Option<Arc<Secret>> {
+    if !config.auth.enabled || config.auth.api_token.is_some() {
+        return None;
+    }
+    if previous.is_some() {
+        return previous;
+    }
+    match crate::server::auth::load_or_generate_token(&config.server.cache_dir) {
+        Ok((token, created)) => {
+            let path = config.server.cache_dir.join("api_token");
+            if created {
+                println!(
+                    "Generated API token (saved to {}): {}",
+                    path.display(),
+                    token.expose()
+                );
+            } else {
+                tracing::info!(path = %path.display(), "using the generated API token saved earlier");
+            }
+            Some(Arc::new(token))
+        }
+        Err(e) => {
+            tracing::error!(
+                "auth is enabled without auth.api_token and no token could be generated ({e}); every /v1 request will be refused"
+            );
+            None
+        }
     }
 }
 
@@ -138,10 +172,12 @@ async fn run(
             }
         };
         let generation = current.generation + 1;
+        let generated_token = api_token(&config, current.generated_token.clone());
         state.snapshot.store(Arc::new(Snapshot {
             config,
             catalog: Arc::new(catalog),
             generation,
+            generated_token,
         }));
         tracing::debug!(generation, "snapshot swapped");
         for done in waiting {

@@ -69,7 +69,6 @@ pub async fn reload(state: &Arc<AppState>, rebuilder: &Rebuilder) -> ReloadOutco
         .await
         .unwrap_or(0);
     state.config_error.store(None);
-    crate::app::ensure_api_token(state);
     tracing::info!(generation, rediscover = ?rediscover, "configuration reloaded");
     if new.discovery.enabled && !rediscover.is_empty() {
         discover(state, rebuilder, Some(&rediscover)).await;

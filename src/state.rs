@@ -28,6 +28,8 @@ pub struct Snapshot {
     pub catalog: Arc<Catalog>,
     /// Increases with every swap.
     pub generation: u64,
+    /// The API token generated when `auth.enabled` and no `api_token` is configured.
+    pub generated_token: Option<Arc<crate::config::Secret>>,
 }
 
 /// The discovery state of one channel, for `/health` and `channel-status`.
@@ -56,8 +58,6 @@ pub struct AppState {
     pub alerts: Arc<Mutex<AlertLog>>,
     pub discovery: Mutex<HashMap<String, DiscoveryStatus>>,
     pub metrics: Arc<Metrics>,
-    /// The API token generated when `auth.enabled` and no `api_token` is configured.
-    pub generated_token: ArcSwapOption<crate::config::Secret>,
     /// The snapshot writer, for discovery and reload started from a request.
     pub rebuilder: std::sync::OnceLock<crate::rebuild::Rebuilder>,
     /// Rate windows of channels, models and client keys (survive reloads).

@@ -8,7 +8,7 @@
 //! token. With `auth.enabled` and no `api_token`, a token `sar-` + 32 url-safe characters is
 //! generated once, saved to `<cache_dir>/api_token` (mode 0600) and printed on the start that
 //! created it; later starts read it back. The client's token is never forwarded upstream (the
-//! upstream request is built from scratch in `proxy::upstream`).
+//! upstream request is built from scratch in `upstream::client`).
 //!
 //! Named client keys (`auth.keys`) open the `/v1/*` API routes (never the admin ones). The
 //! middleware finds the key, refuses it when disabled or expired (401), over a budget or its
@@ -29,7 +29,7 @@ use subtle::ConstantTimeEq;
 
 use super::error::ApiError;
 use crate::config::Secret;
-use crate::limits::client_key::{admit_key, KeyRefusal};
+use crate::limits::client_key::admit_key;
 use crate::limits::ClientKey;
 use crate::state::{AppState, KeyRing, Snapshot};
 
@@ -95,7 +95,9 @@ pub async fn require_token(
     request: Request,
     next: Next,
 ) -> Response {
-    let snapshot = state.snapshot();
+    let Some(snapshot) = request.extensions().get::<Arc<Snapshot>>().cloned() else {
+        return ApiError::internal("the request has no config snapshot").into_response();
+    };
     let auth = &snapshot.config.auth;
     if !auth.enabled {
         return next.run(request).await;
@@ -104,8 +106,10 @@ pub async fn require_token(
     if access == Access::Open {
         return next.run(request).await;
     }
-    let generated = state.generated_token.load_full();
-    let api = auth.api_token.as_ref().or(generated.as_deref());
+    let api = auth
+        .api_token
+        .as_ref()
+        .or(snapshot.generated_token.as_deref());
     let admin = auth.admin_token.as_ref().or(api);
     let Some(token) = presented(&request) else {
         return ApiError::unauthorized(
@@ -147,14 +151,11 @@ async fn with_client_key(
     if let Err(refusal) = admitted {
         state.metrics.key_refused(&key.name);
         let message = refusal.message(&key.name);
-        let mut error = match refusal.retry_after() {
+        return match refusal.retry_after() {
             Some(wait) => ApiError::key_limited(message, wait),
             None => ApiError::unauthorized(message),
-        };
-        if refusal == KeyRefusal::Disabled || refusal == KeyRefusal::Expired {
-            error.code = Some("invalid_api_key");
         }
-        return error.into_response();
+        .into_response();
     }
     state.metrics.key_request(&key.name);
     request.extensions_mut().insert(key);
@@ -168,17 +169,11 @@ fn key_ring(state: &AppState, snapshot: &Snapshot) -> Arc<KeyRing> {
             return ring;
         }
     }
+    let keys = &snapshot.config.auth.keys;
     let ring = Arc::new(KeyRing {
         generation: snapshot.generation,
-        keys: snapshot
-            .config
-            .auth
-            .keys
-            .iter()
-            .cloned()
-            .map(ClientKey::new)
-            .collect(),
-        configs: snapshot.config.auth.keys.clone(),
+        keys: keys.iter().cloned().map(ClientKey::new).collect(),
+        configs: keys.clone(),
     });
     state.key_ring.store(Some(ring.clone()));
     ring
