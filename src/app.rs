@@ -133,6 +133,7 @@ pub async fn start_with_config(
         .map(|(id, c)| (id.clone(), Arc::new(c.list.clone())))
         .collect();
     let state = build_state(config.clone(), source, &lists).await;
+    crate::shared_state::connect(&state, &tasks, shutdown.clone());
     record_cached(&state, &cached);
     let rebuilder = rebuild::spawn(state.clone(), lists, &tasks, shutdown.clone());
     let _ = state.rebuilder.set(rebuilder.clone());
@@ -216,6 +217,7 @@ async fn build_state(
             crate::limits::client_key::count_tokens(&limits_seen, record);
             if let Some(state) = state_slot.get().and_then(Weak::upgrade) {
                 crate::budget::check_after_record(&state, record);
+                crate::shared_state::after_record(&state, record);
             }
             if let Some(key) = &record.key_name {
                 metrics.key_usage(key, record.total_tokens, record.total_cost);
@@ -254,6 +256,8 @@ async fn build_state(
         rebuilder: OnceLock::new(),
         limits,
         key_ring: ArcSwapOption::empty(),
+        shared: OnceLock::new(),
+        spend_board: Default::default(),
     });
     let _ = state_slot.set(Arc::downgrade(&state));
     state

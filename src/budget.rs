@@ -8,11 +8,14 @@
 //! - With `auto_disable_on_budget_exceeded`, routing skips paid candidates of a channel over
 //!   its budget, and every paid candidate when the global budget is spent; free and local
 //!   models still serve. When that leaves nothing, the client gets `429 budget_exceeded`.
+//! - With a shared state (`state.redis_url`), spend is this instance's plus what the others
+//!   published, and each alert is claimed, so it fires on one instance only.
 
 use chrono::{NaiveDate, Utc};
 
 use crate::catalog::CatalogEntry;
 use crate::config::{Config, CostControl};
+use crate::shared_state::spend::{channel_scope, SpendBoard};
 use crate::state::AppState;
 use crate::stats::aggregate::UsageAggregates;
 use crate::stats::alerts::{AlertLog, AlertType, ChannelAlert};
@@ -36,20 +39,26 @@ impl BudgetGate {
             return Self::default();
         };
         let today = Utc::now().date_naive();
-        Self::from_aggregates(&aggregates, config, today)
+        Self::from_aggregates(&aggregates, &state.spend_board, config, today)
     }
 
-    fn from_aggregates(aggregates: &UsageAggregates, config: &Config, today: NaiveDate) -> Self {
-        let global_spent = config
-            .cost_control
-            .global_daily_budget
-            .is_some_and(|b| aggregates.spend_on(today, None) >= b);
+    fn from_aggregates(
+        aggregates: &UsageAggregates,
+        remote: &SpendBoard,
+        config: &Config,
+        today: NaiveDate,
+    ) -> Self {
+        let global_spent = config.cost_control.global_daily_budget.is_some_and(|b| {
+            aggregates.spend_on(today, None) + remote.remote(today, "global") >= b
+        });
         let spent_channels = config
             .channels
             .iter()
             .filter(|c| {
-                c.daily_budget
-                    .is_some_and(|b| aggregates.spend_on(today, Some(&c.id)) >= b)
+                c.daily_budget.is_some_and(|b| {
+                    let remote = remote.remote(today, &channel_scope(&c.id));
+                    aggregates.spend_on(today, Some(&c.id)) + remote >= b
+                })
             })
             .map(|c| c.id.clone())
             .collect();
@@ -78,10 +87,12 @@ pub fn check_after_record(state: &AppState, record: &UsageRecord) {
     let Some(today) = crate::stats::aggregate::utc_date_of(&record.timestamp) else {
         return;
     };
+    let board = &state.spend_board;
     let (global, channel) = match state.aggregates.read() {
         Ok(a) => (
-            a.spend_on(today, None),
-            a.spend_on(today, Some(&record.channel_id)),
+            a.spend_on(today, None) + board.remote(today, "global"),
+            a.spend_on(today, Some(&record.channel_id))
+                + board.remote(today, &channel_scope(&record.channel_id)),
         ),
         Err(_) => return,
     };
@@ -109,15 +120,27 @@ pub fn check_after_record(state: &AppState, record: &UsageRecord) {
     if due.is_empty() {
         return;
     }
-    let mut log = state.alerts.lock().unwrap_or_else(|p| p.into_inner());
+    let log = state.alerts.lock().unwrap_or_else(|p| p.into_inner());
+    let due: Vec<_> = due
+        .into_iter()
+        .filter(|(id, _, kind, _)| !already_today(&log, id, *kind, today))
+        .collect();
+    drop(log);
     for (id, name, kind, message) in due {
-        if already_today(&log, &id, kind, today) {
-            continue;
-        }
-        let alert = ChannelAlert::new(&id, &name, kind, &message, None, Utc::now());
-        if let Err(e) = log.push(alert) {
-            tracing::error!("cannot write a budget alert: {e}");
-        }
+        let alerts = state.alerts.clone();
+        let claim = format!("alert:{}:{id}:{today}", kind.as_str());
+        let write = move || {
+            let mut log = alerts.lock().unwrap_or_else(|p| p.into_inner());
+            if already_today(&log, &id, kind, today) {
+                return;
+            }
+            let alert = ChannelAlert::new(&id, &name, kind, &message, None, Utc::now());
+            if let Err(e) = log.push(alert) {
+                tracing::error!("cannot write a budget alert: {e}");
+            }
+        };
+        let two_days = std::time::Duration::from_secs(2 * 86_400);
+        state.shared().once(claim, two_days, Box::new(write));
     }
 }
 

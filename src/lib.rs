@@ -21,6 +21,7 @@ pub mod rebuild;
 pub mod reload;
 pub mod scoring;
 pub mod server;
+pub mod shared_state;
 pub mod state;
 pub mod stats;
 pub mod upstream;

@@ -64,6 +64,10 @@ pub struct AppState {
     pub limits: Arc<crate::limits::RateWindows>,
     /// The client keys of the current snapshot, ready to match (`server::auth`).
     pub key_ring: ArcSwapOption<KeyRing>,
+    /// State shared with other instances (`state.redis_url`); unset: in process.
+    pub shared: std::sync::OnceLock<Arc<dyn crate::shared_state::SharedState>>,
+    /// Other instances' spend, for budgets.
+    pub spend_board: crate::shared_state::spend::SpendBoard,
 }
 
 /// The client keys of one snapshot generation.
@@ -98,15 +102,27 @@ impl AppState {
         self.snapshot.load_full()
     }
 
+    /// The shared state (in process until connected).
+    pub fn shared(&self) -> &dyn crate::shared_state::SharedState {
+        static LOCAL: crate::shared_state::InProcess = crate::shared_state::InProcess;
+        match self.shared.get() {
+            Some(shared) => shared.as_ref(),
+            None => &LOCAL,
+        }
+    }
+
     /// What a client key has spent today and this month (USD).
     pub fn key_spend(&self, name: &str) -> crate::limits::client_key::KeySpend {
         let today = Utc::now().date_naive();
         let month_start = crate::limits::client_key::month_start(today);
         let aggregates = self.aggregates.read().unwrap_or_else(|p| p.into_inner());
         let mine = aggregates.for_key(name);
+        let scope = crate::shared_state::spend::key_scope(name);
+        let board = &self.spend_board;
         crate::limits::client_key::KeySpend {
-            today: mine.spend_on(today, None),
-            month: mine.spend_between(month_start, today),
+            today: mine.spend_on(today, None) + board.remote(today, &scope),
+            month: mine.spend_between(month_start, today)
+                + board.remote_between(month_start, today, &scope),
         }
     }
 }

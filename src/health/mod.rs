@@ -18,6 +18,7 @@
 
 pub mod breaker;
 pub mod live;
+pub mod shared;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, RwLock, RwLockReadGuard};
@@ -102,6 +103,8 @@ pub struct ChannelHealth {
     blacklists: Cache<String, Arc<Blacklist>>,
     models: Cache<Arc<str>, Arc<Mutex<ModelHealth>>>,
     live_board: Arc<RwLock<ScoreMap>>,
+    /// Where transitions go for other instances (`shared`); unset: they stay here.
+    outbox: std::sync::OnceLock<shared::Outbox>,
 }
 
 type ScoreMap = HashMap<Arc<str>, LiveScores>;
@@ -199,6 +202,7 @@ impl ChannelHealth {
                 })
                 .build(),
             live_board,
+            outbox: std::sync::OnceLock::new(),
         }
     }
 
@@ -248,12 +252,22 @@ impl ChannelHealth {
             key_fingerprint: fingerprint(channel),
             message,
         };
+        self.emit(|| shared::HealthEvent::Blacklisted {
+            channel: channel.id.clone(),
+            reason: reason.as_str().to_string(),
+            for_ms: length.as_millis() as u64,
+            fingerprint: entry.key_fingerprint,
+            message: entry.message.clone(),
+        });
         self.blacklists.insert(channel.id.clone(), Arc::new(entry));
     }
 
     /// Lift a channel's blacklist (admin action or a good response).
     pub fn clear_blacklist(&self, channel_id: &str) {
         self.blacklists.invalidate(channel_id);
+        self.emit(|| shared::HealthEvent::BlacklistCleared {
+            channel: channel_id.to_string(),
+        });
     }
 
     fn model(&self, key: &str) -> Option<Arc<Mutex<ModelHealth>>> {
@@ -306,6 +320,11 @@ impl ChannelHealth {
     ) {
         let state = self.model_or_insert(health_key);
         let mut state = lock(&state);
+        if state.breaker.state != BreakerState::Closed {
+            self.emit(|| shared::HealthEvent::Closed {
+                key: health_key.to_string(),
+            });
+        }
         state.breaker.on_success();
         state.live.record_success(ttft_ms, tokens_per_s);
         self.publish(health_key, &state.live);
@@ -322,7 +341,9 @@ impl ChannelHealth {
     ) {
         let state = self.model_or_insert(health_key);
         let mut state = lock(&state);
+        let before = state.breaker.state;
         state.breaker.on_rate_limited(now, retry_after, backoff);
+        self.emit_if_opened(health_key, before, state.breaker.state, now);
         state.live.record_failure();
         self.publish(health_key, &state.live);
         state.last_error = Some((now, message));
@@ -338,7 +359,9 @@ impl ChannelHealth {
     ) {
         let state = self.model_or_insert(health_key);
         let mut state = lock(&state);
+        let before = state.breaker.state;
         state.breaker.on_failure(now, backoff);
+        self.emit_if_opened(health_key, before, state.breaker.state, now);
         state.live.record_failure();
         self.publish(health_key, &state.live);
         state.last_error = Some((now, message));
@@ -348,6 +371,11 @@ impl ChannelHealth {
     pub fn record_model_not_found(&self, health_key: &Arc<str>, message: String, now: Instant) {
         let state = self.model_or_insert(health_key);
         let mut state = lock(&state);
+        if state.breaker.state != BreakerState::Removed {
+            self.emit(|| shared::HealthEvent::Removed {
+                key: health_key.to_string(),
+            });
+        }
         state.breaker.on_model_not_found();
         state.last_error = Some((now, message));
     }

@@ -76,16 +76,17 @@ impl Full {
 }
 
 /// A count made here, for other instances.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
 pub enum WindowEvent {
     Counted {
-        scope: Arc<str>,
+        scope: String,
         at_ms: u64,
         requests: u32,
         tokens: u64,
     },
     Exhausted {
-        scope: Arc<str>,
+        scope: String,
         until_ms: u64,
     },
 }
@@ -253,7 +254,7 @@ impl RateWindows {
         }
         for scope in counted {
             self.send(WindowEvent::Counted {
-                scope: Arc::from(scope),
+                scope: scope.to_string(),
                 at_ms: now_ms,
                 requests: 1,
                 tokens: 0,
@@ -281,7 +282,7 @@ impl RateWindows {
         }
         self.with_scope(scope, now_ms, |s| s.count(0, tokens));
         self.send(WindowEvent::Counted {
-            scope: Arc::from(scope),
+            scope: scope.to_string(),
             at_ms: now_ms,
             requests: 0,
             tokens,
@@ -296,7 +297,7 @@ impl RateWindows {
         };
         self.exhaust(scope, until_ms, now_ms);
         self.send(WindowEvent::Exhausted {
-            scope: Arc::from(scope),
+            scope: scope.to_string(),
             until_ms,
         });
     }

@@ -116,7 +116,7 @@ fn counts_go_out_once_and_remote_counts_fill_the_same_window() {
     assert_eq!(
         events,
         vec![WindowEvent::Counted {
-            scope: Arc::from("key:team"),
+            scope: "key:team".into(),
             at_ms: T0,
             requests: 1,
             tokens: 0
@@ -127,7 +127,7 @@ fn counts_go_out_once_and_remote_counts_fill_the_same_window() {
     other.apply_remote(&events[0], T0 + 10);
     other.apply_remote(
         &WindowEvent::Counted {
-            scope: Arc::from("key:team"),
+            scope: "key:team".into(),
             at_ms: T0 - 60_000,
             requests: 5,
             tokens: 0,

@@ -19,6 +19,7 @@ use crate::budget::BudgetGate;
 use crate::health::Availability;
 use crate::limits::candidate as limits;
 use crate::scoring::Ranked;
+use crate::shared_state;
 use crate::upstream::classify::Failure;
 
 /// Why candidates were passed over, for the error when nothing served.
@@ -66,6 +67,8 @@ pub(super) async fn attempt_in_order(
             .state
             .health
             .admit(&entry.channel, &entry.health_key, now);
+        // With a shared state, exactly one instance sends a half-open trial.
+        let availability = shared_state::confirm_trial(&call.state, entry, availability).await;
         if !availability.is_usable() {
             skipped.note_unavailable(&availability, now);
             let reason = format!("{}: {}", name(), describe(&availability));

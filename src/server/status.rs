@@ -72,5 +72,8 @@ pub async fn health(State(state): State<Arc<AppState>>) -> Json<Value> {
             "corrupt_lines_skipped_at_start": state.corrupt_usage_lines,
         },
         "config_error": config_error,
+        // `local` (no state.redis_url), `ok`, or `degraded` (Redis unreachable: local state).
+        "shared_state": state.shared().status().as_str(),
+        "shared_state_events_applied": state.shared().applied(),
     }))
 }

@@ -21,6 +21,7 @@ mod reload;
 mod routing;
 mod secrets;
 mod server;
+mod shared_state;
 mod soak;
 mod stats_api;
 mod streaming;

@@ -3,6 +3,7 @@
 
 pub mod gateway;
 pub mod mock;
+pub mod redis;
 pub mod usage_log;
 
 pub use gateway::{write_config, TestGateway, TEST_PROVIDERS};

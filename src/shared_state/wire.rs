@@ -1,0 +1,133 @@
+//! Connecting the shared state to this instance: health and rate windows publish through
+//! it, other instances' events are applied to them and to the spend board, and `Hello`
+//! answers with this instance's live state. Also the two calls the rest of the gateway makes:
+//! [`after_record`] (publish spend) and [`confirm_trial`] (claim a half-open trial).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::Utc;
+use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+use super::redis::{self, Hooks};
+use super::spend::{all_totals, totals_after};
+use super::{SharedEvent, SharedState, SharedStatus};
+use crate::catalog::CatalogEntry;
+use crate::health::Availability;
+use crate::state::AppState;
+use crate::usage::record::UsageRecord;
+
+/// With `state.redis_url`, connect and hook health, windows and spend to Redis.
+pub fn connect(state: &Arc<AppState>, tasks: &TaskTracker, shutdown: CancellationToken) {
+    let config = state.snapshot().config.state.clone();
+    let Some(url) = config.redis_url else {
+        return;
+    };
+    let (for_apply, for_live) = (Arc::downgrade(state), Arc::downgrade(state));
+    let hooks = Hooks {
+        apply: Box::new(move |from, event| {
+            if let Some(state) = for_apply.upgrade() {
+                apply(&state, from, event);
+            }
+        }),
+        live_state: Box::new(move || for_live.upgrade().map_or_else(Vec::new, |s| live_state(&s))),
+    };
+    let started = redis::start(
+        url.expose(),
+        &config.key_prefix,
+        config.timeout,
+        state.metrics.clone(),
+        hooks,
+        tasks,
+        shutdown,
+    );
+    let shared = match started {
+        Ok(shared) => shared,
+        Err(e) => {
+            tracing::error!("{e}; the state stays in this process");
+            return;
+        }
+    };
+    let out = shared.clone();
+    state
+        .health
+        .set_outbox(Box::new(move |e| out.publish(SharedEvent::Health(e))));
+    let out = shared.clone();
+    state
+        .limits
+        .set_outbox(Box::new(move |e| out.publish(SharedEvent::Window(e))));
+    let _ = state.shared.set(shared);
+}
+
+/// Another instance's event, applied to local state.
+fn apply(state: &AppState, from: u64, event: SharedEvent) {
+    match event {
+        SharedEvent::Health(e) => state.health.apply(&e, Instant::now()),
+        SharedEvent::Window(e) => state.limits.apply_remote(&e, crate::limits::now_ms()),
+        SharedEvent::Spend { day, scope, total } => {
+            if let Ok(day) = day.parse() {
+                state.spend_board.set(from, day, &scope, total);
+            }
+        }
+        SharedEvent::Hello => {}
+    }
+}
+
+/// Blacklists, cooldowns and today's spend of this instance.
+fn live_state(state: &AppState) -> Vec<SharedEvent> {
+    let mut events: Vec<SharedEvent> = state
+        .health
+        .active_events(Instant::now())
+        .into_iter()
+        .map(SharedEvent::Health)
+        .collect();
+    let aggregates = state.aggregates.read().unwrap_or_else(|p| p.into_inner());
+    events.extend(all_totals(&aggregates, Utc::now().date_naive()));
+    events
+}
+
+/// After a usage record (on the writer thread): publish this instance's new spend totals.
+pub fn after_record(state: &AppState, record: &UsageRecord) {
+    let shared = state.shared();
+    if shared.status() == SharedStatus::Local || record.total_cost <= 0.0 {
+        return;
+    }
+    let events = {
+        let aggregates = state.aggregates.read().unwrap_or_else(|p| p.into_inner());
+        totals_after(&aggregates, record)
+    };
+    for event in events {
+        shared.publish(event);
+    }
+}
+
+/// A half-open trial this instance took locally: with Redis, exactly one instance sends it
+/// (the others see it in progress). One bounded round trip, only when a trial is due.
+pub async fn confirm_trial(
+    state: &AppState,
+    entry: &CatalogEntry,
+    availability: Availability,
+) -> Availability {
+    if availability != Availability::Trial {
+        return availability;
+    }
+    let shared = state.shared();
+    if shared.status() == SharedStatus::Local {
+        return availability;
+    }
+    let snapshot = state.snapshot();
+    // Long enough for the verdict to reach the others, never longer than a cooldown.
+    let ttl = entry
+        .channel
+        .timeout
+        .min(snapshot.config.routing.cooldown)
+        .max(Duration::from_millis(100));
+    let name = format!("trial:{}", entry.health_key);
+    if shared.claim(&name, ttl).await {
+        availability
+    } else {
+        Availability::TrialInProgress
+    }
+}
