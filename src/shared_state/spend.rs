@@ -12,11 +12,14 @@ use super::SharedEvent;
 use crate::stats::aggregate::UsageAggregates;
 use crate::usage::record::UsageRecord;
 
-/// Other instances' spend.
+/// Other instances' spend, and this instance's totals waiting to be published.
 #[derive(Debug, Default)]
 pub struct SpendBoard {
     /// (day, scope) → instance → total USD.
     totals: Mutex<HashMap<(NaiveDate, String), HashMap<u64, f64>>>,
+    /// This instance's latest totals not yet published (coalesced: one event per scope per
+    /// publishing tick, however many calls).
+    pending: Mutex<HashMap<(String, String), f64>>,
 }
 
 /// The scope of a channel's budget.
@@ -41,6 +44,25 @@ impl SpendBoard {
         let slot = totals.entry((day, scope.to_string())).or_default();
         let mine = slot.entry(from).or_insert(0.0);
         *mine = mine.max(total);
+    }
+
+    /// Keep this instance's latest totals for the next publishing tick.
+    pub fn stage(&self, events: Vec<SharedEvent>) {
+        let mut pending = self.pending.lock().unwrap_or_else(|p| p.into_inner());
+        for event in events {
+            if let SharedEvent::Spend { day, scope, total } = event {
+                pending.insert((day, scope), total);
+            }
+        }
+    }
+
+    /// The staged totals, as events, emptied.
+    pub fn take_staged(&self) -> Vec<SharedEvent> {
+        let mut pending = self.pending.lock().unwrap_or_else(|p| p.into_inner());
+        pending
+            .drain()
+            .map(|((day, scope), total)| SharedEvent::Spend { day, scope, total })
+            .collect()
     }
 
     /// What the other instances spent on `day` for `scope`.

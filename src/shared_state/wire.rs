@@ -19,6 +19,9 @@ use crate::health::Availability;
 use crate::state::AppState;
 use crate::usage::record::UsageRecord;
 
+/// How often this instance's spend totals are published.
+const SPEND_TICK: Duration = Duration::from_millis(50);
+
 /// With `state.redis_url`, connect and hook health, windows and spend to Redis.
 pub fn connect(state: &Arc<AppState>, tasks: &TaskTracker, shutdown: CancellationToken) {
     let config = state.snapshot().config.state.clone();
@@ -34,6 +37,7 @@ pub fn connect(state: &Arc<AppState>, tasks: &TaskTracker, shutdown: Cancellatio
         }),
         live_state: Box::new(move || for_live.upgrade().map_or_else(Vec::new, |s| live_state(&s))),
     };
+    let shutdown_for_spend = shutdown.clone();
     let started = redis::start(
         url.expose(),
         &config.key_prefix,
@@ -58,6 +62,11 @@ pub fn connect(state: &Arc<AppState>, tasks: &TaskTracker, shutdown: Cancellatio
     state
         .limits
         .set_outbox(Box::new(move |e| out.publish(SharedEvent::Window(e))));
+    tasks.spawn(publish_spend(
+        Arc::downgrade(state),
+        shared.clone(),
+        shutdown_for_spend,
+    ));
     let _ = state.shared.set(shared);
 }
 
@@ -98,8 +107,28 @@ pub fn after_record(state: &AppState, record: &UsageRecord) {
         let aggregates = state.aggregates.read().unwrap_or_else(|p| p.into_inner());
         totals_after(&aggregates, record)
     };
-    for event in events {
-        shared.publish(event);
+    state.spend_board.stage(events);
+}
+
+/// Publish the staged spend totals every `SPEND_TICK` (well within the second spend may
+/// take to reach the other instances).
+async fn publish_spend(
+    state: std::sync::Weak<AppState>,
+    shared: Arc<redis::RedisState>,
+    shutdown: CancellationToken,
+) {
+    let mut tick = tokio::time::interval(SPEND_TICK);
+    loop {
+        tokio::select! {
+            _ = shutdown.cancelled() => return,
+            _ = tick.tick() => {}
+        }
+        let Some(state) = state.upgrade() else {
+            return;
+        };
+        for event in state.spend_board.take_staged() {
+            shared.publish(event);
+        }
     }
 }
 
