@@ -35,7 +35,7 @@ pub(super) async fn attempt_in_order(
 ) -> Result<Response, RouteFailure> {
     let snapshot = call.snapshot.clone();
     let max_attempts = snapshot.config.routing.max_attempts;
-    let budget = BudgetGate::new(&call.state, &snapshot.config);
+    let budget = BudgetGate::new(&call.state.aggregates, &snapshot.config);
     let mut skipped = Skipped::default();
     let mut context_floor: Option<u64> = None;
     for candidate in &ranked {
