@@ -41,17 +41,39 @@ pub struct ServeOptions {
 }
 
 /// Why the gateway could not start.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug)]
 pub enum StartError {
-    #[error("configuration is invalid:\n{0}")]
-    Config(#[from] ConfigErrors),
-    #[error("cannot listen on {addr}: {source}")]
+    Config(ConfigErrors),
     Bind {
         addr: String,
         source: std::io::Error,
     },
-    #[error("cannot start the serving threads: {0}")]
     Workers(std::io::Error),
+}
+
+impl std::fmt::Display for StartError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            StartError::Config(errors) => write!(f, "configuration is invalid:\n{errors}"),
+            StartError::Bind { addr, source } => write!(f, "cannot listen on {addr}: {source}"),
+            StartError::Workers(e) => write!(f, "cannot start the serving threads: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for StartError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            StartError::Config(errors) => Some(errors),
+            StartError::Bind { source, .. } | StartError::Workers(source) => Some(source),
+        }
+    }
+}
+
+impl From<ConfigErrors> for StartError {
+    fn from(errors: ConfigErrors) -> Self {
+        StartError::Config(errors)
+    }
 }
 
 /// A gateway that is serving.
