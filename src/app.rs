@@ -8,7 +8,7 @@
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
-use std::sync::{Arc, Mutex, OnceLock, RwLock, Weak};
+use std::sync::{Arc, Mutex, OnceLock, RwLock};
 
 use arc_swap::{ArcSwap, ArcSwapOption};
 
@@ -18,12 +18,12 @@ use tokio_util::task::TaskTracker;
 use crate::catalog::{ChannelModelList, ModelSource};
 use crate::config::{load_config, Config, ConfigErrors, ConfigSource};
 use crate::discovery::cache::{CachedModels, ChannelCache};
-use crate::discovery::runner;
 use crate::health::ChannelHealth;
 use crate::metrics::Metrics;
-use crate::rebuild::{self, initial_snapshot, Rebuilder};
-use crate::reload;
+use crate::runtime::snapshot_writer::{self, initial_snapshot};
+use crate::runtime::{discovery, reload};
 use crate::server::{build_router, listen};
+use crate::state::rebuilder::Rebuilder;
 use crate::state::AppState;
 use crate::stats::aggregate::UsageAggregates;
 use crate::stats::alerts::AlertLog;
@@ -41,17 +41,39 @@ pub struct ServeOptions {
 }
 
 /// Why the gateway could not start.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug)]
 pub enum StartError {
-    #[error("configuration is invalid:\n{0}")]
-    Config(#[from] ConfigErrors),
-    #[error("cannot listen on {addr}: {source}")]
+    Config(ConfigErrors),
     Bind {
         addr: String,
         source: std::io::Error,
     },
-    #[error("cannot start the serving threads: {0}")]
     Workers(std::io::Error),
+}
+
+impl std::fmt::Display for StartError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            StartError::Config(errors) => write!(f, "configuration is invalid:\n{errors}"),
+            StartError::Bind { addr, source } => write!(f, "cannot listen on {addr}: {source}"),
+            StartError::Workers(e) => write!(f, "cannot start the serving threads: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for StartError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            StartError::Config(errors) => Some(errors),
+            StartError::Bind { source, .. } | StartError::Workers(source) => Some(source),
+        }
+    }
+}
+
+impl From<ConfigErrors> for StartError {
+    fn from(errors: ConfigErrors) -> Self {
+        StartError::Config(errors)
+    }
 }
 
 /// A gateway that is serving.
@@ -133,11 +155,11 @@ pub async fn start_with_config(
         .map(|(id, c)| (id.clone(), Arc::new(c.list.clone())))
         .collect();
     let state = build_state(config.clone(), source, &lists).await;
-    crate::shared_state::connect(&state, &tasks, shutdown.clone());
+    crate::runtime::shared_state::connect(&state, &tasks, shutdown.clone());
     record_cached(&state, &cached);
-    let rebuilder = rebuild::spawn(state.clone(), lists, &tasks, shutdown.clone());
+    let rebuilder = snapshot_writer::spawn(state.clone(), lists, &tasks, shutdown.clone());
     let _ = state.rebuilder.set(rebuilder.clone());
-    runner::spawn_periodic(state.clone(), rebuilder.clone(), &tasks, shutdown.clone());
+    discovery::spawn_periodic(state.clone(), rebuilder.clone(), &tasks, shutdown.clone());
     reload::spawn_watcher(state.clone(), rebuilder.clone(), &tasks, shutdown.clone());
 
     let router = build_router(state.clone());
@@ -204,21 +226,37 @@ async fn build_state(
     let aggregates = Arc::new(RwLock::new(aggregates));
     let metrics = Arc::new(Metrics::default());
     let limits = Arc::new(crate::limits::RateWindows::new());
-    let state_slot: Arc<OnceLock<Weak<AppState>>> = Arc::new(OnceLock::new());
+    let shared = Arc::new(crate::shared_state::SharedHandle::default());
+    let spend_board = Arc::new(crate::shared_state::spend::SpendBoard::default());
+    let alerts_path = usage_dir.join("channel_alerts.jsonl");
+    let alerts = AlertLog::open(&alerts_path).unwrap_or_else(|e| {
+        tracing::warn!(path = %alerts_path.display(), "cannot read channel alerts: {e}");
+        AlertLog::empty(&alerts_path)
+    });
+    let alerts = Arc::new(Mutex::new(alerts));
+    let snapshot = Arc::new(ArcSwap::from_pointee(initial_snapshot(
+        config.clone(),
+        lists,
+    )));
+    // The writer's observer shares what it updates and reads; it never reaches `AppState`.
     let observer = {
-        let aggregates = aggregates.clone();
-        let metrics = metrics.clone();
-        let state_slot = state_slot.clone();
-        let limits_seen = limits.clone();
+        let (aggregates, alerts) = (aggregates.clone(), alerts.clone());
+        let (metrics, snapshot) = (metrics.clone(), snapshot.clone());
+        let (limits, shared, board) = (limits.clone(), shared.clone(), spend_board.clone());
         Box::new(move |record: &UsageRecord| {
             if let Ok(mut a) = aggregates.write() {
                 a.add(record);
             }
-            crate::limits::client_key::count_tokens(&limits_seen, record);
-            if let Some(state) = state_slot.get().and_then(Weak::upgrade) {
-                crate::budget::check_after_record(&state, record);
-                crate::shared_state::after_record(&state, record);
-            }
+            crate::limits::client_key::count_tokens(&limits, record);
+            let config = &snapshot.load().config;
+            let shared_budget = (&*board, shared.get());
+            crate::budget::check_after_record(config, &aggregates, &alerts, shared_budget, record);
+            crate::shared_state::spend::stage_after_record(
+                &aggregates,
+                &board,
+                shared.get(),
+                record,
+            );
             if let Some(key) = &record.key_name {
                 metrics.key_usage(key, record.total_tokens, record.total_cost);
             }
@@ -236,13 +274,8 @@ async fn build_state(
     };
     let writer_dir = config.usage.enabled.then(|| usage_dir.clone());
     let usage = UsageWriter::start(writer_dir, config.usage.queue_capacity, observer);
-    let alerts_path = usage_dir.join("channel_alerts.jsonl");
-    let alerts = AlertLog::open(&alerts_path).unwrap_or_else(|e| {
-        tracing::warn!(path = %alerts_path.display(), "cannot read channel alerts: {e}");
-        AlertLog::empty(&alerts_path)
-    });
-    let state = Arc::new(AppState {
-        snapshot: ArcSwap::from_pointee(initial_snapshot(config, lists)),
+    Arc::new(AppState {
+        snapshot,
         source,
         started_at: std::time::Instant::now(),
         config_error: ArcSwapOption::empty(),
@@ -250,15 +283,13 @@ async fn build_state(
         usage,
         aggregates,
         corrupt_usage_lines,
-        alerts: Arc::new(Mutex::new(alerts)),
+        alerts,
         discovery: Mutex::new(HashMap::new()),
         metrics,
         rebuilder: OnceLock::new(),
         limits,
         key_ring: ArcSwapOption::empty(),
-        shared: OnceLock::new(),
-        spend_board: Default::default(),
-    });
-    let _ = state_slot.set(Arc::downgrade(&state));
-    state
+        shared,
+        spend_board,
+    })
 }

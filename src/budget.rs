@@ -11,12 +11,14 @@
 //! - With a shared state (`state.redis_url`), spend is this instance's plus what the others
 //!   published, and each alert is claimed, so it fires on one instance only.
 
+use std::sync::{Arc, Mutex, RwLock};
+
 use chrono::{NaiveDate, Utc};
 
 use crate::catalog::CatalogEntry;
 use crate::config::{Config, CostControl};
 use crate::shared_state::spend::{channel_scope, SpendBoard};
-use crate::state::AppState;
+use crate::shared_state::SharedState;
 use crate::stats::aggregate::UsageAggregates;
 use crate::stats::alerts::{AlertLog, AlertType, ChannelAlert};
 use crate::usage::record::UsageRecord;
@@ -30,16 +32,17 @@ pub struct BudgetGate {
 
 impl BudgetGate {
     /// The gate for this request; blocks nothing unless `auto_disable_on_budget_exceeded`.
-    pub fn new(state: &AppState, config: &Config) -> Self {
+    /// `remote`: what other instances spent (empty without a shared state).
+    pub fn new(aggregates: &RwLock<UsageAggregates>, remote: &SpendBoard, config: &Config) -> Self {
         let cost: &CostControl = &config.cost_control;
         if !cost.auto_disable_on_budget_exceeded {
             return Self::default();
         }
-        let Ok(aggregates) = state.aggregates.read() else {
+        let Ok(aggregates) = aggregates.read() else {
             return Self::default();
         };
         let today = Utc::now().date_naive();
-        Self::from_aggregates(&aggregates, &state.spend_board, config, today)
+        Self::from_aggregates(&aggregates, remote, config, today)
     }
 
     fn from_aggregates(
@@ -78,17 +81,22 @@ impl BudgetGate {
 }
 
 /// After a record: write budget alerts that are due.
-pub fn check_after_record(state: &AppState, record: &UsageRecord) {
+/// `shared`: other instances' spend, and the shared state that claims each alert.
+pub fn check_after_record(
+    config: &Config,
+    aggregates: &RwLock<UsageAggregates>,
+    alerts: &Arc<Mutex<AlertLog>>,
+    shared: (&SpendBoard, &dyn SharedState),
+    record: &UsageRecord,
+) {
     if record.total_cost <= 0.0 {
         return;
     }
-    let snapshot = state.snapshot();
-    let config = &snapshot.config;
-    let Some(today) = crate::stats::aggregate::utc_date_of(&record.timestamp) else {
+    let Some(today) = crate::usage::record::utc_date_of(&record.timestamp) else {
         return;
     };
-    let board = &state.spend_board;
-    let (global, channel) = match state.aggregates.read() {
+    let (board, shared) = shared;
+    let (global, channel) = match aggregates.read() {
         Ok(a) => (
             a.spend_on(today, None) + board.remote(today, "global"),
             a.spend_on(today, Some(&record.channel_id))
@@ -120,14 +128,14 @@ pub fn check_after_record(state: &AppState, record: &UsageRecord) {
     if due.is_empty() {
         return;
     }
-    let log = state.alerts.lock().unwrap_or_else(|p| p.into_inner());
+    let log = alerts.lock().unwrap_or_else(|p| p.into_inner());
     let due: Vec<_> = due
         .into_iter()
         .filter(|(id, _, kind, _)| !already_today(&log, id, *kind, today))
         .collect();
     drop(log);
     for (id, name, kind, message) in due {
-        let alerts = state.alerts.clone();
+        let alerts = alerts.clone();
         let claim = format!("alert:{}:{id}:{today}", kind.as_str());
         let write = move || {
             let mut log = alerts.lock().unwrap_or_else(|p| p.into_inner());
@@ -140,7 +148,7 @@ pub fn check_after_record(state: &AppState, record: &UsageRecord) {
             }
         };
         let two_days = std::time::Duration::from_secs(2 * 86_400);
-        state.shared().once(claim, two_days, Box::new(write));
+        shared.once(claim, two_days, Box::new(write));
     }
 }
 

@@ -11,6 +11,7 @@ mod load;
 pub mod raw;
 mod scaling;
 mod secret;
+pub mod strategy;
 mod validate;
 
 use std::collections::BTreeMap;
@@ -23,7 +24,7 @@ pub use load::{load_config, ConfigSource};
 pub use raw::{AuthStyle, WireFormat};
 pub use secret::Secret;
 
-use crate::scoring::strategy::Strategy;
+pub use strategy::{Strategy, SubScore};
 
 /// Everything the gateway runs on.
 #[derive(Debug, Clone)]

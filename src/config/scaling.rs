@@ -5,7 +5,7 @@
 //! - key names match the channel-id alphabet and are unique; a key has exactly one of
 //!   `token` and `token_sha256` (64 hex digits); a key whose `token` names an unset variable
 //!   is left out with a warning (it cannot be presented, so nobody is locked in by it);
-//!   tokens are unique across keys; budgets are > 0; `allow` must parse as a query;
+//!   tokens are unique across keys; budgets are > 0;
 //!   `expires_at` is RFC 3339 or a plain date (midnight UTC);
 //! - every limit is > 0 (absent means unlimited);
 //! - `state.redis_url` is a `redis://` or `rediss://` URL; `key_prefix` is not empty;
@@ -19,12 +19,29 @@ use chrono::{DateTime, NaiveDate, Utc};
 
 use super::interpolate::UnsetVariable;
 use super::raw::{RawClientKey, RawLimits, RawState};
-use super::validate::{is_valid_id, Problems};
+
+/// Problems found here: (key path, message), reported by `validate` with the file and line.
+#[derive(Debug, Default)]
+pub(super) struct Findings(pub Vec<(String, String)>);
+
+impl Findings {
+    fn push(&mut self, key_path: impl Into<String>, message: impl Into<String>) {
+        self.0.push((key_path.into(), message.into()));
+    }
+}
+
+/// A name of the channel-id alphabet: 1 to 64 of `A-Z a-z 0-9 _ . -`.
+fn is_valid_name(id: &str) -> bool {
+    (1..=64).contains(&id.len())
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'))
+}
 use super::{ClientKeyConfig, KeyToken, RateLimits, Secret, StateConfig};
 
 /// A `limits` block and its `model_limits` overrides.
 pub(super) fn validate_limits(
-    problems: &mut Problems<'_>,
+    problems: &mut Findings,
     path: &str,
     limits: Option<RawLimits>,
     model_limits: &BTreeMap<String, RawLimits>,
@@ -45,7 +62,7 @@ pub(super) fn validate_limits(
     (limits, models)
 }
 
-fn one_limits(problems: &mut Problems<'_>, path: &str, raw: RawLimits) -> RateLimits {
+fn one_limits(problems: &mut Findings, path: &str, raw: RawLimits) -> RateLimits {
     let mut positive = |name: &str, value: Option<u64>| {
         if value == Some(0) {
             problems.push(
@@ -67,7 +84,7 @@ fn one_limits(problems: &mut Problems<'_>, path: &str, raw: RawLimits) -> RateLi
 }
 
 /// `state:`.
-pub(super) fn validate_state(problems: &mut Problems<'_>, raw: &RawState) -> StateConfig {
+pub(super) fn validate_state(problems: &mut Findings, raw: &RawState) -> StateConfig {
     let redis_url = raw
         .redis_url
         .as_deref()
@@ -99,7 +116,7 @@ pub(super) fn validate_state(problems: &mut Problems<'_>, raw: &RawState) -> Sta
 
 /// `auth.keys`.
 pub(super) fn validate_keys(
-    problems: &mut Problems<'_>,
+    problems: &mut Findings,
     raw: &[RawClientKey],
     unset: &[UnsetVariable],
     warnings: &mut Vec<String>,
@@ -107,7 +124,7 @@ pub(super) fn validate_keys(
     let mut keys: Vec<Arc<ClientKeyConfig>> = Vec::with_capacity(raw.len());
     for (index, key) in raw.iter().enumerate() {
         let path = format!("auth.keys[{index}]");
-        if !is_valid_id(&key.name) {
+        if !is_valid_name(&key.name) {
             problems.push(
                 format!("{path}.name"),
                 format!(
@@ -150,7 +167,7 @@ pub(super) fn validate_keys(
             rpm: at_least_one(problems, &format!("{path}.rpm"), key.rpm.map(u64::from))
                 .map(|v| v as u32),
             tpm: at_least_one(problems, &format!("{path}.tpm"), key.tpm),
-            allow: allow_query(problems, &format!("{path}.allow"), key.allow.as_deref()),
+            allow: allow_query(key.allow.as_deref()),
             expires_at: expiry(problems, &format!("{path}.expires_at"), key),
             disabled: key.disabled,
         }));
@@ -159,7 +176,7 @@ pub(super) fn validate_keys(
 }
 
 fn key_token(
-    problems: &mut Problems<'_>,
+    problems: &mut Findings,
     path: &str,
     key: &RawClientKey,
     token_unset: bool,
@@ -211,7 +228,7 @@ pub fn parse_sha256(hex: &str) -> Option<[u8; 32]> {
     Some(digest)
 }
 
-fn budget(problems: &mut Problems<'_>, path: &str, value: Option<f64>) -> Option<f64> {
+fn budget(problems: &mut Findings, path: &str, value: Option<f64>) -> Option<f64> {
     let value = value?;
     if !(value.is_finite() && value > 0.0) {
         problems.push(path, format!("must be a positive amount, got {value}"));
@@ -220,7 +237,7 @@ fn budget(problems: &mut Problems<'_>, path: &str, value: Option<f64>) -> Option
     Some(value)
 }
 
-fn at_least_one(problems: &mut Problems<'_>, path: &str, value: Option<u64>) -> Option<u64> {
+fn at_least_one(problems: &mut Findings, path: &str, value: Option<u64>) -> Option<u64> {
     if value == Some(0) {
         problems.push(path, "must be at least 1 (leave it out for no limit)");
         return None;
@@ -228,16 +245,16 @@ fn at_least_one(problems: &mut Problems<'_>, path: &str, value: Option<u64>) -> 
     value
 }
 
-fn allow_query(problems: &mut Problems<'_>, path: &str, allow: Option<&str>) -> Option<String> {
-    let allow = allow.map(str::trim).filter(|a| !a.is_empty())?;
-    if let Err(e) = crate::query::parse_query(allow) {
-        problems.push(path, format!("is not a query: {}", e.message));
-        return None;
-    }
-    Some(allow.to_string())
+/// The `allow` query as written (parsed when the key is first used: a query that does not
+/// parse reaches nothing, and says so in the log).
+fn allow_query(allow: Option<&str>) -> Option<String> {
+    allow
+        .map(str::trim)
+        .filter(|a| !a.is_empty())
+        .map(String::from)
 }
 
-fn expiry(problems: &mut Problems<'_>, path: &str, key: &RawClientKey) -> Option<DateTime<Utc>> {
+fn expiry(problems: &mut Findings, path: &str, key: &RawClientKey) -> Option<DateTime<Utc>> {
     let text = key.expires_at.as_deref().map(str::trim)?;
     if let Ok(at) = DateTime::parse_from_rfc3339(text) {
         return Some(at.with_timezone(&Utc));

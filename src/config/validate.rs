@@ -23,20 +23,21 @@ use super::interpolate::UnsetVariable;
 use super::raw::{
     AuthStyle, RawChannel, RawPrice, RawProvider, RawProvidersFile, RawRouterConfig, RawRouting,
 };
+use super::scaling::Findings;
+use super::strategy::{builtin_strategies, Strategy, SubScore};
 use super::{
     AuthConfig, Channel, Config, CostControl, DiscoveryConfig, ModelFilters, PreparedRequest,
     Price, Provider, RoutingConfig, Secret, ServerConfig, UsageConfig,
 };
-use crate::scoring::strategy::{builtin_strategies, Strategy, SubScore};
 
 /// Collects errors for one file.
-pub(super) struct Problems<'a> {
+struct Problems<'a> {
     file: &'a str,
     errors: &'a mut Vec<ConfigError>,
 }
 
 impl Problems<'_> {
-    pub(super) fn push(&mut self, key_path: impl Into<String>, message: impl Into<String>) {
+    fn push(&mut self, key_path: impl Into<String>, message: impl Into<String>) {
         self.errors
             .push(ConfigError::new(self.file, key_path, message));
     }
@@ -50,6 +51,13 @@ impl Problems<'_> {
                 format!("must be a positive number of seconds, got {seconds}"),
             );
             Duration::from_secs(1)
+        }
+    }
+
+    /// Report what `scaling` found.
+    fn take(&mut self, findings: Findings) {
+        for (key_path, message) in findings.0 {
+            self.push(key_path, message);
         }
     }
 
@@ -128,8 +136,10 @@ pub(super) fn validate(
         ),
     };
     let cost_control = validate_cost_control(&raw, &mut problems);
-    let state = super::scaling::validate_state(&mut problems, &raw.state);
-    let keys = super::scaling::validate_keys(&mut problems, &raw.auth.keys, unset, &mut warnings);
+    let mut findings = Findings::default();
+    let state = super::scaling::validate_state(&mut findings, &raw.state);
+    let keys = super::scaling::validate_keys(&mut findings, &raw.auth.keys, unset, &mut warnings);
+    problems.take(findings);
     let auth = AuthConfig { keys, ..auth };
 
     if !errors.is_empty() {
@@ -189,8 +199,10 @@ fn validate_providers(
             model_limits,
         } = provider;
         let headers = validate_headers(problems, &path, headers);
+        let mut findings = Findings::default();
         let (limits, model_limits) =
-            super::scaling::validate_limits(problems, &path, limits, &model_limits);
+            super::scaling::validate_limits(&mut findings, &path, limits, &model_limits);
+        problems.take(findings);
         let base_url = check_url(problems, &format!("{path}.base_url"), &base_url);
         let models_endpoint = models_endpoint.unwrap_or_else(|| "/models".into());
         if !models_endpoint.starts_with('/') {
@@ -445,8 +457,10 @@ fn build_channel(
         }
     }
     let prepared = PreparedRequest::new(&base_url, api_key.as_ref(), provider.auth);
+    let mut findings = Findings::default();
     let (own_limits, own_model_limits) =
-        super::scaling::validate_limits(problems, path, raw.limits, &raw.model_limits);
+        super::scaling::validate_limits(&mut findings, path, raw.limits, &raw.model_limits);
+    problems.take(findings);
     let limits = provider.limits.overridden_by(own_limits);
     let mut model_limits = provider.model_limits.clone();
     model_limits.extend(own_model_limits);

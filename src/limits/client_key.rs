@@ -14,9 +14,10 @@ use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
 use super::{Full, RateWindows};
-use crate::catalog::{Catalog, EntryId};
+use crate::catalog::Catalog;
 use crate::config::{ClientKeyConfig, KeyToken, RateLimits};
 use crate::query::{parse_query, resolve, Needs, Query};
+use crate::scoring::Ranked;
 
 /// The key a request came with (a request extension).
 #[derive(Debug, Clone)]
@@ -92,8 +93,8 @@ impl ClientKey {
         }
     }
 
-    /// Keep the candidates the key's `allow` query reaches (all without one).
-    pub fn bound(&self, catalog: &Catalog, needs: &Needs<'_>, candidates: &mut Vec<EntryId>) {
+    /// Keep the ranked candidates the key's `allow` query reaches (all without one).
+    pub fn bound(&self, catalog: &Catalog, needs: &Needs<'_>, candidates: &mut Vec<Ranked>) {
         let (Some(query), Some(text)) = (&self.allow, self.config.allow.as_deref()) else {
             return;
         };
@@ -101,7 +102,7 @@ impl ClientKey {
             Ok(resolution) => resolution.candidates,
             Err(_) => Vec::new(),
         };
-        candidates.retain(|id| allowed.contains(id));
+        candidates.retain(|r| allowed.contains(&r.entry));
     }
 }
 

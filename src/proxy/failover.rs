@@ -37,7 +37,11 @@ pub(super) async fn attempt_in_order(
 ) -> Result<Response, RouteFailure> {
     let snapshot = call.snapshot.clone();
     let max_attempts = snapshot.config.routing.max_attempts;
-    let budget = BudgetGate::new(&call.state, &snapshot.config);
+    let budget = BudgetGate::new(
+        &call.state.aggregates,
+        &call.state.spend_board,
+        &snapshot.config,
+    );
     let mut skipped = Skipped::default();
     let mut context_floor: Option<u64> = None;
     for candidate in &ranked {
@@ -68,7 +72,9 @@ pub(super) async fn attempt_in_order(
             .health
             .admit(&entry.channel, &entry.health_key, now);
         // With a shared state, exactly one instance sends a half-open trial.
-        let availability = shared_state::confirm_trial(&call.state, entry, availability).await;
+        let cooldown = snapshot.config.routing.cooldown;
+        let shared = call.state.shared();
+        let availability = shared_state::confirm_trial(shared, cooldown, entry, availability).await;
         if !availability.is_usable() {
             skipped.note_unavailable(&availability, now);
             let reason = format!("{}: {}", name(), describe(&availability));

@@ -36,8 +36,8 @@ use tokio::time::Instant;
 
 use crate::catalog::ModelKind;
 use crate::limits::ClientKey;
-use crate::query::{parse_query, resolve, Needs};
-use crate::scoring::{rank, Ranked, Strategy};
+use crate::query::Needs;
+use crate::scoring::{plan, PlanError, Ranked, Strategy};
 use crate::state::{AppState, Snapshot};
 use crate::upstream::client::Endpoint;
 use crate::usage::tokens::quick_prompt_estimate;
@@ -110,7 +110,7 @@ pub async fn handle(
     // 1. Parse: the few fields routing needs.
     let request = ClientRequest::parse(body).map_err(unrouted)?;
     // 2. Plan: resolve the query against the catalog and rank the candidates.
-    let planned = plan(&state, &snapshot, route, headers, &request, key.as_ref());
+    let planned = plan_call(&state, &snapshot, route, headers, &request, key.as_ref());
     let (strategy, ranked) = planned.map_err(unrouted)?;
     let id_header = HeaderValue::from_str(&request_id).ok();
     let mut call = CallContext::new(
@@ -130,7 +130,7 @@ pub async fn handle(
 }
 
 /// The strategy's name and the ranked candidates for this request.
-fn plan(
+fn plan_call(
     state: &AppState,
     snapshot: &Snapshot,
     route: RouteKind,
@@ -144,20 +144,32 @@ fn plan(
         &config.routing.strategies,
         &config.routing.default_strategy,
     )?;
-    let query = parse_query(&request.model).map_err(|e| {
-        RouteError::bad_request("invalid_model_query", e.message).with_param("model")
-    })?;
     let needs = Needs {
         kind: route.model_kind(),
         filters: &config.routing.model_filters,
         context_tokens: context_need(route, request),
     };
-    let catalog = &snapshot.catalog;
-    let mut resolution = resolve(catalog, &request.model, &query, &needs, false)
-        .map_err(|e| RouteError::NoMatch { message: e.message })?;
+    let live = state.health.live_board();
+    let live = |entry: &crate::catalog::CatalogEntry| live.scores(&entry.health_key);
+    let plan = plan(
+        &snapshot.catalog,
+        &request.model,
+        &needs,
+        strategy,
+        &live,
+        false,
+    )
+    .map_err(|e| match e {
+        PlanError::BadQuery(message) => {
+            RouteError::bad_request("invalid_model_query", message).with_param("model")
+        }
+        PlanError::NoMatch(message) => RouteError::NoMatch { message },
+    })?;
+    let mut ranked = plan.ranked;
+    // The client key's `allow` query bounds what it may reach.
     if let Some(key) = key {
-        key.bound(catalog, &needs, &mut resolution.candidates);
-        if resolution.candidates.is_empty() {
+        key.bound(&snapshot.catalog, &needs, &mut ranked);
+        if ranked.is_empty() {
             return Err(RouteError::NotAllowed {
                 message: format!(
                     "Key {:?} may not use {:?}: its allow query is {:?} (auth.keys).",
@@ -168,10 +180,6 @@ fn plan(
             });
         }
     }
-    let live = state.health.live_board();
-    let ranked = rank(catalog, &resolution.candidates, strategy, &|entry| {
-        live.scores(&entry.health_key)
-    });
     Ok((strategy.name.clone(), ranked))
 }
 

@@ -6,8 +6,7 @@
 //! Comparison is constant-time (`subtle`). Missing or wrong token: 401; a valid API token on
 //! an admin route: 403. With no `admin_token` configured the API token is also the admin
 //! token. With `auth.enabled` and no `api_token`, a token `sar-` + 32 url-safe characters is
-//! generated once, saved to `<cache_dir>/api_token` (mode 0600) and printed on the start that
-//! created it; later starts read it back. The client's token is never forwarded upstream (the
+//! generated once (`runtime::token`) and kept in the snapshot. The client's token is never forwarded upstream (the
 //! upstream request is built from scratch in `upstream::client`).
 //!
 //! Named client keys (`auth.keys`) open the `/v1/*` API routes (never the admin ones). The
@@ -17,14 +16,11 @@
 //! are read from the snapshot of each request, so a reload that removes a key revokes it at
 //! once.
 
-use std::io::Write;
-use std::path::Path;
 use std::sync::Arc;
 
 use axum::extract::{Request, State};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use rand::distr::{Alphanumeric, SampleString};
 use subtle::ConstantTimeEq;
 
 use super::error::ApiError;
@@ -179,31 +175,6 @@ fn key_ring(state: &AppState, snapshot: &Snapshot) -> Arc<KeyRing> {
     ring
 }
 
-/// Load the generated API token from `<cache_dir>/api_token`, or create it (mode 0600).
-/// Returns the token and whether it was created now.
-pub fn load_or_generate_token(cache_dir: &Path) -> std::io::Result<(Secret, bool)> {
-    let path = cache_dir.join("api_token");
-    if let Ok(text) = std::fs::read_to_string(&path) {
-        let token = text.trim();
-        if token.starts_with("sar-") && token.len() >= 20 {
-            return Ok((Secret::new(token), false));
-        }
-    }
-    std::fs::create_dir_all(cache_dir)?;
-    let token = format!("sar-{}", Alphanumeric.sample_string(&mut rand::rng(), 32));
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create(true).truncate(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        options.mode(0o600);
-    }
-    let mut file = options.open(&path)?;
-    file.write_all(token.as_bytes())?;
-    file.sync_all()?;
-    Ok((Secret::new(token), true))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -228,24 +199,5 @@ mod tests {
         assert_eq!(strip_bearer("bearer\tt1"), "t1");
         assert_eq!(strip_bearer("t1"), "t1");
         assert_eq!(strip_bearer("Basic dXNlcg=="), "Basic dXNlcg==");
-    }
-
-    #[test]
-    fn generated_tokens_are_persisted_privately_and_reused() {
-        let dir = tempfile::tempdir().expect("dir");
-        let (first, created) = load_or_generate_token(dir.path()).expect("generate");
-        assert!(created);
-        assert!(first.expose().starts_with("sar-"));
-        assert_eq!(first.expose().len(), 36);
-        let (again, created) = load_or_generate_token(dir.path()).expect("load");
-        assert!(!created);
-        assert_eq!(again, first);
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::PermissionsExt;
-            let mode = std::fs::metadata(dir.path().join("api_token"))
-                .map(|m| m.permissions().mode() & 0o777);
-            assert_eq!(mode.ok(), Some(0o600));
-        }
     }
 }

@@ -16,9 +16,6 @@
 
 pub mod redis;
 pub mod spend;
-mod wire;
-
-pub use wire::{after_record, confirm_trial, connect};
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -26,7 +23,9 @@ use std::time::Duration;
 use futures::future::BoxFuture;
 use serde::{Deserialize, Serialize};
 
+use crate::catalog::CatalogEntry;
 use crate::health::shared::HealthEvent;
+use crate::health::Availability;
 use crate::limits::WindowEvent;
 
 /// What one instance tells the others.
@@ -118,9 +117,55 @@ impl SharedState for InProcess {
     }
 }
 
-/// The in-process state, for an `AppState` whose shared state is not (yet) connected.
-pub fn in_process() -> Arc<dyn SharedState> {
-    Arc::new(InProcess)
+/// The instance's shared state: in process until [`SharedHandle::set`] connects it.
+#[derive(Default)]
+pub struct SharedHandle(std::sync::OnceLock<Arc<dyn SharedState>>);
+
+impl std::fmt::Debug for SharedHandle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.get().status().as_str())
+    }
+}
+
+impl SharedHandle {
+    pub fn get(&self) -> &dyn SharedState {
+        static LOCAL: InProcess = InProcess;
+        match self.0.get() {
+            Some(shared) => shared.as_ref(),
+            None => &LOCAL,
+        }
+    }
+
+    /// Connect (once, at start).
+    pub fn set(&self, shared: Arc<dyn SharedState>) {
+        let _ = self.0.set(shared);
+    }
+}
+
+/// A half-open trial this instance took locally: with a shared state, exactly one instance
+/// sends it (the others see it in progress). One bounded round trip, only when a trial is
+/// due. The claim lasts long enough for the verdict to reach the others, never longer than
+/// a cooldown (`cooldown`).
+pub async fn confirm_trial(
+    shared: &dyn SharedState,
+    cooldown: Duration,
+    entry: &CatalogEntry,
+    availability: Availability,
+) -> Availability {
+    if availability != Availability::Trial || shared.status() == SharedStatus::Local {
+        return availability;
+    }
+    let ttl = entry
+        .channel
+        .timeout
+        .min(cooldown)
+        .max(Duration::from_millis(100));
+    let name = format!("trial:{}", entry.health_key);
+    if shared.claim(&name, ttl).await {
+        availability
+    } else {
+        Availability::TrialInProgress
+    }
 }
 
 #[cfg(test)]

@@ -24,7 +24,6 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use super::{Envelope, OnceJob, SharedEvent, SharedState, SharedStatus};
-use crate::metrics::Metrics;
 
 /// Events waiting to be published; beyond this they are dropped.
 const QUEUE: usize = 8192;
@@ -35,6 +34,8 @@ const RECONNECT_PAUSE: Duration = Duration::from_millis(100);
 
 /// What the instance does with other instances' events, and what it says on `Hello`.
 pub struct Hooks {
+    /// A call to Redis failed (counted by `/metrics`).
+    pub on_error: Box<dyn Fn() + Send + Sync>,
     pub apply: Box<dyn Fn(u64, SharedEvent) + Send + Sync>,
     pub live_state: Box<dyn Fn() -> Vec<SharedEvent> + Send + Sync>,
 }
@@ -52,7 +53,7 @@ pub struct RedisState {
     warned: AtomicBool,
     applied: AtomicU64,
     timeout: Duration,
-    metrics: Arc<Metrics>,
+    on_error: Box<dyn Fn() + Send + Sync>,
     tasks: TaskTracker,
     runtime: tokio::runtime::Handle,
 }
@@ -72,13 +73,17 @@ pub fn start(
     url: &str,
     prefix: &str,
     timeout: Duration,
-    metrics: Arc<Metrics>,
     hooks: Hooks,
     tasks: &TaskTracker,
     shutdown: CancellationToken,
 ) -> Result<Arc<RedisState>, String> {
     let client = redis::Client::open(url).map_err(|e| format!("state.redis_url: {e}"))?;
     let (queue, receiver) = mpsc::channel(QUEUE);
+    let Hooks {
+        on_error,
+        apply,
+        live_state,
+    } = hooks;
     let state = Arc::new(RedisState {
         instance: rand::random::<u64>() >> 1,
         prefix: prefix.to_string(),
@@ -91,11 +96,11 @@ pub fn start(
         warned: AtomicBool::new(false),
         applied: AtomicU64::new(0),
         timeout,
-        metrics,
+        on_error,
         tasks: tasks.clone(),
         runtime: tokio::runtime::Handle::current(),
     });
-    let hooks = Arc::new(hooks);
+    let hooks = Arc::new(Listener { apply, live_state });
     tasks.spawn(publisher(state.clone(), receiver, shutdown.clone()));
     tasks.spawn(subscriber(state.clone(), hooks, shutdown));
     Ok(state)
@@ -108,7 +113,7 @@ impl RedisState {
 
     /// Something failed: degraded until Redis answers again.
     fn degrade(&self, what: &str) {
-        self.metrics.shared_state_error();
+        (self.on_error)();
         self.healthy.store(false, Ordering::Relaxed);
         if !self.warned.swap(true, Ordering::Relaxed) {
             tracing::warn!(
@@ -288,7 +293,13 @@ async fn publisher(
     }
 }
 
-async fn subscriber(state: Arc<RedisState>, hooks: Arc<Hooks>, shutdown: CancellationToken) {
+/// What the subscriber does with what it hears.
+struct Listener {
+    apply: Box<dyn Fn(u64, SharedEvent) + Send + Sync>,
+    live_state: Box<dyn Fn() -> Vec<SharedEvent> + Send + Sync>,
+}
+
+async fn subscriber(state: Arc<RedisState>, hooks: Arc<Listener>, shutdown: CancellationToken) {
     while !shutdown.is_cancelled() {
         listen(&state, &hooks, &shutdown).await;
         state.subscribed.store(false, Ordering::Relaxed);
@@ -304,7 +315,7 @@ async fn subscriber(state: Arc<RedisState>, hooks: Arc<Hooks>, shutdown: Cancell
 }
 
 /// One subscription, until it ends.
-async fn listen(state: &RedisState, hooks: &Hooks, shutdown: &CancellationToken) {
+async fn listen(state: &RedisState, hooks: &Listener, shutdown: &CancellationToken) {
     let opened = tokio::time::timeout(BACKGROUND_TIMEOUT, state.client.get_async_pubsub()).await;
     let Ok(Ok(mut pubsub)) = opened else {
         return;

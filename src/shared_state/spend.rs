@@ -86,7 +86,7 @@ impl SpendBoard {
 
 /// This instance's totals for the scopes a record counts toward, to publish after it.
 pub fn totals_after(aggregates: &UsageAggregates, record: &UsageRecord) -> Vec<SharedEvent> {
-    let Some(day) = crate::stats::aggregate::utc_date_of(&record.timestamp) else {
+    let Some(day) = crate::usage::record::utc_date_of(&record.timestamp) else {
         return Vec::new();
     };
     if record.total_cost <= 0.0 {
@@ -107,6 +107,24 @@ pub fn totals_after(aggregates: &UsageAggregates, record: &UsageRecord) -> Vec<S
         events.push(event(key_scope(name), total));
     }
     events
+}
+
+/// After a usage record (on the writer thread): stage this instance's new totals for
+/// publishing (nothing without a shared state).
+pub fn stage_after_record(
+    aggregates: &std::sync::RwLock<UsageAggregates>,
+    board: &SpendBoard,
+    shared: &dyn super::SharedState,
+    record: &UsageRecord,
+) {
+    if shared.status() == super::SharedStatus::Local || record.total_cost <= 0.0 {
+        return;
+    }
+    let events = {
+        let aggregates = aggregates.read().unwrap_or_else(|p| p.into_inner());
+        totals_after(&aggregates, record)
+    };
+    board.stage(events);
 }
 
 /// This instance's totals of `day` for every scope (sent again on `Hello`).

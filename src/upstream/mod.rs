@@ -9,3 +9,4 @@
 pub mod classify;
 pub mod client;
 pub mod redact;
+pub mod sse;

@@ -48,11 +48,19 @@ fn channel_key(channel: &Channel) -> Option<&str> {
         .filter(|k| k.len() >= 4)
 }
 
+#[expect(
+    clippy::expect_used,
+    reason = "a literal pattern, compiled by the tests: it cannot fail at run time"
+)]
 static KEYWORD_VALUE: LazyLock<Regex> = LazyLock::new(|| {
     let pattern = r#"(?i)(\bbearer\s+|\b(?:x-api-key|api[_-]?key|access[_-]?token|auth[_-]?token|token|key|secret|password|authorization)["']?\s*[:=]\s*["']?(?:(?:bearer|basic)\s+)?)[^\s"'&,;]+"#;
     Regex::new(pattern).expect("the keyword pattern is a valid regex")
 });
 
+#[expect(
+    clippy::expect_used,
+    reason = "a literal pattern, compiled by the tests: it cannot fail at run time"
+)]
 static TOKEN_RUN: LazyLock<Regex> =
     LazyLock::new(|| Regex::new("[A-Za-z0-9_-]{12,}").expect("the token pattern is a valid regex"));
 

@@ -1,6 +1,9 @@
 //! A real `redis-server` for a test: a free loopback port, a temp dir, no persistence. The
 //! test fails when the binary is missing (`.ci/run` installs Debian's `redis-server`).
-#![allow(dead_code)]
+#![allow(
+    dead_code,
+    reason = "each test module uses a different part of the harness"
+)]
 
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};

@@ -16,8 +16,8 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::config::{load_config, Config};
-use crate::discovery::runner::discover;
-use crate::rebuild::{Change, Rebuilder};
+use crate::runtime::discovery::discover;
+use crate::state::rebuilder::{Change, Rebuilder};
 use crate::state::AppState;
 
 /// How long file events are gathered before one reload.

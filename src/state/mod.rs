@@ -2,9 +2,11 @@
 //!
 //! The config and the catalog built from it live together in one immutable [`Snapshot`] behind
 //! an `ArcSwap`: a request loads it once and uses that snapshot to the end, so a reload never
-//! changes a request half-way. Only the rebuild task (`rebuild.rs`) stores a new snapshot.
+//! changes a request half-way. Only the snapshot writer (`runtime::snapshot_writer`) stores a new snapshot.
 //! State that must survive swaps (channel health, usage aggregates, alerts, discovery status,
 //! the last config error) lives beside it, never inside.
+
+pub mod rebuilder;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, RwLock};
@@ -45,7 +47,8 @@ pub struct DiscoveryStatus {
 
 /// Shared by all handlers and background tasks.
 pub struct AppState {
-    pub snapshot: ArcSwap<Snapshot>,
+    /// Shared with the usage writer's observer (budget alerts read the running config).
+    pub snapshot: Arc<ArcSwap<Snapshot>>,
     pub source: ConfigSource,
     pub started_at: Instant,
     /// The error of the last rejected reload, shown by `/health`; cleared by a good reload.
@@ -59,15 +62,15 @@ pub struct AppState {
     pub discovery: Mutex<HashMap<String, DiscoveryStatus>>,
     pub metrics: Arc<Metrics>,
     /// The snapshot writer, for discovery and reload started from a request.
-    pub rebuilder: std::sync::OnceLock<crate::rebuild::Rebuilder>,
+    pub rebuilder: std::sync::OnceLock<rebuilder::Rebuilder>,
     /// Rate windows of channels, models and client keys (survive reloads).
     pub limits: Arc<crate::limits::RateWindows>,
     /// The client keys of the current snapshot, ready to match (`server::auth`).
     pub key_ring: ArcSwapOption<KeyRing>,
     /// State shared with other instances (`state.redis_url`); unset: in process.
-    pub shared: std::sync::OnceLock<Arc<dyn crate::shared_state::SharedState>>,
+    pub shared: Arc<crate::shared_state::SharedHandle>,
     /// Other instances' spend, for budgets.
-    pub spend_board: crate::shared_state::spend::SpendBoard,
+    pub spend_board: Arc<crate::shared_state::spend::SpendBoard>,
 }
 
 /// The client keys of one snapshot generation.
@@ -104,11 +107,7 @@ impl AppState {
 
     /// The shared state (in process until connected).
     pub fn shared(&self) -> &dyn crate::shared_state::SharedState {
-        static LOCAL: crate::shared_state::InProcess = crate::shared_state::InProcess;
-        match self.shared.get() {
-            Some(shared) => shared.as_ref(),
-            None => &LOCAL,
-        }
+        self.shared.get()
     }
 
     /// What a client key has spent today and this month (USD).

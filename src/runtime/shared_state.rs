@@ -1,7 +1,7 @@
-//! Connecting the shared state to this instance: health and rate windows publish through
-//! it, other instances' events are applied to them and to the spend board, and `Hello`
-//! answers with this instance's live state. Also the two calls the rest of the gateway makes:
-//! [`after_record`] (publish spend) and [`confirm_trial`] (claim a half-open trial).
+//! Connecting the shared state (`state.redis_url`) to this instance at start: health and rate
+//! windows publish through it, other instances' events are applied to them and to the spend
+//! board, `Hello` answers with this instance's live state, and staged spend totals are
+//! published every `SPEND_TICK`. Its tasks run on the tracker shutdown waits for.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -11,13 +11,10 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-use super::redis::{self, Hooks};
-use super::spend::{all_totals, totals_after};
-use super::{SharedEvent, SharedState, SharedStatus};
-use crate::catalog::CatalogEntry;
-use crate::health::Availability;
+use crate::shared_state::redis::{self, Hooks};
+use crate::shared_state::spend::all_totals;
+use crate::shared_state::{SharedEvent, SharedState};
 use crate::state::AppState;
-use crate::usage::record::UsageRecord;
 
 /// How often this instance's spend totals are published.
 const SPEND_TICK: Duration = Duration::from_millis(50);
@@ -29,7 +26,9 @@ pub fn connect(state: &Arc<AppState>, tasks: &TaskTracker, shutdown: Cancellatio
         return;
     };
     let (for_apply, for_live) = (Arc::downgrade(state), Arc::downgrade(state));
+    let metrics = state.metrics.clone();
     let hooks = Hooks {
+        on_error: Box::new(move || metrics.shared_state_error()),
         apply: Box::new(move |from, event| {
             if let Some(state) = for_apply.upgrade() {
                 apply(&state, from, event);
@@ -42,7 +41,6 @@ pub fn connect(state: &Arc<AppState>, tasks: &TaskTracker, shutdown: Cancellatio
         url.expose(),
         &config.key_prefix,
         config.timeout,
-        state.metrics.clone(),
         hooks,
         tasks,
         shutdown,
@@ -67,7 +65,7 @@ pub fn connect(state: &Arc<AppState>, tasks: &TaskTracker, shutdown: Cancellatio
         shared.clone(),
         shutdown_for_spend,
     ));
-    let _ = state.shared.set(shared);
+    state.shared.set(shared);
 }
 
 /// Another instance's event, applied to local state.
@@ -97,19 +95,6 @@ fn live_state(state: &AppState) -> Vec<SharedEvent> {
     events
 }
 
-/// After a usage record (on the writer thread): publish this instance's new spend totals.
-pub fn after_record(state: &AppState, record: &UsageRecord) {
-    let shared = state.shared();
-    if shared.status() == SharedStatus::Local || record.total_cost <= 0.0 {
-        return;
-    }
-    let events = {
-        let aggregates = state.aggregates.read().unwrap_or_else(|p| p.into_inner());
-        totals_after(&aggregates, record)
-    };
-    state.spend_board.stage(events);
-}
-
 /// Publish the staged spend totals every `SPEND_TICK` (well within the second spend may
 /// take to reach the other instances).
 async fn publish_spend(
@@ -129,34 +114,5 @@ async fn publish_spend(
         for event in state.spend_board.take_staged() {
             shared.publish(event);
         }
-    }
-}
-
-/// A half-open trial this instance took locally: with Redis, exactly one instance sends it
-/// (the others see it in progress). One bounded round trip, only when a trial is due.
-pub async fn confirm_trial(
-    state: &AppState,
-    entry: &CatalogEntry,
-    availability: Availability,
-) -> Availability {
-    if availability != Availability::Trial {
-        return availability;
-    }
-    let shared = state.shared();
-    if shared.status() == SharedStatus::Local {
-        return availability;
-    }
-    let snapshot = state.snapshot();
-    // Long enough for the verdict to reach the others, never longer than a cooldown.
-    let ttl = entry
-        .channel
-        .timeout
-        .min(snapshot.config.routing.cooldown)
-        .max(Duration::from_millis(100));
-    let name = format!("trial:{}", entry.health_key);
-    if shared.claim(&name, ttl).await {
-        availability
-    } else {
-        Availability::TrialInProgress
     }
 }

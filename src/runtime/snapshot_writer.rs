@@ -10,65 +10,14 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::catalog::{Catalog, ChannelModelList};
 use crate::config::{Config, Secret};
+use crate::state::rebuilder::{Change, Message, Rebuilder};
 use crate::state::{AppState, Snapshot};
-
-/// What changed.
-#[derive(Debug)]
-pub enum Change {
-    /// A new, validated config.
-    Config(Arc<Config>),
-    /// A channel's model list (discovery or cache).
-    Models {
-        channel_id: String,
-        list: Arc<ChannelModelList>,
-    },
-}
-
-struct Message {
-    change: Change,
-    /// Answered with the generation of the snapshot that includes the change.
-    done: Option<oneshot::Sender<u64>>,
-}
-
-/// Handle to the rebuild task.
-#[derive(Clone, Debug)]
-pub struct Rebuilder {
-    tx: mpsc::Sender<Message>,
-}
-
-impl std::fmt::Debug for Message {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Message")
-            .field("change", &self.change)
-            .finish()
-    }
-}
-
-impl Rebuilder {
-    /// Send a change; returns once a snapshot including it is live (or the task is gone).
-    pub async fn apply(&self, change: Change) -> Option<u64> {
-        let (done, wait) = oneshot::channel();
-        self.tx
-            .send(Message {
-                change,
-                done: Some(done),
-            })
-            .await
-            .ok()?;
-        wait.await.ok()
-    }
-
-    /// Send a change without waiting for the swap.
-    pub async fn submit(&self, change: Change) {
-        let _ = self.tx.send(Message { change, done: None }).await;
-    }
-}
 
 /// Build the first snapshot (synchronously, before serving).
 pub fn initial_snapshot(
@@ -94,7 +43,7 @@ fn api_token(config: &Config, previous: Option<Arc<Secret>>) -> Option<Arc<Secre
     if previous.is_some() {
         return previous;
     }
-    match crate::server::auth::load_or_generate_token(&config.server.cache_dir) {
+    match super::token::load_or_generate_token(&config.server.cache_dir) {
         Ok((token, created)) => {
             let path = config.server.cache_dir.join("api_token");
             if created {
@@ -126,7 +75,7 @@ pub fn spawn(
 ) -> Rebuilder {
     let (tx, rx) = mpsc::channel(256);
     tasks.spawn(run(state, lists, rx, shutdown));
-    Rebuilder { tx }
+    Rebuilder::new(tx)
 }
 
 async fn run(
