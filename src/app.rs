@@ -21,6 +21,7 @@ use crate::discovery::cache::{CachedModels, ChannelCache};
 use crate::discovery::runner;
 use crate::health::ChannelHealth;
 use crate::metrics::Metrics;
+use crate::proxy::answer_budget::AnswerBudget;
 use crate::rebuild::{self, initial_snapshot, Rebuilder};
 use crate::reload;
 use crate::server::{build_router, listen};
@@ -142,7 +143,9 @@ pub async fn start_with_config(
 
     let router = build_router(state.clone());
     let count = workers.len();
-    if let Err(e) = listen::spawn(workers, router, &tasks, &shutdown) {
+    let limits = config.server.connections;
+    let metrics = state.metrics.clone();
+    if let Err(e) = listen::spawn(workers, router, limits, metrics, &tasks, &shutdown) {
         shutdown.cancel();
         return Err(StartError::Workers(e));
     }
@@ -255,11 +258,20 @@ async fn build_state(
     };
     let writer_dir = config.usage.enabled.then(|| usage_dir.clone());
     let usage = UsageWriter::start(writer_dir, config.usage.queue_capacity, observer);
+    if let Err(e) = crate::stats::logfiles::check_writable(&usage_dir) {
+        tracing::warn!(
+            dir = %usage_dir.display(),
+            "the usage log directory is not writable ({e}); serving anyway: records wait in memory and /health is degraded until it is"
+        );
+    }
     let alerts_path = usage_dir.join("channel_alerts.jsonl");
     let alerts = AlertLog::open(&alerts_path).unwrap_or_else(|e| {
         tracing::warn!(path = %alerts_path.display(), "cannot read channel alerts: {e}");
         AlertLog::empty(&alerts_path)
     });
+    let alerts = Arc::new(Mutex::new(alerts));
+    usage.alert_to(alerts.clone());
+    let answer_budget = AnswerBudget::new(config.server.max_buffered_answer_bytes);
     let state = Arc::new(AppState {
         snapshot: ArcSwap::from_pointee(initial_snapshot(config, lists)),
         source,
@@ -269,11 +281,12 @@ async fn build_state(
         usage,
         aggregates,
         corrupt_usage_lines,
-        alerts: Arc::new(Mutex::new(alerts)),
+        alerts,
         discovery: Mutex::new(HashMap::new()),
         metrics,
         generated_token: ArcSwapOption::empty(),
         rebuilder: OnceLock::new(),
+        answer_budget,
     });
     let _ = state_slot.set(Arc::downgrade(&state));
     state

@@ -60,6 +60,8 @@ pub struct AppState {
     pub generated_token: ArcSwapOption<crate::config::Secret>,
     /// The snapshot writer, for discovery and reload started from a request.
     pub rebuilder: std::sync::OnceLock<crate::rebuild::Rebuilder>,
+    /// Memory for upstream answers read whole, shared by every request.
+    pub answer_budget: crate::proxy::answer_budget::AnswerBudget,
 }
 
 impl std::fmt::Debug for AppState {

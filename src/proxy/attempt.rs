@@ -19,13 +19,13 @@ use axum::response::Response;
 use bytes::Bytes;
 use tokio::time::Instant;
 
+use super::answer_budget::AnswerBudget;
 use super::classify::{classify_error_body, classify_status, error_message, Failure};
 use super::outcome::{self, Served};
 use super::relay::{open_stream, OpenedStream};
 use super::upstream::{client, completion_request};
 use super::Call;
 use crate::catalog::CatalogEntry;
-use crate::chunks::Chunks;
 use crate::scoring::Ranked;
 use crate::usage::tap::{inspect_body, BodyFacts};
 
@@ -95,7 +95,8 @@ pub(super) async fn try_candidate(
     let status = response.status();
     if !status.is_success() {
         let headers = response.headers().clone();
-        let body = read_capped(response, MAX_ERROR_BYTES, sent_at + timeout)
+        let budget = &call.state.answer_budget;
+        let body = read_capped(response, MAX_ERROR_BYTES, sent_at + timeout, budget)
             .await
             .unwrap_or_default();
         let failure = classify_status(status.as_u16(), &headers, &body, SystemTime::now());
@@ -151,7 +152,8 @@ pub(super) async fn try_candidate(
             )),
         };
     }
-    let body = match read_capped(response, MAX_RESPONSE_BYTES, sent_at + timeout).await {
+    let budget = &call.state.answer_budget;
+    let body = match read_capped(response, MAX_RESPONSE_BYTES, sent_at + timeout, budget).await {
         Ok(body) => body,
         Err(message) => return failed(call, entry, trial, Failure::BadResponse, message),
     };
@@ -291,8 +293,9 @@ async fn read_capped(
     mut response: reqwest::Response,
     cap: usize,
     deadline: Instant,
+    budget: &AnswerBudget,
 ) -> Result<Bytes, String> {
-    let mut chunks = Chunks::default();
+    let mut chunks = budget.reader();
     let mut total = 0usize;
     loop {
         match tokio::time::timeout_at(deadline, response.chunk()).await {
@@ -307,7 +310,7 @@ async fn read_capped(
                         cap / (1024 * 1024)
                     ));
                 }
-                chunks.push(chunk);
+                chunks.push(chunk)?;
             }
         }
     }

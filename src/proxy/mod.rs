@@ -18,6 +18,7 @@
 //! call. The body is forwarded as the client's bytes with only `model` (and
 //! `stream_options`) spliced in (`request`); an answer is read in one parse.
 
+pub mod answer_budget;
 mod attempt;
 pub mod classify;
 pub(crate) mod outcome;
@@ -132,15 +133,17 @@ async fn route_request(
         &config.routing.default_strategy,
     )?;
     // 2. Resolve the query against the catalog.
-    let query = parse_query(&request.model)
-        .map_err(|e| ApiError::bad_request("invalid_model_query", e.message).with_param("model"))?;
+    let query = parse_query(&request.model).map_err(|e| {
+        let message = request::clip_client_text(&e.message).into_owned();
+        ApiError::bad_request("invalid_model_query", message).with_param("model")
+    })?;
     let needs = Needs {
         kind: route.model_kind(),
         filters: &config.routing.model_filters,
         context_tokens: context_need(route, &request),
     };
     let resolution = resolve(&snapshot.catalog, &request.model, &query, &needs, false)
-        .map_err(|e| ApiError::model_not_found(e.message))?;
+        .map_err(|e| ApiError::model_not_found(request::clip_client_text(&e.message)))?;
     // 3. Rank.
     let catalog = &snapshot.catalog;
     let ranked = {
