@@ -9,6 +9,7 @@ mod budget;
 mod cli;
 mod config;
 mod discovery;
+mod durability;
 mod failover;
 mod fuzz;
 mod hardening;
