@@ -3,8 +3,11 @@
 //! - a new connection must deliver a request head within `server.header_read_timeout_s`, and
 //!   so must a kept-alive connection once the next head has begun (slowloris);
 //! - a connection with no request in flight is closed after `server.idle_timeout_s`;
-//! - a connection whose client stops reading an answer (its writes blocked) is closed after
-//!   `server.idle_timeout_s` too: the answer's upstream is then dropped, not held forever;
+//! - a connection whose client stops reading an answer is closed after
+//!   `server.idle_timeout_s` too: the answer's upstream is then dropped, not held forever.
+//!   "Stops reading" is seen two ways: socket writes stay blocked (HTTP/1), or a response body
+//!   that handed over a frame is not asked for the next one (HTTP/2 flow control: the client
+//!   withholds its window updates, and no write ever blocks);
 //! - HTTP/2: keep-alive pings, at most [`H2_MAX_STREAMS`] concurrent streams, and hyper's
 //!   rapid-reset limits (a flood of opened-then-reset streams ends with GOAWAY).
 //!
@@ -74,7 +77,18 @@ struct Activity {
     last_done: AtomicU64,
     /// Since when writes have been blocked.
     write_blocked: AtomicU64,
+    /// Response bodies that handed over a frame and have not been asked for the next one
+    /// (HTTP/2 flow control can hold them without any socket write blocking).
+    bodies_handed: AtomicUsize,
+    /// When a response body was last asked for a frame.
+    body_polled: AtomicU64,
+    /// When a write last carried at least [`PROGRESS_BYTES`] (pings and window updates do not
+    /// count: they keep an HTTP/2 connection alive without moving an answer).
+    wrote: AtomicU64,
 }
+
+/// The smallest write that counts as moving an answer along.
+const PROGRESS_BYTES: usize = 64;
 
 impl Activity {
     fn new() -> Self {
@@ -84,6 +98,9 @@ impl Activity {
             head_started: AtomicU64::new(0),
             last_done: AtomicU64::new(0),
             write_blocked: AtomicU64::new(UNSET),
+            bodies_handed: AtomicUsize::new(0),
+            body_polled: AtomicU64::new(0),
+            wrote: AtomicU64::new(0),
         }
     }
 
@@ -123,9 +140,15 @@ impl Activity {
     /// When the connection is due to close if nothing changes, and why.
     fn deadline(&self, limits: &ConnectionLimits) -> Option<(Instant, Closed)> {
         if self.in_flight.load(Ordering::Relaxed) > 0 {
-            let blocked = self.write_blocked.load(Ordering::Relaxed);
-            return (blocked != UNSET)
-                .then(|| (self.at(blocked) + limits.idle_timeout, Closed::SendStalled));
+            // Waiting for the client to take data: writes blocked, or a body's frame not taken.
+            let mut waiting = self.write_blocked.load(Ordering::Relaxed);
+            if self.bodies_handed.load(Ordering::Relaxed) > 0 {
+                waiting = waiting.min(self.body_polled.load(Ordering::Relaxed));
+            }
+            // A client that reads slowly still lets writes through now and then.
+            let since = waiting.max(self.wrote.load(Ordering::Relaxed));
+            return (waiting != UNSET)
+                .then(|| (self.at(since) + limits.idle_timeout, Closed::SendStalled));
         }
         let idle = (
             self.at(self.last_done.load(Ordering::Relaxed)) + limits.idle_timeout,
@@ -154,10 +177,50 @@ impl Drop for InFlight {
     }
 }
 
-/// A response body that keeps its request counted as in flight until it is dropped.
+/// A response body that keeps its request counted as in flight until it is dropped, and
+/// tells the watch when it waits for the client to take a frame.
 struct CountedBody {
     inner: Body,
-    _in_flight: InFlight,
+    in_flight: InFlight,
+    /// The last frame was handed over and the next not asked for yet.
+    handed: bool,
+}
+
+impl CountedBody {
+    /// A new body waits for the connection to ask for its first frame (HTTP/2 may never ask
+    /// when the client grants no window).
+    fn new(inner: Body, in_flight: InFlight) -> Self {
+        let activity = &in_flight.0;
+        activity
+            .body_polled
+            .store(activity.now(), Ordering::Relaxed);
+        let mut body = Self {
+            inner,
+            in_flight,
+            handed: false,
+        };
+        body.set_handed(true);
+        body
+    }
+
+    fn set_handed(&mut self, handed: bool) {
+        if self.handed == handed {
+            return;
+        }
+        self.handed = handed;
+        let activity = &self.in_flight.0;
+        if handed {
+            activity.bodies_handed.fetch_add(1, Ordering::Relaxed);
+        } else {
+            activity.bodies_handed.fetch_sub(1, Ordering::Relaxed);
+        }
+    }
+}
+
+impl Drop for CountedBody {
+    fn drop(&mut self) {
+        self.set_handed(false);
+    }
 }
 
 impl HttpBody for CountedBody {
@@ -168,7 +231,13 @@ impl HttpBody for CountedBody {
         mut self: Pin<&mut Self>,
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<hyper::body::Frame<Self::Data>, Self::Error>>> {
-        Pin::new(&mut self.inner).poll_frame(cx)
+        let activity = &self.in_flight.0;
+        activity
+            .body_polled
+            .store(activity.now(), Ordering::Relaxed);
+        let polled = Pin::new(&mut self.inner).poll_frame(cx);
+        self.set_handed(matches!(polled, Poll::Ready(Some(Ok(_)))));
+        polled
     }
 
     fn is_end_stream(&self) -> bool {
@@ -206,6 +275,17 @@ impl Watched {
         self.activity.write_pending(polled.is_pending());
         polled
     }
+
+    fn note_written(&self, polled: Poll<std::io::Result<usize>>) -> Poll<std::io::Result<usize>> {
+        if let Poll::Ready(Ok(n)) = polled {
+            if n >= PROGRESS_BYTES {
+                self.activity
+                    .wrote
+                    .store(self.activity.now(), Ordering::Relaxed);
+            }
+        }
+        self.note(polled)
+    }
 }
 
 impl AsyncWrite for Watched {
@@ -215,7 +295,7 @@ impl AsyncWrite for Watched {
         buf: &[u8],
     ) -> Poll<std::io::Result<usize>> {
         let polled = Pin::new(&mut self.tcp).poll_write(cx, buf);
-        self.note(polled)
+        self.note_written(polled)
     }
 
     fn poll_write_vectored(
@@ -224,7 +304,7 @@ impl AsyncWrite for Watched {
         bufs: &[std::io::IoSlice<'_>],
     ) -> Poll<std::io::Result<usize>> {
         let polled = Pin::new(&mut self.tcp).poll_write_vectored(cx, bufs);
-        self.note(polled)
+        self.note_written(polled)
     }
 
     fn is_write_vectored(&self) -> bool {
@@ -277,12 +357,7 @@ pub async fn serve(
         let router = router.clone();
         async move {
             let response = tower::ServiceExt::oneshot(router, request.map(Body::new)).await;
-            response.map(|r| {
-                r.map(|inner| CountedBody {
-                    inner,
-                    _in_flight: in_flight,
-                })
-            })
+            response.map(|r| r.map(|inner| CountedBody::new(inner, in_flight)))
         }
     });
     let connection = builder.serve_connection(io, service);
@@ -383,6 +458,25 @@ mod tests {
             a.deadline(&limits),
             Some((a.at(head) + Duration::from_secs(2), Closed::HeaderTimeout))
         );
+    }
+
+    #[test]
+    fn a_frame_the_client_does_not_take_is_a_stall_and_a_slow_write_is_progress() {
+        let limits = limits();
+        let a = Arc::new(Activity::new());
+        let _request = a.request_started();
+        a.body_polled.store(1_000, Ordering::Relaxed);
+        a.bodies_handed.store(1, Ordering::Relaxed);
+        let stalled = |ms| Some((a.at(ms) + Duration::from_secs(5), Closed::SendStalled));
+        assert_eq!(a.deadline(&limits), stalled(1_000));
+        a.wrote.store(3_000, Ordering::Relaxed);
+        assert_eq!(
+            a.deadline(&limits),
+            stalled(3_000),
+            "a write moved the answer"
+        );
+        a.bodies_handed.store(0, Ordering::Relaxed);
+        assert_eq!(a.deadline(&limits), None, "the body waits for its upstream");
     }
 
     #[test]
