@@ -12,6 +12,8 @@ use std::fmt::Write;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 
+use crate::usage::backlog::UsageCounts;
+
 const MAX_SERIES: usize = 5_000;
 /// Histogram bucket upper bounds, seconds.
 const BUCKETS: [f64; 14] = [
@@ -160,17 +162,6 @@ impl ConnectionCounters {
             self.accept_errors.load(Ordering::Relaxed)
         );
     }
-}
-
-/// The usage writer's losses, for `/metrics`.
-#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
-pub struct UsageCounts {
-    /// Records lost: queue full, or a write failure with the backlog full.
-    pub dropped: u64,
-    /// Records (and alerts) whose write failed at least once.
-    pub write_errors: u64,
-    /// Records waiting in memory for the log directory to work again.
-    pub backlog: u64,
 }
 
 impl Metrics {

@@ -23,12 +23,12 @@ use super::interpolate::UnsetVariable;
 use super::raw::{
     AuthStyle, RawChannel, RawPrice, RawProvider, RawProvidersFile, RawRouterConfig, RawRouting,
 };
+use super::strategy::{builtin_strategies, Strategy, SubScore};
 use super::ConnectionLimits;
 use super::{
     AuthConfig, Channel, Config, CostControl, DiscoveryConfig, ModelFilters, PreparedRequest,
     Price, Provider, RoutingConfig, Secret, ServerConfig, UsageConfig,
 };
-use crate::scoring::strategy::{builtin_strategies, Strategy, SubScore};
 
 /// Collects errors for one file.
 struct Problems<'a> {

@@ -88,7 +88,7 @@ impl ChannelCache {
         list: &ChannelModelList,
         fetched_at: DateTime<Utc>,
     ) -> io::Result<()> {
-        crate::stats::logfiles::create_private_dir(&self.dir)?;
+        crate::usage::logfiles::create_private_dir(&self.dir)?;
         let file = CacheFile {
             schema: SCHEMA,
             channel_id: channel.id.clone(),

@@ -1,7 +1,6 @@
 //! Ranking candidates: sub-scores, strategies, and the deterministic order (SPEC §6).
 
 pub mod rank;
-pub mod strategy;
 
+pub use crate::config::strategy::{Strategy, SubScore};
 pub use rank::{rank, LiveScores, Ranked};
-pub use strategy::{Strategy, SubScore};

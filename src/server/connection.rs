@@ -29,6 +29,7 @@ use axum::Router;
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
+use hyper_util::service::TowerToHyperService;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
 use tokio::time::Instant;
@@ -352,11 +353,12 @@ pub async fn serve(
         activity: activity.clone(),
     });
     let watch = activity.clone();
+    let router = TowerToHyperService::new(router);
     let service = hyper::service::service_fn(move |request: hyper::Request<Incoming>| {
         let in_flight = watch.request_started();
-        let router = router.clone();
+        let response = hyper::service::Service::call(&router, request);
         async move {
-            let response = tower::ServiceExt::oneshot(router, request.map(Body::new)).await;
+            let response = response.await;
             response.map(|r| r.map(|inner| CountedBody::new(inner, in_flight)))
         }
     });

@@ -1,7 +1,7 @@
 //! Where finished usage records go on the writer thread: the daily file, and a bounded backlog
 //! in memory for the records the disk did not take.
 //!
-//! Every record is written as one complete line (`stats::logfiles::append_lines`: a write
+//! Every record is written as one complete line (`logfiles::append_lines`: a write
 //! lands whole or is rolled back). A record whose write fails is counted once in
 //! `write_errors` and kept, in order, in the backlog ([`MAX_BACKLOG_RECORDS`],
 //! [`MAX_BACKLOG_BYTES`]); records past that bound are dropped and counted. The backlog is
@@ -17,11 +17,9 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
-use chrono::{NaiveDate, Utc};
+use chrono::NaiveDate;
 
-use crate::metrics::UsageCounts;
-use crate::stats::alerts::{AlertLog, AlertType, ChannelAlert};
-use crate::stats::logfiles::{append_lines, open_private_append, usage_file_name};
+use super::logfiles::{append_lines, open_private_append, usage_file_name};
 
 /// Records kept in memory while the log cannot be written.
 pub const MAX_BACKLOG_RECORDS: usize = 10_000;
@@ -34,8 +32,22 @@ const LOG_EVERY: Duration = Duration::from_secs(60);
 /// Bytes written per system call when catching up.
 const WRITE_CHUNK: usize = 1024 * 1024;
 
+/// The usage writer's losses, for `/health` and `/metrics`.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct UsageCounts {
+    /// Records lost: queue full, or a write failure with the backlog full.
+    pub dropped: u64,
+    /// Records whose write failed at least once.
+    pub write_errors: u64,
+    /// Records waiting in memory for the log directory to work again.
+    pub backlog: u64,
+}
+
+/// Told the error when writing starts failing (once per episode).
+pub type FailingHook = Box<dyn Fn(&str) + Send + Sync>;
+
 /// What `/health` and `/metrics` see of the usage log; shared with the request side.
-#[derive(Debug, Default)]
+#[derive(Default)]
 pub struct LogHealth {
     pub dropped: AtomicU64,
     pub write_errors: AtomicU64,
@@ -44,8 +56,16 @@ pub struct LogHealth {
     last_error: Mutex<Option<String>>,
     /// Test hook: every write fails as on a full disk.
     fail_writes: AtomicBool,
-    /// Where an alert goes when writing starts failing.
-    alerts: OnceLock<Arc<Mutex<AlertLog>>>,
+    /// Told when writing starts failing (the process raises an alert).
+    on_failing: OnceLock<FailingHook>,
+}
+
+impl std::fmt::Debug for LogHealth {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LogHealth")
+            .field("counts", &self.counts())
+            .finish_non_exhaustive()
+    }
 }
 
 impl LogHealth {
@@ -65,8 +85,8 @@ impl LogHealth {
         self.last_error.lock().map(|e| e.clone()).unwrap_or(None)
     }
 
-    pub fn set_alerts(&self, alerts: Arc<Mutex<AlertLog>>) {
-        let _ = self.alerts.set(alerts);
+    pub fn set_on_failing(&self, hook: FailingHook) {
+        let _ = self.on_failing.set(hook);
     }
 
     pub fn inject_write_failures(&self, on: bool) {
@@ -74,20 +94,9 @@ impl LogHealth {
     }
 
     fn raise_alert(&self, message: &str) {
-        let Some(alerts) = self.alerts.get() else {
-            return;
-        };
-        let alert = ChannelAlert::new(
-            "gateway",
-            "usage log",
-            AlertType::UsageLogWrite,
-            message,
-            None,
-            Utc::now(),
-        );
-        let mut log = alerts.lock().unwrap_or_else(|p| p.into_inner());
-        // Its own write may fail the same way; it is kept in memory and shown all the same.
-        let _ = log.push(alert);
+        if let Some(hook) = self.on_failing.get() {
+            hook(message);
+        }
     }
 }
 

@@ -38,14 +38,13 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use tokio::sync::oneshot;
 
-use super::backlog::{LogHealth, LogOut, RETRY};
+use super::backlog::{LogHealth, LogOut, UsageCounts, RETRY};
 use super::cost::{billable_output, cost_of};
+use super::record::utc_date_of;
 use super::record::UsageRecord;
 use super::tap::Usage;
 use super::tokens::{count_text_tokens, estimate_prompt_tokens};
 use crate::catalog::ModelPrice;
-use crate::metrics::UsageCounts;
-use crate::stats::aggregate::utc_date_of;
 
 /// How long the writer lets records gather before it takes the next batch.
 pub const BATCH_WINDOW: Duration = Duration::from_millis(20);
@@ -207,9 +206,10 @@ impl UsageWriter {
         self.health.failing()
     }
 
-    /// Where an alert goes when writing starts failing.
-    pub fn alert_to(&self, alerts: Arc<Mutex<crate::stats::alerts::AlertLog>>) {
-        self.health.set_alerts(alerts);
+    /// Called (on the writer thread) with the error when writing starts failing, once per
+    /// episode: the process raises an alert with it.
+    pub fn on_failing(&self, raise: super::backlog::FailingHook) {
+        self.health.set_on_failing(raise);
     }
 
     /// For tests: make every write fail as on a full disk (`on: false` heals it).

@@ -1,6 +1,6 @@
 //! The real gateway binary as a child process: for what only a process shows (signals, file
 //! limits, its memory). Its stderr (JSON log lines) is kept for assertions.
-#![allow(dead_code)]
+#![allow(dead_code, reason = "each test module uses a part of the harness")]
 
 use std::path::Path;
 use std::process::Stdio;
