@@ -275,8 +275,13 @@ async fn base_url_credentials_stay_out_of_the_cache_and_check() {
     let with_user = mock
         .base_url()
         .replacen("http://", "http://ops:S3cretPassw0rd@", 1);
+    let broken = MockUpstream::start(&[]).await;
+    broken.set_models_reply(Some(Reply::error(500, "models are down")));
+    let broken_url = broken
+        .base_url()
+        .replacen("http://", "http://ops:Br0kenPassw0rd@", 1);
     let router = format!(
-        "discovery: {{ enabled: true, interval_s: 3600, timeout_s: 2 }}\nchannels:\n  - {{ id: lan, provider: mock, base_url: \"{with_user}\", api_key: sk-cred-0000 }}\n"
+        "discovery: {{ enabled: true, interval_s: 3600, timeout_s: 2 }}\nchannels:\n  - {{ id: lan, provider: mock, base_url: \"{with_user}\", api_key: sk-cred-0000 }}\n  - {{ id: down, provider: mock, base_url: \"{broken_url}\", api_key: sk-cred-0001 }}\n"
     );
     let gateway = TestGateway::start(&router).await;
     let cache = gateway.dir.path().join("cache/channels/lan.json");
@@ -287,6 +292,19 @@ async fn base_url_credentials_stay_out_of_the_cache_and_check() {
     })
     .await;
     assert!(written.is_ok(), "discovery writes the cache");
+    let error = tokio::time::timeout(Duration::from_secs(10), async {
+        loop {
+            let h = health(&gateway).await;
+            if let Some(e) = h["discovery"]["down"]["last_error"].as_str() {
+                return e.to_string();
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    })
+    .await
+    .expect("the failed discovery shows on /health");
+    assert!(error.contains("http://***@127.0.0.1"), "{error}");
+    assert!(!error.contains("Br0kenPassw0rd"), "{error}");
     let text = std::fs::read_to_string(&cache).expect("cache");
     assert!(
         !text.contains("S3cretPassw0rd") && !text.contains("ops:"),
