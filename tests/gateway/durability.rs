@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use serde_json::{json, Value};
 
+use crate::support::binary::GatewayProcess;
 use crate::support::usage_log::{read_usage, usage_files};
 use crate::support::{MockUpstream, Reply, TestGateway};
 
@@ -404,4 +405,51 @@ async fn concurrent_huge_answers_stay_within_the_answer_budget() {
         "room is given back once an answer is read"
     );
     gateway.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serve_warns_at_start_when_the_log_directory_cannot_be_written_and_still_serves() {
+    let mock = MockUpstream::start(&[]).await;
+    let root = tempfile::tempdir().expect("dir");
+    // A directory under a plain file can never be created.
+    let blocker = root.path().join("not-a-dir");
+    std::fs::write(&blocker, b"x").expect("file");
+    let extra = format!("usage: {{ dir: \"{}\" }}", blocker.join("logs").display());
+    crate::support::write_config(root.path(), &config(&mock, &extra));
+    let gateway = GatewayProcess::start(&root.path().join("config"), None).await;
+    assert_eq!(
+        gateway.log_lines_with("the usage log directory is not writable"),
+        1
+    );
+    let client = reqwest::Client::new();
+    let chat = client
+        .post(format!("{}/v1/chat/completions", gateway.base))
+        .json(&json!({"model": "dura-model", "messages": [{"role": "user", "content": "hi"}]}))
+        .send()
+        .await
+        .expect("chat");
+    assert_eq!(chat.status(), 200, "it serves all the same");
+    let degraded = tokio::time::timeout(Duration::from_secs(10), async {
+        loop {
+            let h: Value = client
+                .get(format!("{}/health", gateway.base))
+                .send()
+                .await
+                .expect("health")
+                .json()
+                .await
+                .expect("json");
+            if h["usage"]["write_errors"] == 1 {
+                return h;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    })
+    .await
+    .expect("the failed write shows on /health");
+    assert_eq!(degraded["status"], "degraded");
+    let error = degraded["usage"]["last_write_error"].as_str().unwrap_or("");
+    assert!(error.contains("Not a directory"), "{error}");
+    gateway.terminate();
+    assert!(gateway.exit_within(Duration::from_secs(10)).await.success());
 }
