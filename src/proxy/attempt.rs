@@ -143,7 +143,7 @@ pub(super) async fn try_candidate(call: &CallContext, entry: &CatalogEntry) -> A
     let budget = &call.state.answer_budget;
     let body = match read_capped(response, MAX_RESPONSE_BYTES, sent_at + timeout, budget).await {
         Ok(body) => body,
-        Err(message) => return failed(Failure::BadResponse, Some(status), message),
+        Err((failure, message)) => return failed(failure, Some(status), message),
     };
     let facts = inspect_body(&body);
     let mut refusal = None;
@@ -247,23 +247,26 @@ async fn read_capped(
     cap: usize,
     deadline: Instant,
     budget: &AnswerBudget,
-) -> Result<Bytes, String> {
+) -> Result<Bytes, (Failure, String)> {
+    let broken = |message: String| (Failure::BadResponse, message);
     let mut chunks = budget.reader();
     let mut total = 0usize;
     loop {
         match tokio::time::timeout_at(deadline, response.chunk()).await {
-            Err(_) => return Err("timed out reading the response body".into()),
-            Ok(Err(e)) => return Err(format!("response body broke: {e}")),
+            Err(_) => return Err(broken("timed out reading the response body".into())),
+            Ok(Err(e)) => return Err(broken(format!("response body broke: {e}"))),
             Ok(Ok(None)) => return Ok(chunks.finish()),
             Ok(Ok(Some(chunk))) => {
                 total += chunk.len();
                 if total > cap {
-                    return Err(format!(
+                    return Err(broken(format!(
                         "response body larger than {} MiB",
                         cap / (1024 * 1024)
-                    ));
+                    )));
                 }
-                chunks.push(chunk)?;
+                chunks
+                    .push(chunk)
+                    .map_err(|message| (Failure::GatewayBusy, message))?;
             }
         }
     }

@@ -404,6 +404,15 @@ async fn concurrent_huge_answers_stay_within_the_answer_budget() {
         200,
         "room is given back once an answer is read"
     );
+    // The gateway's own lack of room is not held against the channel.
+    let metrics = gateway.get("/metrics").await.text().await.expect("metrics");
+    assert!(
+        metrics.contains(
+            r#"sar_attempts_total{channel="only",model="dura-model",outcome="gateway_busy"} 1"#
+        ),
+        "{metrics}"
+    );
+    assert_eq!(health(&gateway).await["status"], "ok");
     gateway.stop().await;
 }
 
