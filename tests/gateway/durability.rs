@@ -370,11 +370,11 @@ async fn concurrent_huge_answers_stay_within_the_answer_budget() {
     let mock = MockUpstream::start(&[]).await;
     let gateway = TestGateway::start(&config(
         &mock,
-        "server: { max_buffered_answer_bytes: 25165824 }",
+        "server: { max_buffered_answer_bytes: 12582912 }",
     ))
     .await;
-    // A 20 MB answer: the one read first holds its room until its client has read it.
-    let content = "y".repeat(20 * 1024 * 1024);
+    // An 8 MB answer: the one read first holds its room until its client has read it.
+    let content = "y".repeat(8 * 1024 * 1024);
     let answer = json!({"choices": [{"index": 0, "message": {"role": "assistant", "content": content}}],
                         "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2}});
     let big = Reply::Raw {
@@ -385,13 +385,13 @@ async fn concurrent_huge_answers_stay_within_the_answer_budget() {
     mock.set_default(big);
     let first = gateway.chat("dura-model").await;
     assert_eq!(first.status(), 200);
-    // `first` is not read yet: a second 20 MB answer does not fit beside it.
+    // `first` is not read yet: a second 8 MB answer does not fit beside it.
     let second = gateway.chat("dura-model").await;
     assert_eq!(second.status(), 502);
     let error: Value = second.json().await.expect("json");
     let message = error["error"]["message"].as_str().expect("message");
     assert!(
-        message.contains("server.max_buffered_answer_bytes: 24 MiB"),
+        message.contains("server.max_buffered_answer_bytes: 12 MiB"),
         "{message}"
     );
     assert_eq!(
