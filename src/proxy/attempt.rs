@@ -21,8 +21,8 @@ use super::call::CallContext;
 use super::relay::{open_stream, OpenedStream};
 use super::RouteKind;
 use crate::catalog::CatalogEntry;
-use crate::chunks::Chunks;
 use crate::config::Channel;
+use crate::upstream::answer_budget::AnswerBudget;
 use crate::upstream::classify::{classify_error_body, classify_status, error_message, Failure};
 use crate::upstream::client::{client, completion_request};
 use crate::upstream::redact::{redact, redact_body};
@@ -103,8 +103,9 @@ pub(super) async fn try_candidate(call: &CallContext, entry: &CatalogEntry) -> A
     let status = response.status().as_u16();
     let learned_at = crate::limits::now_ms();
     (call.state.limits).observe_headers(&entry.health_key, response.headers(), learned_at);
+    let budget = &call.state.answer_budget;
     let read = if !response.status().is_success() {
-        error_answer(response, channel, sent_at).await
+        error_answer(response, channel, sent_at, budget).await
     } else if stream && !is_json(&response) {
         // SSE, whatever the content type says (some upstreams send text/plain); a page that is
         // not SSE has no data event and fails over in `open_stream`.
@@ -116,7 +117,7 @@ pub(super) async fn try_candidate(call: &CallContext, entry: &CatalogEntry) -> A
                 ttft: sent_at.elapsed(),
             })
     } else {
-        whole_answer(response, channel, sent_at).await
+        whole_answer(response, channel, sent_at, budget).await
     };
     match read {
         Ok(answer) => Attempt::Answered(answer),
@@ -162,6 +163,7 @@ async fn whole_answer(
     response: reqwest::Response,
     channel: &Channel,
     sent_at: Instant,
+    budget: &AnswerBudget,
 ) -> Result<Answer, (Failure, String)> {
     let status = response.status().as_u16();
     let content_type = response
@@ -169,9 +171,7 @@ async fn whole_answer(
         .get(reqwest::header::CONTENT_TYPE)
         .cloned();
     let deadline = sent_at + channel.timeout;
-    let body = read_capped(response, MAX_RESPONSE_BYTES, deadline)
-        .await
-        .map_err(|message| (Failure::BadResponse, message))?;
+    let body = read_capped(response, MAX_RESPONSE_BYTES, deadline, budget).await?;
     let facts = inspect_body(&body);
     let mut refusal = None;
     if let Some((failure, message)) = unusable_answer(status, &body, &facts) {
@@ -196,10 +196,11 @@ async fn error_answer(
     response: reqwest::Response,
     channel: &Channel,
     sent_at: Instant,
+    budget: &AnswerBudget,
 ) -> Result<Answer, (Failure, String)> {
     let status = response.status();
     let headers = response.headers().clone();
-    let body = read_capped(response, MAX_ERROR_BYTES, sent_at + channel.timeout)
+    let body = read_capped(response, MAX_ERROR_BYTES, sent_at + channel.timeout, budget)
         .await
         .unwrap_or_default();
     let failure = classify_status(status.as_u16(), &headers, &body, SystemTime::now());
@@ -270,23 +271,27 @@ async fn read_capped(
     mut response: reqwest::Response,
     cap: usize,
     deadline: Instant,
-) -> Result<Bytes, String> {
-    let mut chunks = Chunks::default();
+    budget: &AnswerBudget,
+) -> Result<Bytes, (Failure, String)> {
+    let broken = |message: String| (Failure::BadResponse, message);
+    let mut chunks = budget.reader();
     let mut total = 0usize;
     loop {
         match tokio::time::timeout_at(deadline, response.chunk()).await {
-            Err(_) => return Err("timed out reading the response body".into()),
-            Ok(Err(e)) => return Err(format!("response body broke: {e}")),
+            Err(_) => return Err(broken("timed out reading the response body".into())),
+            Ok(Err(e)) => return Err(broken(format!("response body broke: {e}"))),
             Ok(Ok(None)) => return Ok(chunks.finish()),
             Ok(Ok(Some(chunk))) => {
                 total += chunk.len();
                 if total > cap {
-                    return Err(format!(
+                    return Err(broken(format!(
                         "response body larger than {} MiB",
                         cap / (1024 * 1024)
-                    ));
+                    )));
                 }
-                chunks.push(chunk);
+                chunks
+                    .push(chunk)
+                    .map_err(|message| (Failure::GatewayBusy, message))?;
             }
         }
     }

@@ -2,6 +2,7 @@
 //! (`tap`, on `lenient_json`), the generated text of a stream (`stream_text`), token estimates
 //! (`tokens`), cost (`cost`), and the JSONL writer and its files (`writer`, `logfiles`).
 
+pub mod backlog;
 pub mod cost;
 mod lenient_json;
 pub mod logfiles;

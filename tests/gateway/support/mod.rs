@@ -4,6 +4,7 @@
     reason = "re-exports for the test modules; not every one is used"
 )]
 
+pub mod binary;
 pub mod gateway;
 pub mod mock;
 pub mod redis;
