@@ -237,6 +237,9 @@ pub fn models(
         entries.len(),
         if entries.len() == 1 { "y" } else { "ies" }
     );
+    if catalog.is_empty() {
+        let _ = writeln!(out, "{}", catalog.empty_reason());
+    }
     0
 }
 

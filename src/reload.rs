@@ -44,21 +44,14 @@ pub async fn reload(state: &Arc<AppState>, rebuilder: &Rebuilder) -> ReloadOutco
     };
     let old = state.snapshot().config.clone();
     let mut new = new;
-    // The listener is bound once; keep what is actually serving.
-    if (
-        new.server.host.as_str(),
-        new.server.port,
-        new.server.workers,
-    ) != (
-        old.server.host.as_str(),
-        old.server.port,
-        old.server.workers,
-    ) {
+    // The listener is bound once; keep what is actually serving. Warn only when the file's
+    // own values changed (not because --host/--port overrode them at start).
+    if new.server.as_written != old.server.as_written {
         tracing::warn!("server.host/port/workers changed: takes effect on restart");
-        new.server.host = old.server.host.clone();
-        new.server.port = old.server.port;
-        new.server.workers = old.server.workers;
     }
+    new.server.host = old.server.host.clone();
+    new.server.port = old.server.port;
+    new.server.workers = old.server.workers;
     for warning in &new.warnings {
         tracing::warn!("{warning}");
     }

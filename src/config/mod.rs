@@ -68,6 +68,9 @@ pub struct ServerConfig {
     pub request_body_timeout: Duration,
     /// Serving threads (at least 1; `server.workers: 0` in the file means one per core).
     pub workers: usize,
+    /// `host`, `port` and `workers` as the file says them, before command-line overrides:
+    /// a reload compares these, so `--port` does not look like a change of the file.
+    pub as_written: (String, u16, u32),
 }
 
 #[derive(Debug, Clone)]

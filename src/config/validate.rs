@@ -281,6 +281,7 @@ fn validate_server(raw: &RawRouterConfig, problems: &mut Problems<'_>) -> Server
         );
     }
     ServerConfig {
+        as_written: (host.clone(), s.port, s.workers),
         host,
         port: s.port,
         max_body_bytes: usize::try_from(s.max_body_bytes).unwrap_or(usize::MAX),

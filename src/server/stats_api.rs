@@ -171,7 +171,17 @@ pub async fn channel_status(State(s): State<Arc<AppState>>) -> Json<Value> {
     let discovery = s.discovery.lock().map(|d| d.clone()).unwrap_or_default();
     let today_totals = with_aggregates(&s, |a| a.day(today()).cloned());
     let mut channels = Vec::new();
-    let alerts = s.alerts.lock().unwrap_or_else(|p| p.into_inner());
+    // Read what the alert log knows first, so its lock is not held while health is read.
+    let (notified_channels, alerted_at) = {
+        let log = s.alerts.lock().unwrap_or_else(|p| p.into_inner());
+        let times: HashMap<&str, chrono::DateTime<Utc>> = snapshot
+            .config
+            .channels
+            .iter()
+            .filter_map(|c| Some((c.id.as_str(), log.latest_alert_at(&c.id)?)))
+            .collect();
+        (log.notified_channels(), times)
+    };
     let mut error_counts = serde_json::Map::new();
     let mut last_error_times = serde_json::Map::new();
     for channel in &snapshot.config.channels {
@@ -213,7 +223,7 @@ pub async fn channel_status(State(s): State<Arc<AppState>>) -> Json<Value> {
         if failed_today > 0 {
             error_counts.insert(channel.id.clone(), json!(failed_today));
         }
-        let alerted = alerts.latest_alert_at(&channel.id);
+        let alerted = alerted_at.get(channel.id.as_str()).copied();
         let last_seen = last_error.as_ref().map(|(at, _)| {
             Utc::now()
                 - chrono::Duration::from_std(now.saturating_duration_since(*at)).unwrap_or_default()
@@ -250,8 +260,6 @@ pub async fn channel_status(State(s): State<Arc<AppState>>) -> Json<Value> {
             "today": today,
         }));
     }
-    let notified_channels = alerts.notified_channels();
-    drop(alerts);
     ok(json!({
         "channels": channels,
         "notified_channels": notified_channels,

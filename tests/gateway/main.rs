@@ -15,6 +15,7 @@ mod hardening;
 mod import;
 mod legacy;
 mod openai_sdk;
+mod operability;
 mod query;
 mod ranking;
 mod reload;
