@@ -55,8 +55,9 @@ channels:
     // Its only channel is blacklisted now: this call reaches no channel.
     assert_eq!(gateway.chat("model-a-8b").await.status(), 503);
 
+    // Alerts and usage records are written in the background: wait for both, bounded.
     let status = data_when(&gateway, "/v1/stats/channel-status", |v| {
-        v["notified_channels"] == json!(["bad"])
+        v["notified_channels"] == json!(["bad"]) && v["error_counts"].get("flaky").is_some()
     })
     .await;
     assert_eq!(status["notified_channels"], json!(["bad"]));
