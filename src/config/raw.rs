@@ -193,6 +193,28 @@ pub struct RawRouting {
     pub quota_blacklist_s: f64,
     pub model_filters: RawModelFilters,
     pub sorting_strategies: BTreeMap<String, Vec<RawWeight>>,
+    /// The query used when a request has no `model` (or `model: "auto"`) and no rule applies.
+    pub default_model: Option<String>,
+    /// Prompt-length rules for requests without a model, tried in order.
+    pub rules: Vec<RawRule>,
+}
+
+/// `routing.rules[]`: `{name?, when: {max_prompt_tokens?, min_prompt_tokens?}, model}`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawRule {
+    #[serde(default)]
+    pub name: Option<String>,
+    pub when: RawRuleWhen,
+    pub model: String,
+}
+
+/// The condition of a rule; both bounds are inclusive.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RawRuleWhen {
+    pub max_prompt_tokens: Option<u64>,
+    pub min_prompt_tokens: Option<u64>,
 }
 
 impl Default for RawRouting {
@@ -207,6 +229,8 @@ impl Default for RawRouting {
             quota_blacklist_s: 1800.0,
             model_filters: RawModelFilters::default(),
             sorting_strategies: BTreeMap::new(),
+            default_model: None,
+            rules: Vec::new(),
         }
     }
 }

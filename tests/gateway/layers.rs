@@ -22,6 +22,7 @@ const LAYERS: &[(&str, &[&str])] = &[
             "discovery",
             "budget",
             "metrics",
+            "import",
         ],
     ),
     ("shared state", &["state"]),
