@@ -11,3 +11,4 @@ pub mod answer_budget;
 pub mod classify;
 pub mod client;
 pub mod redact;
+pub mod sse;

@@ -36,6 +36,12 @@ impl GatewayProcess {
             }
             None => tokio::process::Command::new(binary),
         };
+        // Not the `SAR_*` variables config tests set process-wide (see `support::binary`).
+        for (name, _) in std::env::vars_os() {
+            if name.to_string_lossy().starts_with("SAR_") {
+                command.env_remove(name);
+            }
+        }
         let mut child = command
             .arg("--config-dir")
             .arg(config_dir)
