@@ -36,7 +36,7 @@ impl GatewayProcess {
             }
             None => tokio::process::Command::new(binary),
         };
-        // Not the `SAR_*` variables config tests set process-wide (see `support::binary`).
+        // Not the `SAR_*` variables a config test may have set in this process.
         for (name, _) in std::env::vars_os() {
             if name.to_string_lossy().starts_with("SAR_") {
                 command.env_remove(name);
