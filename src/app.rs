@@ -16,7 +16,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::catalog::{ChannelModelList, ModelSource};
-use crate::config::{load_config, Config, ConfigErrors, ConfigSource};
+use crate::config::{Config, ConfigErrors, ConfigSource};
 use crate::discovery::cache::{CachedModels, ChannelCache};
 use crate::health::ChannelHealth;
 use crate::metrics::Metrics;
@@ -109,7 +109,7 @@ impl RunningGateway {
 
 /// Load the config and start serving.
 pub async fn start(options: ServeOptions) -> Result<RunningGateway, StartError> {
-    let mut config = load_config(&options.source)?;
+    let mut config = crate::query::load_config(&options.source)?;
     if let Some(host) = options.host {
         config.server.host = host;
     }

@@ -6,16 +6,24 @@
 use std::io::Write;
 
 use crate::catalog::{Catalog, CatalogEntry, ModelKind};
-use crate::config::{load_config, Config, ConfigSource};
+use crate::config::{Config, ConfigSource};
 use crate::query::Needs;
 use crate::scoring::{plan, LiveScores, PlanError};
 use crate::stats::aggregate::UsageAggregates;
 
 /// `smart-ai-router check`: validate the config and print a summary. 0 when valid, 1 otherwise.
 pub fn check(source: &ConfigSource, out: &mut dyn Write, err: &mut dyn Write) -> i32 {
-    match load_config(source) {
+    match crate::query::load_config(source) {
         Ok(config) => {
             let _ = write_summary(source, &config, out);
+            // Disabled channels are in the summary already.
+            let others = config
+                .warnings
+                .iter()
+                .filter(|w| !w.starts_with("channel "));
+            for warning in others {
+                let _ = writeln!(out, "warning: {warning}");
+            }
             0
         }
         Err(errors) => {
@@ -108,7 +116,7 @@ pub fn init_logging(format: LogFormat) {
 
 /// Load the config or print its errors; `None` means exit 1.
 fn config_or_report(source: &ConfigSource, err: &mut dyn Write) -> Option<Config> {
-    match load_config(source) {
+    match crate::query::load_config(source) {
         Ok(config) => Some(config),
         Err(errors) => {
             let _ = writeln!(err, "configuration is invalid:\n{errors}");
@@ -228,6 +236,9 @@ pub fn models(
         entries.len(),
         if entries.len() == 1 { "y" } else { "ies" }
     );
+    if catalog.is_empty() {
+        let _ = writeln!(out, "{}", catalog.empty_reason());
+    }
     0
 }
 
@@ -334,8 +345,30 @@ fn write_explanation(value: &serde_json::Value, out: &mut dyn Write) -> std::io:
     Ok(())
 }
 
-/// `smart-ai-router stats`: today's usage summary from the logs.
-pub fn stats(source: &ConfigSource, out: &mut dyn Write, err: &mut dyn Write) -> i32 {
+/// `smart-ai-router stats [--date YYYY-MM-DD | --days N]`: a usage summary from the logs.
+pub fn stats(
+    source: &ConfigSource,
+    date: Option<&str>,
+    days: Option<u32>,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> i32 {
+    let today = chrono::Utc::now().date_naive();
+    let (first, last) = match (date, days) {
+        (Some(text), _) => match chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d") {
+            Ok(day) => (day, day),
+            Err(_) => {
+                let _ = writeln!(err, "--date must be a day as YYYY-MM-DD, got {text:?}");
+                return 1;
+            }
+        },
+        (None, Some(0)) => {
+            let _ = writeln!(err, "--days must be at least 1");
+            return 1;
+        }
+        (None, Some(n)) => (today - chrono::Days::new(u64::from(n) - 1), today),
+        (None, None) => (today, today),
+    };
     let Some(config) = config_or_report(source, err) else {
         return 1;
     };
@@ -350,14 +383,15 @@ pub fn stats(source: &ConfigSource, out: &mut dyn Write, err: &mut dyn Write) ->
             return 1;
         }
     };
-    let today = chrono::Utc::now().date_naive();
-    let day = crate::stats::report::daily(
-        &aggregates,
-        &crate::stats::params::DailyParams { date: today },
-    );
+    let day = crate::stats::report::range(&aggregates, first, last);
+    let span = if first == last {
+        format!("on {first}")
+    } else {
+        format!("from {first} to {last}")
+    };
     let _ = writeln!(
         out,
-        "usage on {today} (UTC), from {} ({} records read, {} corrupt lines skipped)",
+        "usage {span} (UTC), from {} ({} records read, {} corrupt lines skipped)",
         config.usage.dir.display(),
         report.records,
         report.corrupt_lines
@@ -375,6 +409,13 @@ pub fn stats(source: &ConfigSource, out: &mut dyn Write, err: &mut dyn Write) ->
         day.avg_response_time_ms,
         day.p95_response_time_ms
     );
+    if day.unrouted_requests > 0 {
+        let _ = writeln!(
+            out,
+            "  {} request(s) reached no channel",
+            day.unrouted_requests
+        );
+    }
     for (model, f) in &day.models {
         let _ = writeln!(
             out,
@@ -383,6 +424,66 @@ pub fn stats(source: &ConfigSource, out: &mut dyn Write, err: &mut dyn Write) ->
         );
     }
     0
+}
+
+/// `smart-ai-router migrate --from OLD --to NEW`: the original's config directory, rewritten.
+pub fn migrate(
+    from: &std::path::Path,
+    to: &std::path::Path,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> i32 {
+    let report = match crate::config::migrate::migrate(from, to) {
+        Ok(report) => report,
+        Err(e) => {
+            let _ = writeln!(err, "{e}");
+            return 1;
+        }
+    };
+    for path in &report.written {
+        let _ = writeln!(out, "wrote {}", path.display());
+    }
+    if report.keys_moved > 0 {
+        let _ = writeln!(
+            out,
+            "{} API key(s) moved to {} and referenced as ${{VAR}}",
+            report.keys_moved,
+            crate::config::envfile::FILE_NAME
+        );
+    }
+    for note in &report.notes {
+        let _ = writeln!(out, "  {note}");
+    }
+    check(&ConfigSource::new(to), out, err)
+}
+
+/// `smart-ai-router import one-api --db PATH --config-dir DIR`.
+pub fn import_one_api(
+    db: &std::path::Path,
+    target: &ConfigSource,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> i32 {
+    let report = match crate::import::one_api::import(db, &target.dir) {
+        Ok(report) => report,
+        Err(e) => {
+            let _ = writeln!(err, "{e}");
+            return 1;
+        }
+    };
+    let _ = writeln!(
+        out,
+        "imported {} channel(s) from a {} database ({} disabled there), {} key(s) in {}",
+        report.channels,
+        report.flavour,
+        report.disabled,
+        report.keys,
+        crate::config::envfile::FILE_NAME
+    );
+    for note in &report.notes {
+        let _ = writeln!(out, "  {note}");
+    }
+    check(target, out, err)
 }
 
 /// `smart-ai-router logs archive --days-to-keep N`.

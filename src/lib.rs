@@ -12,6 +12,7 @@ pub mod config;
 pub mod discovery;
 pub mod explain;
 pub mod health;
+pub mod import;
 pub mod limits;
 pub mod metrics;
 pub mod proxy;

@@ -20,24 +20,40 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
     about = "OpenAI-compatible LLM gateway that routes tag and name queries across channels"
 )]
 struct Args {
-    /// Directory holding providers.yaml and router_config.yaml.
-    #[arg(long, global = true, default_value = "config")]
-    config_dir: PathBuf,
-    /// Listen address (overrides server.host).
-    #[arg(long, global = true)]
-    host: Option<String>,
-    /// Listen port (overrides server.port).
-    #[arg(long, global = true)]
-    port: Option<u16>,
-    /// Log line format.
-    #[arg(long, global = true, value_enum, default_value_t = LogStyle::Text)]
-    log_format: LogStyle,
+    /// Options of `serve`, which runs when no subcommand is given.
+    #[command(flatten)]
+    serve: ServeArgs,
     #[command(subcommand)]
     command: Option<Command>,
 }
 
-#[derive(Clone, Copy, ValueEnum)]
+/// The config directory; every subcommand that reads a config takes it (before or after the
+/// subcommand name).
+#[derive(clap::Args, Clone, Default)]
+struct ConfigDir {
+    /// Directory holding providers.yaml and router_config.yaml [default: config].
+    #[arg(long)]
+    config_dir: Option<PathBuf>,
+}
+
+#[derive(clap::Args, Clone, Default)]
+struct ServeArgs {
+    #[command(flatten)]
+    dir: ConfigDir,
+    /// Listen address (overrides server.host).
+    #[arg(long)]
+    host: Option<String>,
+    /// Listen port (overrides server.port).
+    #[arg(long)]
+    port: Option<u16>,
+    /// Log line format.
+    #[arg(long, value_enum, default_value_t = LogStyle::Text)]
+    log_format: LogStyle,
+}
+
+#[derive(Clone, Copy, Default, ValueEnum)]
 enum LogStyle {
+    #[default]
     Text,
     Json,
 }
@@ -45,25 +61,65 @@ enum LogStyle {
 #[derive(Subcommand)]
 enum Command {
     /// Start the gateway (the default).
-    Serve,
+    Serve(ServeArgs),
     /// Validate the configuration and print a summary; exit 1 when it is invalid.
-    Check,
+    Check(ConfigDir),
     /// List the catalog, or the models a query matches.
     Models {
+        #[command(flatten)]
+        dir: ConfigDir,
         /// A query such as `tag:free,qwen3` or `qwen3-235b-a22b`.
         query: Option<String>,
     },
     /// Show how a query would be ranked, with every sub-score.
     Explain {
+        #[command(flatten)]
+        dir: ConfigDir,
         /// A query such as `tag:free,qwen3`.
         query: String,
     },
-    /// Print today's usage summary from the logs.
-    Stats,
+    /// Print a usage summary from the logs (today, a given day, or the last N days).
+    Stats {
+        #[command(flatten)]
+        dir: ConfigDir,
+        /// The UTC day to report, YYYY-MM-DD (default: today).
+        #[arg(long, conflicts_with = "days")]
+        date: Option<String>,
+        /// Report the last N days up to today instead of one day.
+        #[arg(long)]
+        days: Option<u32>,
+    },
     /// Manage usage log files.
     Logs {
         #[command(subcommand)]
         action: LogsAction,
+    },
+    /// Convert the original (Python) router's config directory into this gateway's format.
+    Migrate {
+        /// The original's config directory (with its router_config.yaml).
+        #[arg(long)]
+        from: PathBuf,
+        /// Where to write the new providers.yaml, router_config.yaml and secrets.env.
+        #[arg(long)]
+        to: PathBuf,
+    },
+    /// Bring channels over from another gateway's database.
+    Import {
+        #[command(subcommand)]
+        source: ImportSource,
+    },
+}
+
+#[derive(Subcommand)]
+enum ImportSource {
+    /// Channels of a One-API or New-API SQLite database (its `channels` table).
+    #[command(name = "one-api")]
+    OneApi {
+        /// The SQLite database file (one-api.db).
+        #[arg(long)]
+        db: PathBuf,
+        #[command(flatten)]
+        dir: ConfigDir,
     },
 }
 
@@ -71,6 +127,8 @@ enum Command {
 enum LogsAction {
     /// Gzip usage logs older than N days into logs/archive/.
     Archive {
+        #[command(flatten)]
+        dir: ConfigDir,
         /// Days of plain logs to keep (today is never archived).
         #[arg(long, default_value_t = 30)]
         days_to_keep: u32,
@@ -79,40 +137,50 @@ enum LogsAction {
 
 fn main() -> ExitCode {
     let args = Args::parse();
-    let source = ConfigSource::new(&args.config_dir);
-    let code = match args.command.unwrap_or(Command::Serve) {
-        Command::Serve => serve(
-            ServeOptions {
-                source,
-                host: args.host,
-                port: args.port,
-            },
-            args.log_format,
-        ),
-        Command::Check => cli::check(&source, &mut std::io::stdout(), &mut std::io::stderr()),
-        Command::Models { query } => cli::models(
-            &source,
-            query.as_deref(),
-            &mut std::io::stdout(),
-            &mut std::io::stderr(),
-        ),
-        Command::Explain { query } => cli::explain(
-            &source,
-            &query,
-            &mut std::io::stdout(),
-            &mut std::io::stderr(),
-        ),
-        Command::Stats => cli::stats(&source, &mut std::io::stdout(), &mut std::io::stderr()),
-        Command::Logs {
-            action: LogsAction::Archive { days_to_keep },
-        } => cli::archive(
-            &source,
-            days_to_keep,
-            &mut std::io::stdout(),
-            &mut std::io::stderr(),
-        ),
+    // `--config-dir` may come before the subcommand (the top-level option) or after it.
+    let top_dir = args.serve.dir.config_dir.clone();
+    let source = |dir: ConfigDir| {
+        ConfigSource::new(
+            dir.config_dir
+                .or_else(|| top_dir.clone())
+                .unwrap_or_else(|| PathBuf::from("config")),
+        )
+    };
+    let (out, err) = (&mut std::io::stdout(), &mut std::io::stderr());
+    let code = match args.command {
+        None => serve_with(args.serve.clone(), source(args.serve.dir)),
+        Some(Command::Serve(serve)) => {
+            let dir = serve.dir.clone();
+            serve_with(serve, source(dir))
+        }
+        Some(Command::Check(dir)) => cli::check(&source(dir), out, err),
+        Some(Command::Models { dir, query }) => {
+            cli::models(&source(dir), query.as_deref(), out, err)
+        }
+        Some(Command::Explain { dir, query }) => cli::explain(&source(dir), &query, out, err),
+        Some(Command::Stats { dir, date, days }) => {
+            cli::stats(&source(dir), date.as_deref(), days, out, err)
+        }
+        Some(Command::Logs {
+            action: LogsAction::Archive { dir, days_to_keep },
+        }) => cli::archive(&source(dir), days_to_keep, out, err),
+        Some(Command::Migrate { from, to }) => cli::migrate(&from, &to, out, err),
+        Some(Command::Import {
+            source: ImportSource::OneApi { db, dir },
+        }) => cli::import_one_api(&db, &source(dir), out, err),
     };
     ExitCode::from(u8::try_from(code).unwrap_or(1))
+}
+
+fn serve_with(args: ServeArgs, source: ConfigSource) -> i32 {
+    serve(
+        ServeOptions {
+            source,
+            host: args.host,
+            port: args.port,
+        },
+        args.log_format,
+    )
 }
 
 fn serve(options: ServeOptions, log: LogStyle) -> i32 {

@@ -16,6 +16,7 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
+use super::empty;
 use super::facts::DiscoveredModel;
 use super::index::CatalogIndex;
 use super::names::{self, ModelKind};
@@ -72,14 +73,25 @@ impl Catalog {
                     .iter()
                     .position(|e| e.model_id.eq_ignore_ascii_case(target));
                 if let Some(position) = found {
+                    // The words of the alias describe the model the channel names opaquely.
+                    let entry = &mut channel_entries[position];
+                    for tag in names::analyse(standard).tags {
+                        push_unique(&mut entry.tags, &tag);
+                    }
                     aliases.push((standard.clone(), (first + position) as EntryId));
                 }
             }
             entries.extend(channel_entries);
         }
         set_tie_order(&mut entries);
-        let index = CatalogIndex::build(&entries, aliases);
-        Catalog { entries, index }
+        let index = CatalogIndex::build(&entries, aliases.clone());
+        let empty_reason = entries.is_empty().then(|| empty::why_empty(config, |_| 0));
+        Catalog {
+            entries,
+            index,
+            aliases,
+            empty_reason,
+        }
     }
 }
 
@@ -190,6 +202,7 @@ fn build_entry(
     let is_local = channel.is_local();
     let is_free = price.is_some_and(|p| p.is_free()) || variant.as_deref() == Some("free");
     let quality = known.and_then(|k| k.quality);
+    let created = created_of(&model.raw);
 
     let mut tags = facts.tags;
     for tag in &channel.tags {
@@ -232,8 +245,23 @@ fn build_entry(
         is_local,
         scores,
         source,
+        created,
         tie_order: 0,
     }
+}
+
+/// When the upstream says the model was made: OpenAI's `created` (unix seconds), Anthropic's
+/// `created_at` (RFC 3339) or Ollama's `modified_at`.
+fn created_of(raw: &serde_json::Value) -> Option<i64> {
+    if let Some(seconds) = raw.get("created").and_then(serde_json::Value::as_i64) {
+        return (seconds > 0).then_some(seconds);
+    }
+    ["created_at", "modified_at"].iter().find_map(|key| {
+        let text = raw.get(*key)?.as_str()?;
+        chrono::DateTime::parse_from_rfc3339(text)
+            .ok()
+            .map(|t| t.timestamp())
+    })
 }
 
 /// The knowledge base's figure, unless the name states one that differs by more than half:

@@ -7,6 +7,7 @@
 //! order) then model id, so every list of ids is sorted and set operations are merges.
 
 mod build;
+pub mod empty;
 pub mod facts;
 pub mod index;
 pub mod knowledge;
@@ -125,6 +126,8 @@ pub struct CatalogEntry {
     pub scores: StaticScores,
     /// Where the model list of the channel came from.
     pub source: ModelSource,
+    /// Unix seconds the upstream gave for the model (`created`, `created_at`), if any.
+    pub created: Option<i64>,
     /// This entry's place in the ranking tie-break order (channel `priority`, channel id,
     /// model id, entry id), set once the whole catalog is built: ranking compares one number
     /// instead of three strings.
@@ -136,6 +139,12 @@ pub struct CatalogEntry {
 pub struct Catalog {
     pub entries: Vec<CatalogEntry>,
     pub index: CatalogIndex,
+    /// Every channel alias that names a model of the catalog: (standard name, its entry), in
+    /// channel order. The words of the name are also tags of the entry.
+    pub aliases: Vec<(String, EntryId)>,
+    /// Why the catalog is empty (`None` when it is not): disabled channels and their reasons,
+    /// enabled channels without models.
+    pub empty_reason: Option<String>,
 }
 
 impl Catalog {
@@ -149,6 +158,13 @@ impl Catalog {
 
     pub fn is_empty(&self) -> bool {
         self.entries.is_empty()
+    }
+
+    /// The sentence explaining an empty catalog (see `empty`).
+    pub fn empty_reason(&self) -> &str {
+        self.empty_reason
+            .as_deref()
+            .unwrap_or("the catalog is empty: no enabled channel has models")
     }
 
     /// Entries of one channel.

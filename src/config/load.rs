@@ -10,15 +10,19 @@
 //! This module reads files and the environment, and never decides whether a value is good:
 //! that is `validate`.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use figment::providers::{Env, Serialized};
 use figment::Figment;
-use serde::de::DeserializeOwned;
 use serde_yaml::Value;
 
+use super::envfile;
 use super::error::{ConfigError, ConfigErrors};
 use super::interpolate::{interpolate_tree, UnsetVariable};
+use super::keys::{strip_location, typed_collecting};
+use super::legacy;
+use super::locate::{line_of, segments};
 use super::raw::{RawProvidersFile, RawRouterConfig};
 use super::validate::validate;
 use super::Config;
@@ -43,38 +47,88 @@ impl ConfigSource {
     }
 }
 
+/// The provider list shipped with the gateway, used when an original-format config directory
+/// has no providers.yaml (its providers are declared inside router_config.yaml).
+pub const BUILTIN_PROVIDERS: &str = include_str!("../../config/providers.yaml");
+
 /// Load, interpolate, override and validate both files; every problem is reported at once.
 pub fn load_config(source: &ConfigSource) -> Result<Config, ConfigErrors> {
-    let lookup = |name: &str| std::env::var(name).ok();
     let mut errors = Vec::new();
+    let mut warnings = Vec::new();
+    let secrets = match envfile::read(&source.dir) {
+        Ok(secrets) => secrets,
+        Err(e) => {
+            let file = display(&envfile::path_in(&source.dir));
+            errors.push(ConfigError::new(&file, "", format!("cannot read: {e}")));
+            Default::default()
+        }
+    };
+    if envfile::is_shared(&source.dir) {
+        warnings.push(format!(
+            "{} can be read by other users; run chmod 600 on it",
+            display(&envfile::path_in(&source.dir))
+        ));
+    }
+    let lookup = |name: &str| {
+        std::env::var(name)
+            .ok()
+            .or_else(|| secrets.get(name).cloned())
+    };
     let mut unset = Vec::new();
 
-    let providers_path = source.providers_path();
-    let providers: Option<RawProvidersFile> =
-        read_yaml_file(&providers_path, &lookup, &mut unset, &mut errors)
-            .and_then(|(text, value, file)| typed_from_value(&file, &text, value, &mut errors));
-    // A `${VAR}` in providers.yaml has nothing to disable: it is an error there.
-    for missing in unset.drain(..) {
-        errors.push(unset_error(&display(&providers_path), &missing));
-    }
-
     let router_path = source.router_path();
-    let router = read_yaml_file(&router_path, &lookup, &mut unset, &mut errors)
-        .and_then(|(text, value, file)| with_env_overrides(&file, &text, value, &mut errors));
+    let mut legacy_providers = BTreeMap::new();
+    let mut router_errors = Vec::new();
+    let router = read_yaml_file(&router_path, &lookup, &mut unset, &mut router_errors).and_then(
+        |(text, mut value, file)| {
+            let translation = legacy::translate(&mut value);
+            for note in &translation.notes {
+                let line = line_of(&text, &segments(&note.key_path));
+                let at = line.map_or(String::new(), |l| format!(":{l}"));
+                warnings.push(format!("{file}{at}: {}", note.text()));
+            }
+            legacy_providers = translation.providers;
+            with_env_overrides(&file, &text, value, &mut router_errors)
+        },
+    );
 
-    let (Some(providers), Some(router)) = (providers, router) else {
+    let providers_path = source.providers_path();
+    let mut providers_unset = Vec::new();
+    let providers: Option<RawProvidersFile> =
+        if !providers_path.exists() && !legacy_providers.is_empty() {
+            warnings.push(format!(
+                "{} not found: using the built-in provider list with the providers of {}",
+                display(&providers_path),
+                display(&router_path)
+            ));
+            serde_yaml::from_str(BUILTIN_PROVIDERS).ok()
+        } else {
+            read_yaml_file(&providers_path, &lookup, &mut providers_unset, &mut errors)
+                .and_then(|(text, value, file)| typed_collecting(&file, &text, value, &mut errors))
+        };
+    // A `${VAR}` in providers.yaml has nothing to disable: it is an error there.
+    for missing in &providers_unset {
+        errors.push(unset_error(&display(&providers_path), missing));
+    }
+    errors.append(&mut router_errors);
+
+    let (Some(mut providers), Some(router)) = (providers, router) else {
         return Err(ConfigErrors(errors));
     };
     if !errors.is_empty() {
         return Err(ConfigErrors(errors));
     }
-    validate(
+    providers.providers.extend(legacy_providers);
+    let mut config = validate(
         router,
         providers,
         &unset,
         &display(&router_path),
         &display(&providers_path),
-    )
+    )?;
+    warnings.append(&mut config.warnings);
+    config.warnings = warnings;
+    Ok(config)
 }
 
 fn display(path: &Path) -> String {
@@ -135,41 +189,6 @@ fn read_yaml_file(
     Some((text, value, file))
 }
 
-/// Type the interpolated tree. When that fails, typing the raw text usually fails the same
-/// way (a typo, a wrong type) and says where: serde_yaml gives a line only from text. A value
-/// that only fails after interpolation is reported without a line.
-fn typed_from_value<T: DeserializeOwned>(
-    file: &str,
-    text: &str,
-    value: Value,
-    errors: &mut Vec<ConfigError>,
-) -> Option<T> {
-    match serde_yaml::from_value::<T>(value) {
-        Ok(typed) => Some(typed),
-        Err(from_value) => {
-            let error = serde_yaml::from_str::<T>(text).err().unwrap_or(from_value);
-            errors.push(yaml_error(file, &error));
-            None
-        }
-    }
-}
-
-/// Remove serde_yaml's ` at line N column M` from a message (the line is reported separately).
-fn strip_location(message: &str) -> String {
-    let Some(at) = message.find(" at line ") else {
-        return message.to_string();
-    };
-    let rest = &message[at + " at line ".len()..];
-    let digits = |s: &str| s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
-    let line_len = digits(rest);
-    let after_line = &rest[line_len..];
-    let tail = match after_line.strip_prefix(" column ") {
-        Some(col) => &col[digits(col)..],
-        None => after_line,
-    };
-    format!("{}{}", &message[..at], tail)
-}
-
 fn yaml_error(file: &str, error: &serde_yaml::Error) -> ConfigError {
     let message = strip_location(&error.to_string());
     // serde_yaml writes `path: message`; split the path off so it reads like our other errors.
@@ -200,8 +219,8 @@ fn with_env_overrides(
     value: Value,
     errors: &mut Vec<ConfigError>,
 ) -> Option<RawRouterConfig> {
-    // Type the file alone first, so its own mistakes are reported with their line.
-    typed_from_value::<RawRouterConfig>(file, text, value.clone(), errors)?;
+    // Type the file alone first, so its own mistakes are all reported, with their lines.
+    typed_collecting::<RawRouterConfig>(file, text, value.clone(), errors)?;
     let env = Env::prefixed("SAR_")
         .filter(|key| key.as_str().contains("__"))
         .split("__");

@@ -5,14 +5,25 @@
 //! the [`Config`] below, reporting every problem at once with file, key path and line. Nothing
 //! past this module re-checks a config value. A `Config` is immutable; a reload builds a new one.
 
+pub mod envfile;
 mod error;
 mod interpolate;
+pub mod keys;
+pub mod legacy;
+mod legacy_notes;
+mod legacy_providers;
 mod load;
+pub mod locate;
+pub mod migrate;
+mod problems;
 pub mod raw;
 mod scaling;
 mod secret;
 pub mod strategy;
 mod validate;
+mod validate_channels;
+mod validate_routing;
+pub mod write;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -20,7 +31,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 pub use error::{ConfigError, ConfigErrors};
-pub use load::{load_config, ConfigSource};
+pub use load::{load_config, ConfigSource, BUILTIN_PROVIDERS};
 pub use raw::{AuthStyle, WireFormat};
 pub use secret::{url_without_credentials, Secret};
 
@@ -66,6 +77,9 @@ pub struct ServerConfig {
     pub connections: ConnectionLimits,
     /// Bytes of non-streamed upstream answers held at once across requests (fixed at start).
     pub max_buffered_answer_bytes: usize,
+    /// `host`, `port` and `workers` as the file says them, before command-line overrides:
+    /// a reload compares these, so `--port` does not look like a change of the file.
+    pub as_written: (String, u16, u32),
 }
 
 /// How long a client connection may take and how many may be open.
@@ -294,6 +308,40 @@ pub struct RoutingConfig {
     pub model_filters: ModelFilters,
     /// Built-ins merged with the user's; always contains `default_strategy`.
     pub strategies: BTreeMap<String, Strategy>,
+    /// The query for requests with no `model` (or `model: "auto"`) when no rule applies.
+    pub default_model: Option<String>,
+    /// Prompt-length rules for such requests, in file order; the first that matches applies.
+    pub rules: Vec<RoutingRule>,
+}
+
+/// One `routing.rules` entry: a prompt-length range (inclusive bounds) and the query to use.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RoutingRule {
+    /// `name` from the file, else `rules[i]`; sent back in `x-router-rule`.
+    pub name: String,
+    pub min_prompt_tokens: Option<u64>,
+    pub max_prompt_tokens: Option<u64>,
+    /// A query such as `tag:free,<=14b` (checked to parse).
+    pub model: String,
+}
+
+impl RoutingRule {
+    /// Whether a prompt of `tokens` (as estimated for context fit) falls in this rule's range.
+    pub fn matches(&self, tokens: u64) -> bool {
+        self.min_prompt_tokens.is_none_or(|min| tokens >= min)
+            && self.max_prompt_tokens.is_none_or(|max| tokens <= max)
+    }
+}
+
+impl RoutingConfig {
+    /// The query for a request without a model: the first matching rule's, else
+    /// `default_model`; with the rule's name when a rule applied.
+    pub fn model_for_prompt(&self, prompt_tokens: u64) -> Option<(&str, Option<&str>)> {
+        match self.rules.iter().find(|r| r.matches(prompt_tokens)) {
+            Some(rule) => Some((rule.model.as_str(), Some(rule.name.as_str()))),
+            None => self.default_model.as_deref().map(|m| (m, None)),
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]

@@ -36,10 +36,10 @@ pub struct RawProvider {
     #[serde(default)]
     pub headers: BTreeMap<String, String>,
     /// Published rate limits: the default of every channel of this provider.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub limits: Option<RawLimits>,
     /// Limits of single models (exact id, or `*suffix` such as `*:free`).
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub model_limits: BTreeMap<String, RawLimits>,
 }
 
@@ -81,7 +81,7 @@ pub struct RawRouterConfig {
     pub usage: RawUsage,
     #[serde(default)]
     pub cost_control: RawCostControl,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "RawState::is_default")]
     pub state: RawState,
 }
 
@@ -139,6 +139,7 @@ pub struct RawAuth {
     /// A reload may turn `enabled` from true to false only when this is true.
     pub allow_disable_on_reload: bool,
     /// Named client keys, each with its own budgets, rates and reach.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub keys: Vec<RawClientKey>,
 }
 
@@ -192,6 +193,12 @@ pub struct RawState {
     pub timeout_ms: u64,
 }
 
+impl RawState {
+    fn is_default(&self) -> bool {
+        self.redis_url.is_none() && self.key_prefix == "sar:" && self.timeout_ms == 5
+    }
+}
+
 impl Default for RawState {
     fn default() -> Self {
         Self {
@@ -236,9 +243,9 @@ pub struct RawChannel {
     #[serde(default)]
     pub currency: Option<String>,
     /// The channel's own rate limits (over the provider's published ones).
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub limits: Option<RawLimits>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub model_limits: BTreeMap<String, RawLimits>,
 }
 
@@ -268,6 +275,28 @@ pub struct RawRouting {
     pub quota_blacklist_s: f64,
     pub model_filters: RawModelFilters,
     pub sorting_strategies: BTreeMap<String, Vec<RawWeight>>,
+    /// The query used when a request has no `model` (or `model: "auto"`) and no rule applies.
+    pub default_model: Option<String>,
+    /// Prompt-length rules for requests without a model, tried in order.
+    pub rules: Vec<RawRule>,
+}
+
+/// `routing.rules[]`: `{name?, when: {max_prompt_tokens?, min_prompt_tokens?}, model}`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawRule {
+    #[serde(default)]
+    pub name: Option<String>,
+    pub when: RawRuleWhen,
+    pub model: String,
+}
+
+/// The condition of a rule; both bounds are inclusive.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RawRuleWhen {
+    pub max_prompt_tokens: Option<u64>,
+    pub min_prompt_tokens: Option<u64>,
 }
 
 impl Default for RawRouting {
@@ -282,6 +311,8 @@ impl Default for RawRouting {
             quota_blacklist_s: 1800.0,
             model_filters: RawModelFilters::default(),
             sorting_strategies: BTreeMap::new(),
+            default_model: None,
+            rules: Vec::new(),
         }
     }
 }

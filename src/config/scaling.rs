@@ -18,6 +18,7 @@ use std::time::Duration;
 use chrono::{DateTime, NaiveDate, Utc};
 
 use super::interpolate::UnsetVariable;
+use super::problems::Problems;
 use super::raw::{RawClientKey, RawLimits, RawState};
 
 /// Problems found here: (key path, message), reported by `validate` with the file and line.
@@ -27,6 +28,13 @@ pub(super) struct Findings(pub Vec<(String, String)>);
 impl Findings {
     fn push(&mut self, key_path: impl Into<String>, message: impl Into<String>) {
         self.0.push((key_path.into(), message.into()));
+    }
+}
+
+/// Report what was found here with the file and line (`Problems`).
+pub(super) fn report(problems: &mut Problems<'_>, findings: Findings) {
+    for (key_path, message) in findings.0 {
+        problems.push(key_path, message);
     }
 }
 

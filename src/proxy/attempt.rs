@@ -266,7 +266,8 @@ fn error_chain(error: &reqwest::Error) -> String {
     text
 }
 
-/// Read a body up to `cap` bytes before `deadline` (a single-chunk body is not copied).
+/// Read a body up to `cap` bytes before `deadline` (a single-chunk body is not copied),
+/// within the shared `budget` (no room: `GatewayBusy`, not the channel's fault).
 async fn read_capped(
     mut response: reqwest::Response,
     cap: usize,

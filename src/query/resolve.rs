@@ -60,6 +60,9 @@ pub fn resolve(
     needs: &Needs<'_>,
     explain: bool,
 ) -> Result<Resolution, NoMatch> {
+    if catalog.is_empty() {
+        return Err(no_match(original, catalog.empty_reason().to_string()));
+    }
     let mut dropped = Vec::new();
     let matched = match query {
         Query::Tags(tags) => {

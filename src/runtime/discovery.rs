@@ -7,7 +7,9 @@
 //! atomically, snapshot rebuilt, models removed after a 404 may serve again); a failure keeps
 //! the last good list and is recorded on the channel (last error, last attempt) for `/health`
 //! and `channel-status`. A channel that never succeeded and has no cache serves its
-//! `configured_models`.
+//! `configured_models`. A 401 or 403 is a rejected key, as it would be on a call: the channel
+//! is blacklisted for `routing.auth_blacklist_s` and an `invalid_api_key` alert is written
+//! (same quiet-hour rule), so a bad key shows before the first real request fails.
 
 use std::sync::Arc;
 
@@ -120,6 +122,9 @@ async fn discover_one(
                 s.last_attempt = Some(attempt_at);
                 s.last_error = Some(message.clone());
             });
+            if matches!(e.status, Some(401 | 403)) {
+                key_rejected(state, channel, &message);
+            }
             tracing::warn!(channel = %channel.id, "discovery failed (the last good list keeps serving): {message}");
             ChannelDiscovery {
                 channel_id: channel.id.clone(),
@@ -130,6 +135,32 @@ async fn discover_one(
             }
         }
     }
+}
+
+/// A key rejected during discovery: blacklist the channel and alert, as a call would.
+fn key_rejected(state: &Arc<AppState>, channel: &Channel, message: &str) {
+    let length = state.snapshot().config.routing.auth_blacklist;
+    state.health.blacklist_channel(
+        channel,
+        crate::health::BlacklistReason::InvalidKey,
+        length,
+        message.to_string(),
+        tokio::time::Instant::now(),
+    );
+    let alerts = state.alerts.clone();
+    let (id, name, message) = (
+        channel.id.clone(),
+        channel.name.clone(),
+        format!("during discovery: {message}"),
+    );
+    // On the usage writer's thread, like a call's alerts: in order, flushed at shutdown.
+    state.usage.run_in_order(Box::new(move || {
+        let mut log = alerts.lock().unwrap_or_else(|p| p.into_inner());
+        let class = crate::stats::alerts::ErrorClass::InvalidApiKey;
+        if let Err(e) = log.record_error(&id, &name, class, &message, Utc::now()) {
+            tracing::error!("cannot write a channel alert: {e}");
+        }
+    }));
 }
 
 fn update_status(

@@ -23,7 +23,7 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-use crate::config::{load_config, Config};
+use crate::config::Config;
 use crate::runtime::discovery::discover;
 use crate::state::rebuilder::{Change, Rebuilder};
 use crate::state::AppState;
@@ -67,7 +67,7 @@ pub async fn settle(paths: &[PathBuf]) {
 pub async fn reload(state: &Arc<AppState>, rebuilder: &Rebuilder) -> ReloadOutcome {
     let source = state.source.clone();
     settle(&[source.router_path(), source.providers_path()]).await;
-    let loaded = tokio::task::spawn_blocking(move || load_config(&source)).await;
+    let loaded = tokio::task::spawn_blocking(move || crate::query::load_config(&source)).await;
     let new = match loaded {
         Ok(Ok(config)) => config,
         Ok(Err(errors)) => return reject(state, errors.to_string()),
@@ -84,20 +84,10 @@ pub async fn reload(state: &Arc<AppState>, rebuilder: &Rebuilder) -> ReloadOutco
         );
     }
     let mut new = new;
-    // The listener is bound once; keep what is actually serving.
-    if (
-        new.server.host.as_str(),
-        new.server.port,
-        new.server.workers,
-    ) != (
-        old.server.host.as_str(),
-        old.server.port,
-        old.server.workers,
-    ) {
+    // The listener is bound once; keep what is actually serving. Warn only when the file's
+    // own values changed (not because --host/--port overrode them at start).
+    if new.server.as_written != old.server.as_written {
         tracing::warn!("server.host/port/workers changed: takes effect on restart");
-        new.server.host = old.server.host.clone();
-        new.server.port = old.server.port;
-        new.server.workers = old.server.workers;
     }
     if new.server.connections != old.server.connections
         || new.server.max_buffered_answer_bytes != old.server.max_buffered_answer_bytes
@@ -108,6 +98,9 @@ pub async fn reload(state: &Arc<AppState>, rebuilder: &Rebuilder) -> ReloadOutco
         new.server.connections = old.server.connections;
         new.server.max_buffered_answer_bytes = old.server.max_buffered_answer_bytes;
     }
+    new.server.host = old.server.host.clone();
+    new.server.port = old.server.port;
+    new.server.workers = old.server.workers;
     for warning in &new.warnings {
         tracing::warn!("{warning}");
     }

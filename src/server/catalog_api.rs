@@ -1,5 +1,10 @@
 //! `GET /v1/models` (the catalog as an OpenAI model list, with extra fields) and
 //! `GET /v1/route/explain?model=Q` (see `explain.rs`).
+//!
+//! Each channel alias is an item of its own (`alias_of`: the channel's model id, `channel`:
+//! the first channel that defines it), so UIs that offer models from this list offer aliases
+//! too; an alias spelled like a model id of the catalog is not listed twice. `created` is the
+//! upstream's figure when discovery had one, else 0.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -24,7 +29,7 @@ pub async fn list_models(State(state): State<Arc<AppState>>) -> Json<Value> {
             json!({
                 "id": entry.model_id,
                 "object": "model",
-                "created": 0,
+                "created": entry.created.unwrap_or(0),
                 "owned_by": entry.channel.provider.key,
                 "tags": [],
                 "channels": [],
@@ -44,6 +49,34 @@ pub async fn list_models(State(state): State<Arc<AppState>>) -> Json<Value> {
             }
         }
     }
+    let mut aliases: BTreeMap<&str, Value> = BTreeMap::new();
+    for (alias, id) in &snapshot.catalog.aliases {
+        let Some(entry) = snapshot.catalog.entry(*id) else {
+            continue;
+        };
+        if items.contains_key(alias.as_str()) {
+            continue;
+        }
+        let item = aliases.entry(alias.as_str()).or_insert_with(|| {
+            json!({
+                "id": alias,
+                "object": "model",
+                "created": entry.created.unwrap_or(0),
+                "owned_by": entry.channel.provider.key,
+                "alias_of": entry.model_id,
+                "channel": entry.channel.id,
+                "tags": entry.tags,
+                "channels": [],
+                "context_length": entry.context_tokens,
+                "parameters_b": entry.params_b,
+                "kind": entry.kind.as_str(),
+            })
+        });
+        if let Some(channels) = item["channels"].as_array_mut() {
+            channels.push(json!(entry.channel.id));
+        }
+    }
+    items.extend(aliases);
     Json(json!({"object": "list", "data": items.into_values().collect::<Vec<_>>()}))
 }
 

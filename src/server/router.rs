@@ -20,7 +20,7 @@ pub fn build_router(state: Arc<AppState>) -> Router {
         .route("/v1/route/explain", get(catalog_api::route_explain))
         .route("/health", get(status::health))
         .route("/health/liveliness", get(status::health))
-        .route("/health/readiness", get(status::health))
+        .route("/health/readiness", get(status::readiness))
         .route("/metrics", get(routes::metrics))
         .route("/v1/stats/daily", get(stats_api::daily))
         .route("/v1/stats/weekly", get(stats_api::weekly))

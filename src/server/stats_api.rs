@@ -1,6 +1,9 @@
 //! `/v1/stats/*` (SPEC §8): thin handlers over `stats::params` (parsing), `stats::report`
 //! (pure reports over the in-memory aggregates) and `stats::alerts`. Every body is
-//! `{"success": true, "data": ...}`; a bad parameter is a 400 naming it.
+//! `{"success": true, "data": ...}`; a bad parameter is a 400 naming it. Field names follow the
+//! original router where it had them (`notified_channels`, `error_counts`, `last_error_times`
+//! in channel-status); clearing the alerts of a channel that is neither configured nor in the
+//! alert log is a 404.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -128,6 +131,24 @@ pub async fn clear_alerts(
     State(s): State<Arc<AppState>>,
     Path(channel_id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
+    let configured = s.snapshot().config.channel(&channel_id).is_some();
+    let alerted = s
+        .alerts
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .has_channel(&channel_id);
+    if !configured && !alerted {
+        return Err(ApiError {
+            status: axum::http::StatusCode::NOT_FOUND,
+            kind: "invalid_request_error",
+            code: Some("channel_not_found"),
+            param: None,
+            message: format!(
+                "no channel {channel_id:?} in the config or the alert log; GET /v1/stats/channel-status lists the channels"
+            ),
+            retry_after: None,
+        });
+    }
     let alerts = s.alerts.clone();
     let id = channel_id.clone();
     let cleared = tokio::task::spawn_blocking(move || {
@@ -168,6 +189,19 @@ pub async fn channel_status(State(s): State<Arc<AppState>>) -> Json<Value> {
     let discovery = s.discovery.lock().map(|d| d.clone()).unwrap_or_default();
     let today_totals = with_aggregates(&s, |a| a.day(today()).cloned());
     let mut channels = Vec::new();
+    // Read what the alert log knows first, so its lock is not held while health is read.
+    let (notified_channels, alerted_at) = {
+        let log = s.alerts.lock().unwrap_or_else(|p| p.into_inner());
+        let times: HashMap<&str, chrono::DateTime<Utc>> = snapshot
+            .config
+            .channels
+            .iter()
+            .filter_map(|c| Some((c.id.as_str(), log.latest_alert_at(&c.id)?)))
+            .collect();
+        (log.notified_channels(), times)
+    };
+    let mut error_counts = serde_json::Map::new();
+    let mut last_error_times = serde_json::Map::new();
     for channel in &snapshot.config.channels {
         let mut cooling = Vec::new();
         let mut removed = Vec::new();
@@ -200,6 +234,24 @@ pub async fn channel_status(State(s): State<Arc<AppState>>) -> Json<Value> {
         let blacklist = s.health.blacklist(channel, now).map(|b| {
             json!({"reason": b.reason.as_str(), "until": wall_clock(b.until), "message": b.message})
         });
+        let failed_today = today_totals
+            .as_ref()
+            .and_then(|d| d.channels.get(&channel.id))
+            .map_or(0, |c| c.totals.failed_requests);
+        if failed_today > 0 {
+            error_counts.insert(channel.id.clone(), json!(failed_today));
+        }
+        let alerted = alerted_at.get(channel.id.as_str()).copied();
+        let last_seen = last_error.as_ref().map(|(at, _)| {
+            Utc::now()
+                - chrono::Duration::from_std(now.saturating_duration_since(*at)).unwrap_or_default()
+        });
+        if let Some(at) = last_seen.into_iter().chain(alerted).max() {
+            last_error_times.insert(
+                channel.id.clone(),
+                json!(at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)),
+            );
+        }
         let today = today_totals.as_ref().and_then(|d| d.channels.get(&channel.id)).map(|c| {
             json!({"requests": c.totals.requests, "successful": c.totals.successful_requests, "failed": c.totals.failed_requests,
                    "cost": c.totals.cost_usd(), "avg_response_time_ms": c.totals.avg_response_time_ms()})
@@ -226,7 +278,12 @@ pub async fn channel_status(State(s): State<Arc<AppState>>) -> Json<Value> {
             "today": today,
         }));
     }
-    ok(json!({"channels": channels}))
+    ok(json!({
+        "channels": channels,
+        "notified_channels": notified_channels,
+        "error_counts": error_counts,
+        "last_error_times": last_error_times,
+    }))
 }
 
 fn wall_clock_past(at: Instant, now: Instant) -> String {

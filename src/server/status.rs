@@ -2,17 +2,26 @@
 //! channel counts, catalog size, discovery state per channel, the usage log (dropped records,
 //! write errors, the backlog and the last write error), open connections, and the error of
 //! the last rejected config reload. `degraded` when a reload was rejected, the usage log cannot
-//! be written, no channel is enabled, or the catalog is empty. Never shows a key.
+//! be written, no channel is enabled, or the catalog is empty; then `empty_catalog` says why
+//! (disabled channels and their reasons, enabled channels without models and their last
+//! discovery error). Readiness is 503 until at least one model is routable (in the catalog, its
+//! channel not blacklisted). Never shows a key.
 
 use std::sync::Arc;
 
 use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde_json::{json, Map, Value};
 
 use crate::state::AppState;
 
 pub async fn health(State(state): State<Arc<AppState>>) -> Json<Value> {
+    Json(health_body(&state))
+}
+
+fn health_body(state: &AppState) -> Value {
     let snapshot = state.snapshot();
     let config = &snapshot.config;
     let catalog = &snapshot.catalog;
@@ -37,6 +46,20 @@ pub async fn health(State(state): State<Arc<AppState>>) -> Json<Value> {
         .map(|d| d.clone())
         .unwrap_or_default();
     let last_discovery = discovery.values().filter_map(|d| d.last_success).max();
+    let empty_catalog = catalog.is_empty().then(|| {
+        let unreachable: Vec<Value> = config
+            .enabled_channels()
+            .map(|c| {
+                let error = discovery.get(&c.id).and_then(|d| d.last_error.clone());
+                json!({"channel": c.id, "base_url": c.base_url, "last_error": error})
+            })
+            .collect();
+        json!({
+            "reason": catalog.empty_reason(),
+            "disabled_channels": config.channels.len() - enabled,
+            "channels_without_models": unreachable,
+        })
+    });
     let mut channels = Map::new();
     for channel in &config.channels {
         let d = discovery.get(&channel.id);
@@ -59,7 +82,7 @@ pub async fn health(State(state): State<Arc<AppState>>) -> Json<Value> {
         .collect();
     distinct.sort_unstable();
     distinct.dedup();
-    Json(json!({
+    json!({
         "status": status,
         "version": env!("CARGO_PKG_VERSION"),
         "uptime_s": state.started_at.elapsed().as_secs(),
@@ -92,8 +115,34 @@ pub async fn health(State(state): State<Arc<AppState>>) -> Json<Value> {
             },
         },
         "config_error": config_error,
+        "empty_catalog": empty_catalog,
         // `local` (no state.redis_url), `ok`, or `degraded` (Redis unreachable: local state).
         "shared_state": state.shared().status().as_str(),
         "shared_state_events_applied": state.shared().applied(),
-    }))
+    })
+}
+
+/// `GET /health/readiness`: the `/health` body with `ready` and `routable_entries`; 200 once at
+/// least one model can be routed to, else 503 with `not_ready_reason`.
+pub async fn readiness(State(state): State<Arc<AppState>>) -> Response {
+    let snapshot = state.snapshot();
+    let now = tokio::time::Instant::now();
+    let routable = snapshot
+        .catalog
+        .entries
+        .iter()
+        .filter(|e| state.health.blacklist(&e.channel, now).is_none())
+        .count();
+    let mut body = health_body(&state);
+    body["ready"] = json!(routable > 0);
+    body["routable_entries"] = json!(routable);
+    if routable > 0 {
+        return Json(body).into_response();
+    }
+    body["not_ready_reason"] = json!(if snapshot.catalog.is_empty() {
+        snapshot.catalog.empty_reason().to_string()
+    } else {
+        "every channel with models is blacklisted (rejected key or exhausted quota); see GET /v1/stats/channel-status".to_string()
+    });
+    (StatusCode::SERVICE_UNAVAILABLE, Json(body)).into_response()
 }

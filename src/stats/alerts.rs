@@ -352,6 +352,33 @@ impl AlertLog {
         }
     }
 
+    /// The channels that have at least one alert in the log, sorted (the original router's
+    /// `notified_channels`).
+    pub fn notified_channels(&self) -> Vec<String> {
+        let mut ids: Vec<String> = self
+            .alerts
+            .iter()
+            .map(|s| s.alert.channel_id.clone())
+            .collect();
+        ids.sort_unstable();
+        ids.dedup();
+        ids
+    }
+
+    /// The time of the newest alert of `channel_id`, of any type.
+    pub fn latest_alert_at(&self, channel_id: &str) -> Option<DateTime<Utc>> {
+        self.last_alert
+            .get(channel_id)?
+            .iter()
+            .map(|(_, at)| *at)
+            .max()
+    }
+
+    /// Whether the log holds an alert of `channel_id`.
+    pub fn has_channel(&self, channel_id: &str) -> bool {
+        self.alerts.iter().any(|s| s.alert.channel_id == channel_id)
+    }
+
     /// Removes a channel's alerts (memory and file) and resets its rules; returns how many.
     pub fn clear_channel(&mut self, channel_id: &str) -> io::Result<usize> {
         let kept: Vec<StoredAlert> = self

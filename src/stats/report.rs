@@ -16,8 +16,11 @@
 //! - Stats objects key `providers` by provider, `channels` by channel id (each with its
 //!   display `name`) and `models` by model id; each entry is `{requests, cost, tokens}` with
 //!   `tokens` = summed `total_tokens`. Maps serialize in key order. A call that reached no
-//!   channel is keyed `(none)`. Extra field: `unknown_cost_requests` (records with
-//!   `cost_known: false`, whose cost is missing from the sums).
+//!   channel (no candidate, bad request, budget) is in no map and no list: it is counted in
+//!   `unrouted_requests` (and in the totals). Extra field: `unknown_cost_requests` (records
+//!   with `cost_known: false`, whose cost is missing from the sums).
+//! - Cost-breakdown items carry the original router's key field (`model`, `channel` or
+//!   `provider`, after `breakdown_by`) and the same value as `key`.
 //! - Top lists sort by the `by` figure descending, ties by key ascending (model id, channel
 //!   id), then keep `limit`. Cost breakdown sorts by cost descending, ties by key; the
 //!   percentage is of the period's total cost (0 when the total is 0).
@@ -35,7 +38,7 @@ use std::collections::{BTreeMap, HashMap};
 use chrono::{Datelike, NaiveDate};
 use serde::Serialize;
 
-use super::aggregate::{nanos_to_usd, UsageAggregates, UsageBreakdown, UsageTotals};
+use super::aggregate::{nanos_to_usd, UsageAggregates, UsageBreakdown, UsageTotals, NO_KEY};
 use super::params::{
     BreakdownBy, BreakdownParams, DailyParams, DateRange, MonthlyParams, Period, RankBy,
     SummaryParams, TopParams, WeeklyParams,
@@ -87,6 +90,8 @@ pub struct StatsObject {
     pub total_tokens: u64,
     pub total_cost: f64,
     pub unknown_cost_requests: u64,
+    /// Calls that reached no channel (counted in the totals, in no map).
+    pub unrouted_requests: u64,
     pub avg_cost_per_request: f64,
     pub avg_cost_per_1k_tokens: f64,
     pub avg_response_time_ms: f64,
@@ -179,12 +184,21 @@ pub struct CostBreakdownReport {
     pub end_date: NaiveDate,
     pub total_cost: f64,
     pub breakdown: Vec<BreakdownItem>,
+    /// Calls that reached no channel (in `total_cost`, in no item).
+    pub unrouted_requests: u64,
 }
 
 /// One row of a cost breakdown; `name` is the channel's display name (channels only).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct BreakdownItem {
     pub key: String,
+    /// The original router's field: `model` / `channel` / `provider` as `breakdown_by` says.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub model: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub channel: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub provider: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     pub cost: f64,
@@ -197,6 +211,18 @@ pub struct BreakdownItem {
 pub fn daily(agg: &UsageAggregates, p: &DailyParams) -> StatsObject {
     let mut stats = stats_object(&agg.between(p.date, p.date));
     stats.date = Some(p.date);
+    stats
+}
+
+/// Any range of days, with `start_date` and `end_date` (the CLI's `stats --days N`).
+pub fn range(agg: &UsageAggregates, first: NaiveDate, last: NaiveDate) -> StatsObject {
+    let mut stats = stats_object(&agg.between(first, last));
+    if first == last {
+        stats.date = Some(first);
+    } else {
+        stats.start_date = Some(first);
+        stats.end_date = Some(last);
+    }
     stats
 }
 
@@ -301,8 +327,13 @@ pub fn cost_breakdown(agg: &UsageAggregates, p: &BreakdownParams) -> CostBreakdo
     let range = p.period.range(p.target_date);
     let usage = agg.between(range.first, range.last);
     let total = usage.total.cost_nanos;
+    let by = p.breakdown_by;
+    let named = |wanted: BreakdownBy, key: &str| (by == wanted).then(|| key.to_owned());
     let item = |key: &str, name: Option<&str>, t: &UsageTotals| BreakdownItem {
         key: key.to_owned(),
+        model: named(BreakdownBy::Model, key),
+        channel: named(BreakdownBy::Channel, key),
+        provider: named(BreakdownBy::Provider, key),
         name: name.map(str::to_owned),
         cost: t.cost_usd(),
         percentage: percentage(t.cost_nanos, total),
@@ -332,6 +363,7 @@ pub fn cost_breakdown(agg: &UsageAggregates, p: &BreakdownParams) -> CostBreakdo
         end_date: range.last,
         total_cost: usage.total.cost_usd(),
         breakdown,
+        unrouted_requests: unrouted(&usage),
     }
 }
 
@@ -362,6 +394,7 @@ fn stats_object(usage: &UsageBreakdown) -> StatsObject {
         total_tokens: t.total_tokens,
         total_cost: t.cost_usd(),
         unknown_cost_requests: t.unknown_cost_requests,
+        unrouted_requests: unrouted(usage),
         avg_cost_per_request: avg_cost(t.cost_nanos as f64, t.requests),
         avg_cost_per_1k_tokens: avg_cost(t.cost_nanos as f64 * 1000.0, t.total_tokens),
         avg_response_time_ms: round_to(t.avg_response_time_ms().unwrap_or(0.0), 1),
@@ -369,11 +402,13 @@ fn stats_object(usage: &UsageBreakdown) -> StatsObject {
         providers: usage
             .providers
             .iter()
+            .filter(|(k, _)| k.as_str() != NO_KEY)
             .map(|(k, t)| (k.clone(), figures(t)))
             .collect(),
         channels: usage
             .channels
             .iter()
+            .filter(|(k, _)| k.as_str() != NO_KEY)
             .map(|(k, c)| {
                 let f = ChannelFigures {
                     name: c.name.clone(),
@@ -387,9 +422,15 @@ fn stats_object(usage: &UsageBreakdown) -> StatsObject {
         models: usage
             .models
             .iter()
+            .filter(|(k, _)| k.as_str() != NO_KEY)
             .map(|(k, t)| (k.clone(), figures(t)))
             .collect(),
     }
+}
+
+/// Calls that reached no channel.
+fn unrouted(usage: &UsageBreakdown) -> u64 {
+    usage.channels.get(NO_KEY).map_or(0, |c| c.totals.requests)
 }
 
 fn comparison(
@@ -451,6 +492,7 @@ fn ranked<'a, V>(
     };
     let mut entries: Vec<(&str, &V, u64)> = map
         .iter()
+        .filter(|(k, _)| k.as_str() != NO_KEY)
         .map(|(k, v)| (k.as_str(), v, figure(totals(v))))
         .collect();
     entries.sort_unstable_by(|a, b| b.2.cmp(&a.2).then_with(|| a.0.cmp(b.0)));
@@ -463,8 +505,11 @@ fn by_cost<'a, V>(
     map: &'a HashMap<String, V>,
     totals: impl Fn(&'a V) -> &'a UsageTotals,
 ) -> impl Iterator<Item = (&'a str, &'a UsageTotals)> {
-    let mut entries: Vec<(&str, &UsageTotals)> =
-        map.iter().map(|(k, v)| (k.as_str(), totals(v))).collect();
+    let mut entries: Vec<(&str, &UsageTotals)> = map
+        .iter()
+        .filter(|(k, _)| k.as_str() != NO_KEY)
+        .map(|(k, v)| (k.as_str(), totals(v)))
+        .collect();
     entries.sort_unstable_by(|a, b| {
         b.1.cost_nanos
             .cmp(&a.1.cost_nanos)

@@ -44,7 +44,7 @@ fn daily_stats_object_exact() {
         "total_requests": 6, "successful_requests": 5, "failed_requests": 1,
         "total_input_tokens": 7650, "total_output_tokens": 4300,
         "total_cached_tokens": 1200, "total_reasoning_tokens": 400, "total_tokens": 12350,
-        "total_cost": 0.00331, "unknown_cost_requests": 0,
+        "total_cost": 0.00331, "unknown_cost_requests": 0, "unrouted_requests": 0,
         "avg_cost_per_request": 0.000551667, "avg_cost_per_1k_tokens": 0.000268016,
         "avg_response_time_ms": 1266.7, "p95_response_time_ms": 3008,
         "providers": {
@@ -97,14 +97,13 @@ fn daily_of_the_busy_day_counts_failures_unknown_cost_and_no_channel() {
         (d.avg_response_time_ms, d.p95_response_time_ms),
         (839.4, 2496)
     );
-    let none = KeyFigures {
-        requests: 1,
-        cost: 0.0,
-        tokens: 0,
-    };
-    assert_eq!(d.models.get("(none)"), Some(&none));
-    assert_eq!(d.providers.get("(none)"), Some(&none));
-    assert_eq!(d.channels.get("(none)").map(|c| c.requests), Some(1));
+    // The call that reached no channel is counted as such, not as a model/provider/channel.
+    assert_eq!(d.unrouted_requests, 1);
+    assert_eq!(d.models.get("(none)"), None);
+    assert_eq!(d.providers.get("(none)"), None);
+    assert!(!d.channels.contains_key("(none)"));
+    let requests: u64 = d.channels.values().map(|c| c.requests).sum();
+    assert_eq!(requests + d.unrouted_requests, d.total_requests);
 }
 
 #[test]
@@ -361,7 +360,6 @@ fn top_models_orders_and_breaks_ties_by_name() {
             "llama-3.3-70b-versatile",
             "qwen/qwen3-30b-a3b:free",
             "llama-3.1-8b-instant",
-            "(none)"
         ]
     );
     let first = ModelRank {
@@ -388,7 +386,6 @@ fn top_models_orders_and_breaks_ties_by_name() {
             "llama-3.3-70b-versatile",
             "openai/gpt-4o-mini",
             "llama-3.1-8b-instant",
-            "(none)",
             "qwen/qwen3-30b-a3b:free"
         ]
     );
@@ -421,7 +418,7 @@ fn top_channels_rows() {
         .iter()
         .map(|c| c.channel_id.as_str())
         .collect();
-    assert_eq!(ids, ["groq_main", "openrouter", "or_backup", "(none)"]);
+    assert_eq!(ids, ["groq_main", "openrouter", "or_backup"]);
     let groq = ChannelRank {
         channel_id: "groq_main".into(),
         channel: "Groq".into(),
@@ -450,7 +447,7 @@ fn top_channels_rows() {
         .iter()
         .map(|c| c.channel_id.as_str())
         .collect();
-    assert_eq!(ids, ["groq_main", "openrouter", "or_backup", "(none)"]);
+    assert_eq!(ids, ["groq_main", "openrouter", "or_backup"]);
     let empty = top_channels(
         &agg,
         &top(Period::Daily, date(2027, 5, 5), 10, RankBy::Cost),
@@ -475,11 +472,11 @@ fn cost_breakdowns_with_percentages() {
         "period": "monthly", "breakdown_by": "channel", "target_date": "2026-11-30",
         "start_date": "2026-11-01", "end_date": "2026-11-30", "total_cost": 0.006565,
         "breakdown": [
-            {"key": "groq_main", "name": "Groq", "cost": 0.003895, "percentage": 59.33, "requests": 6, "tokens": 11400},
-            {"key": "openrouter", "name": "OpenRouter", "cost": 0.001425, "percentage": 21.71, "requests": 6, "tokens": 5450},
-            {"key": "or_backup", "name": "OpenRouter Backup", "cost": 0.001245, "percentage": 18.96, "requests": 2, "tokens": 5300},
-            {"key": "(none)", "name": "", "cost": 0.0, "percentage": 0.0, "requests": 1, "tokens": 0}
-        ]
+            {"key": "groq_main", "channel": "groq_main", "name": "Groq", "cost": 0.003895, "percentage": 59.33, "requests": 6, "tokens": 11400},
+            {"key": "openrouter", "channel": "openrouter", "name": "OpenRouter", "cost": 0.001425, "percentage": 21.71, "requests": 6, "tokens": 5450},
+            {"key": "or_backup", "channel": "or_backup", "name": "OpenRouter Backup", "cost": 0.001245, "percentage": 18.96, "requests": 2, "tokens": 5300}
+        ],
+        "unrouted_requests": 1
     });
     assert_eq!(got, want);
 
@@ -500,6 +497,9 @@ fn cost_breakdowns_with_percentages() {
         by_provider.breakdown.first().and_then(|b| b.name.clone()),
         None
     );
+    let first = to_json(&by_provider.breakdown[0]);
+    assert_eq!(first["provider"], json!("groq"));
+    assert_eq!((first.get("model"), first.get("channel")), (None, None));
 
     let by_model = cost_breakdown(
         &agg,
@@ -516,10 +516,14 @@ fn cost_breakdowns_with_percentages() {
             ("llama-3.3-70b-versatile", 62.1),
             ("openai/gpt-4o-mini", 34.67),
             ("llama-3.1-8b-instant", 3.23),
-            ("(none)", 0.0),
             ("qwen/qwen3-30b-a3b:free", 0.0)
         ]
     );
+    assert_eq!(
+        by_model.breakdown[0].model.as_deref(),
+        Some("llama-3.3-70b-versatile")
+    );
+    assert_eq!(by_model.unrouted_requests, 1);
     assert_eq!((by_model.total_cost, by_model.days), (0.011595, Some(3)));
 }
 
@@ -536,7 +540,7 @@ fn empty_period_is_all_zeros() {
         "total_requests": 0, "successful_requests": 0, "failed_requests": 0,
         "total_input_tokens": 0, "total_output_tokens": 0,
         "total_cached_tokens": 0, "total_reasoning_tokens": 0, "total_tokens": 0,
-        "total_cost": 0.0, "unknown_cost_requests": 0,
+        "total_cost": 0.0, "unknown_cost_requests": 0, "unrouted_requests": 0,
         "avg_cost_per_request": 0.0, "avg_cost_per_1k_tokens": 0.0,
         "avg_response_time_ms": 0.0, "p95_response_time_ms": 0,
         "providers": {}, "channels": {}, "models": {}

@@ -100,8 +100,7 @@ fn check_reports_an_invalid_config_on_stderr_and_exits_1() {
     assert_eq!(
         out.stderr,
         format!(
-            "configuration is invalid (1 problem):\n  {}:2: unknown field `routng`, expected one of \
-             `server`, `auth`, `channels`, `routing`, `discovery`, `usage`, `cost_control`, `state`\n",
+            "configuration is invalid (1 problem):\n  {}:2: routng: unknown key `routng`; did you mean `routing`?\n",
             config.join("router_config.yaml").display()
         )
     );

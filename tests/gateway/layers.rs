@@ -24,6 +24,7 @@ const LAYERS: &[(&str, &[&str])] = &[
             "discovery",
             "budget",
             "metrics",
+            "import",
         ],
     ),
     ("shared state", &["state"]),

@@ -66,6 +66,28 @@ channels:
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     let mut seen = String::new();
+    // The 401 of the discovery at start blacklists the channel (as a call's would) and writes
+    // an alert carrying the echoed key (redacted). Wait for it, then lift it so calls go out.
+    let status_url = format!("{base}/v1/stats/channel-status");
+    loop {
+        let status = client.get(&status_url).send().await.expect("status");
+        let text = status.text().await.unwrap_or_default();
+        if text.contains("\"reason\":\"invalid_api_key\"") {
+            seen.push_str(&text);
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "discovery's 401 did not blacklist: {text}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let cleared = client
+        .post(format!("{base}/v1/stats/clear-alerts/leaky"))
+        .send()
+        .await
+        .expect("clear");
+    assert_eq!(cleared.status(), 200);
     let chat = |stream: bool| json!({"model": "leak-model", "stream": stream, "messages": [{"role": "user", "content": "hi"}]});
     mock.push(Reply::Echo);
     mock.push(Reply::error(500, &echo));

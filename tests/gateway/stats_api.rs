@@ -204,7 +204,7 @@ async fn daily_weekly_and_monthly_reports_of_the_known_log() {
         "total_requests": 3, "successful_requests": 2, "failed_requests": 1,
         "total_input_tokens": 1100, "total_output_tokens": 550, "total_cached_tokens": 200,
         "total_reasoning_tokens": 100, "total_tokens": 1650, "total_cost": 0.0055,
-        "unknown_cost_requests": 0,
+        "unknown_cost_requests": 0, "unrouted_requests": 0,
         // 5.5 mUSD / 3 and / 1.65 k tokens, in whole nano-USD.
         "avg_cost_per_request": 0.001833333, "avg_cost_per_1k_tokens": 0.003333333,
         // (200 + 1000 + 3000) / 3; p95 is 3000's bucket [2944, 3072), reported as 3008.
@@ -223,7 +223,7 @@ async fn daily_weekly_and_monthly_reports_of_the_known_log() {
         "total_requests": 5, "successful_requests": 4, "failed_requests": 1,
         "total_input_tokens": 1310, "total_output_tokens": 660, "total_cached_tokens": 200,
         "total_reasoning_tokens": 100, "total_tokens": 1970, "total_cost": 0.0075,
-        "unknown_cost_requests": 1,
+        "unknown_cost_requests": 1, "unrouted_requests": 0,
         "avg_cost_per_request": 0.0015, "avg_cost_per_1k_tokens": 0.003807107,
         "avg_response_time_ms": 940.0, "p95_response_time_ms": 3008,
         "providers": {"groq": figures(3, 0.003, 470), "openrouter": figures(2, 0.0045, 1500)},
@@ -241,7 +241,7 @@ async fn daily_weekly_and_monthly_reports_of_the_known_log() {
         "total_requests": 6, "successful_requests": 5, "failed_requests": 1,
         "total_input_tokens": 3310, "total_output_tokens": 1660, "total_cached_tokens": 200,
         "total_reasoning_tokens": 100, "total_tokens": 4970, "total_cost": 0.0175,
-        "unknown_cost_requests": 1,
+        "unknown_cost_requests": 1, "unrouted_requests": 0,
         "avg_cost_per_request": 0.002916667, "avg_cost_per_1k_tokens": 0.003521127,
         "avg_response_time_ms": 1033.3, "p95_response_time_ms": 3008,
         "providers": {"groq": figures(3, 0.003, 470), "openrouter": figures(3, 0.0145, 4500)},
@@ -354,9 +354,10 @@ async fn top_lists_and_cost_breakdowns_of_the_known_log() {
         "period": "monthly", "breakdown_by": "provider", "target_date": "2026-11-18",
         "start_date": "2026-11-01", "end_date": "2026-11-30", "total_cost": 0.0175,
         "breakdown": [
-            {"key": "openrouter", "cost": 0.0145, "percentage": 82.86, "requests": 3, "tokens": 4500},
-            {"key": "groq", "cost": 0.003, "percentage": 17.14, "requests": 3, "tokens": 470}
-        ]
+            {"key": "openrouter", "provider": "openrouter", "cost": 0.0145, "percentage": 82.86, "requests": 3, "tokens": 4500},
+            {"key": "groq", "provider": "groq", "cost": 0.003, "percentage": 17.14, "requests": 3, "tokens": 470}
+        ],
+        "unrouted_requests": 0
     });
     assert_eq!(breakdown, expected);
     let by_model = data(
@@ -367,10 +368,10 @@ async fn top_lists_and_cost_breakdowns_of_the_known_log() {
     assert_eq!(
         by_model["breakdown"],
         json!([
-            {"key": HAIKU, "cost": 0.01, "percentage": 57.14, "requests": 1, "tokens": 3000},
-            {"key": MINI, "cost": 0.0045, "percentage": 25.71, "requests": 2, "tokens": 1500},
-            {"key": LLAMA, "cost": 0.003, "percentage": 17.14, "requests": 2, "tokens": 450},
-            {"key": MYSTERY, "cost": 0.0, "percentage": 0.0, "requests": 1, "tokens": 20}
+            {"key": HAIKU, "model": HAIKU, "cost": 0.01, "percentage": 57.14, "requests": 1, "tokens": 3000},
+            {"key": MINI, "model": MINI, "cost": 0.0045, "percentage": 25.71, "requests": 2, "tokens": 1500},
+            {"key": LLAMA, "model": LLAMA, "cost": 0.003, "percentage": 17.14, "requests": 2, "tokens": 450},
+            {"key": MYSTERY, "model": MYSTERY, "cost": 0.0, "percentage": 0.0, "requests": 1, "tokens": 20}
         ])
     );
     let by_channel = data(
@@ -381,9 +382,9 @@ async fn top_lists_and_cost_breakdowns_of_the_known_log() {
     assert_eq!(
         by_channel["breakdown"],
         json!([
-            {"key": "openrouter", "name": "OpenRouter", "cost": 0.0045, "percentage": 81.82,
+            {"key": "openrouter", "channel": "openrouter", "name": "OpenRouter", "cost": 0.0045, "percentage": 81.82,
              "requests": 2, "tokens": 1500},
-            {"key": "groq", "name": "Groq", "cost": 0.001, "percentage": 18.18, "requests": 1,
+            {"key": "groq", "channel": "groq", "name": "Groq", "cost": 0.001, "percentage": 18.18, "requests": 1,
              "tokens": 150}
         ])
     );
