@@ -480,13 +480,18 @@ fn default_model_and_prompt_rules_are_validated() {
         );
         // Queries are parsed once the rest of the config is valid (the query language sits
         // above the config layer).
-        let bad_query = "routing:\n  rules:\n    - { when: { min_prompt_tokens: 9 }, model: \"tag:\" }\n";
+        let bad_query =
+            "routing:\n  rules:\n    - { when: { min_prompt_tokens: 9 }, model: \"tag:\" }\n";
         std::fs::write(config.join("router_config.yaml"), bad_query).expect("r");
-        let errors = load_config(&ConfigSource::new(&config)).expect_err("invalid").0;
+        let errors = load_config(&ConfigSource::new(&config))
+            .expect_err("invalid")
+            .0;
         assert_eq!(errors.len(), 1, "{errors:#?}");
         assert_eq!(errors[0].key_path, "routing.rules[0].model");
         assert!(
-            errors[0].message.starts_with("\"tag:\" is not a usable model query"),
+            errors[0]
+                .message
+                .starts_with("\"tag:\" is not a usable model query"),
             "{}",
             errors[0].message
         );
