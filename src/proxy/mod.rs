@@ -107,8 +107,9 @@ pub async fn handle(
         error,
         headers: request_id_header(&request_id),
     };
-    // 1. Parse: the few fields routing needs.
-    let request = ClientRequest::parse(body).map_err(unrouted)?;
+    // 1. Parse: the few fields routing needs; no `model` (or `auto`) takes the configured one.
+    let mut request = ClientRequest::parse(body).map_err(unrouted)?;
+    let rule = default_model(&snapshot.config.routing, &mut request).map_err(unrouted)?;
     // 2. Plan: resolve the query against the catalog and rank the candidates.
     let planned = plan_call(&state, &snapshot, route, headers, &request, key.as_ref());
     let (strategy, ranked) = planned.map_err(unrouted)?;
@@ -126,7 +127,33 @@ pub async fn handle(
     if let Some(value) = id_header {
         headers.insert("x-request-id", value);
     }
+    if let Some(value) = rule.and_then(|r| HeaderValue::from_str(&r).ok()) {
+        headers.insert("x-router-rule", value);
+    }
     outcome
+}
+
+/// A request without `model` (or with `auto`): the query of the first `routing.rules` entry
+/// its estimated prompt fits, else `routing.default_model`; the rule's name, when one applied.
+fn default_model(
+    routing: &crate::config::RoutingConfig,
+    request: &mut ClientRequest,
+) -> Result<Option<String>, RouteError> {
+    if !(request.model.is_empty() || request.model == "auto") {
+        return Ok(None);
+    }
+    let prompt_tokens = quick_prompt_estimate(request.body.len());
+    match routing.model_for_prompt(prompt_tokens) {
+        Some((query, rule)) => {
+            request.model = query.to_string();
+            Ok(rule.map(str::to_string))
+        }
+        None => Err(RouteError::bad_request(
+            "invalid_request_body",
+            "`model` is required: a model name such as \"qwen3-235b-a22b\" or a tag query such as \"tag:free,qwen3\" (or set routing.default_model).",
+        )
+        .with_param("model")),
+    }
 }
 
 /// The strategy's name and the ranked candidates for this request.

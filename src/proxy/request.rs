@@ -45,7 +45,8 @@ pub struct ClientRequest {
     pub include_usage_asked: bool,
     /// `max_tokens` or `max_completion_tokens`.
     pub max_tokens: Option<u64>,
-    model_span: Range<usize>,
+    /// Where `model` is in the body; `None` when the client sent none.
+    model_span: Option<Range<usize>>,
     stream_options_span: Option<Range<usize>>,
     /// Index just after the body's opening `{`.
     open_brace: usize,
@@ -109,17 +110,17 @@ impl ClientRequest {
                 format!("The request body is not valid JSON: {e}."),
             )
         })?;
-        let model_raw = envelope
-            .model
-            .ok_or_else(|| invalid("`model` is required: a model name such as \"qwen3-235b-a22b\" or a tag query such as \"tag:free,qwen3\".").with_param("model"))?;
-        let model: String = match model_raw.get().as_bytes().first() {
-            Some(b'"') => serde_json::from_str(model_raw.get()).map_err(|e| {
+        // No `model`: routed by `routing.default_model` and `routing.rules` (`proxy::handle`).
+        let model_raw = envelope.model;
+        let model: String = match model_raw.map(|raw| (raw, raw.get().as_bytes().first())) {
+            None => String::new(),
+            Some((raw, Some(b'"'))) => serde_json::from_str(raw.get()).map_err(|e| {
                 invalid(format!("`model` is not a valid string: {e}.")).with_param("model")
             })?,
-            _ => {
+            Some((raw, _)) => {
                 return Err(invalid(format!(
                     "`model` must be a string, got {}.",
-                    model_raw.get().chars().take(40).collect::<String>()
+                    raw.get().chars().take(40).collect::<String>()
                 ))
                 .with_param("model"))
             }
@@ -151,12 +152,15 @@ impl ClientRequest {
             .into_iter()
             .flatten()
             .find_map(|v| v.as_u64());
-        let model_span = span_of(&body, model_raw).ok_or_else(|| {
-            RouteError::bad_request(
-                "invalid_request_body",
-                "could not locate `model` in the body",
-            )
-        })?;
+        let model_span = match model_raw {
+            None => None,
+            Some(raw) => Some(span_of(&body, raw).ok_or_else(|| {
+                RouteError::bad_request(
+                    "invalid_request_body",
+                    "could not locate `model` in the body",
+                )
+            })?),
+        };
         let stream_options_span = envelope.stream_options.and_then(|raw| span_of(&body, raw));
         Ok(Self {
             model,
@@ -173,17 +177,31 @@ impl ClientRequest {
     /// The upstream body: `model` set to `upstream_model`, and `include_usage` asked for when
     /// `ask_usage` (a stream whose client did not ask). The client's bytes otherwise.
     pub fn upstream_body(&self, upstream_model: &str, ask_usage: bool) -> Bytes {
-        let same_model = self.body.get(self.model_span.clone()).is_some_and(|raw| {
-            raw.len() == upstream_model.len() + 2
-                && &raw[1..raw.len() - 1] == upstream_model.as_bytes()
-        });
+        let span = self.model_span.clone();
+        let same_model = span
+            .and_then(|span| self.body.get(span))
+            .is_some_and(|raw| {
+                raw.len() == upstream_model.len() + 2
+                    && &raw[1..raw.len() - 1] == upstream_model.as_bytes()
+            });
         if same_model && !ask_usage {
             return self.body.clone();
         }
         let model_json =
             serde_json::to_string(upstream_model).unwrap_or_else(|_| String::from("\"\""));
-        let mut edits: Vec<(Range<usize>, Vec<u8>)> =
-            vec![(self.model_span.clone(), model_json.into_bytes())];
+        let model_edit = match self.model_span.clone() {
+            Some(span) => (span, model_json.into_bytes()),
+            // No `model` in the body: inserted after the opening brace.
+            None => {
+                let empty = self.body[self.open_brace..]
+                    .iter()
+                    .find(|b| !b.is_ascii_whitespace())
+                    == Some(&b'}');
+                let text = format!("\"model\":{model_json}{}", if empty { "" } else { "," });
+                (self.open_brace..self.open_brace, text.into_bytes())
+            }
+        };
+        let mut edits: Vec<(Range<usize>, Vec<u8>)> = vec![model_edit];
         if ask_usage {
             edits.push(self.include_usage_edit());
         }
@@ -317,7 +335,17 @@ mod tests {
             error("{\"model\": \"x\""),
             "The request body is not valid JSON: EOF while parsing an object at line 1 column 13."
         );
-        assert_eq!(error("{\"messages\": []}"), "`model` is required: a model name such as \"qwen3-235b-a22b\" or a tag query such as \"tag:free,qwen3\".");
+        // No `model` parses (routing supplies one); the upstream body gets it inserted.
+        let without = parse("{\"messages\": []}");
+        assert_eq!(without.model, "");
+        assert_eq!(
+            text(without.upstream_body("m-1", false)),
+            "{\"model\":\"m-1\",\"messages\": []}"
+        );
+        assert_eq!(
+            text(parse(" { } ").upstream_body("m", false)),
+            " {\"model\":\"m\" } "
+        );
         assert_eq!(
             error("{\"model\": 42}"),
             "`model` must be a string, got 42."

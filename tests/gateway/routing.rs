@@ -261,3 +261,60 @@ async fn the_strategy_header_changes_the_order() {
     assert_eq!(response.status(), 400);
     s.gateway.stop().await;
 }
+
+/// A request without `model`, or with `auto`, is routed by `routing.rules` (first whose
+/// prompt bound fits, named in `x-router-rule`), else `routing.default_model`; the upstream
+/// gets its own model id inserted. Without either, it is a 400 that says how to set one.
+#[tokio::test]
+async fn requests_without_a_model_follow_the_rules_then_the_default() {
+    let local = MockUpstream::start(&[]).await;
+    let config = format!(
+        r#"
+discovery: {{ enabled: false }}
+routing:
+  default_model: "tag:qwen3"
+  rules:
+    - {{ name: long, when: {{ min_prompt_tokens: 1000 }}, model: "llama3.2" }}
+channels:
+  - id: local
+    provider: mock_local
+    base_url: {local}
+    configured_models: ["qwen3:8b", "llama3.2:latest"]
+"#,
+        local = local.base_url()
+    );
+    let gateway = TestGateway::start(&config).await;
+    let short = json!({"messages": [{"role": "user", "content": "Hi"}]});
+    let response = gateway.post_json("/v1/chat/completions", &short).await;
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.headers()["x-router-model"], "qwen3:8b");
+    assert!(response.headers().get("x-router-rule").is_none());
+    let sent = local.completions().last().map(|r| r.json()).expect("sent");
+    assert_eq!(sent["model"], "qwen3:8b");
+    assert_eq!(sent["messages"], short["messages"]);
+
+    let long =
+        json!({"model": "auto", "messages": [{"role": "user", "content": "word ".repeat(2000)}]});
+    let response = gateway.post_json("/v1/chat/completions", &long).await;
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.headers()["x-router-rule"], "long");
+    assert_eq!(response.headers()["x-router-model"], "llama3.2:latest");
+    gateway.stop().await;
+
+    let bare = TestGateway::start(&config.replace(
+        "  default_model: \"tag:qwen3\"\n  rules:\n    - { name: long, when: { min_prompt_tokens: 1000 }, model: \"llama3.2\" }\n",
+        "  max_attempts: 2\n",
+    ))
+    .await;
+    let response = bare.post_json("/v1/chat/completions", &short).await;
+    assert_eq!(response.status(), 400);
+    let body: Value = response.json().await.expect("json");
+    assert_eq!(body["error"]["param"], "model");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("routing.default_model")),
+        "{body}"
+    );
+    bare.stop().await;
+}
