@@ -139,7 +139,7 @@ fn default_model(
     routing: &crate::config::RoutingConfig,
     request: &mut ClientRequest,
 ) -> Result<Option<String>, RouteError> {
-    if !(request.model.is_empty() || request.model == "auto") {
+    if request.has_model() && request.model != "auto" {
         return Ok(None);
     }
     let prompt_tokens = quick_prompt_estimate(request.body.len());

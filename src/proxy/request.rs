@@ -174,6 +174,11 @@ impl ClientRequest {
         })
     }
 
+    /// Whether the body has a `model` key at all.
+    pub fn has_model(&self) -> bool {
+        self.model_span.is_some()
+    }
+
     /// The upstream body: `model` set to `upstream_model`, and `include_usage` asked for when
     /// `ask_usage` (a stream whose client did not ask). The client's bytes otherwise.
     pub fn upstream_body(&self, upstream_model: &str, ask_usage: bool) -> Bytes {

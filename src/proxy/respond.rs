@@ -12,6 +12,7 @@ use tokio::time::Instant;
 use super::attempt::Answer;
 use super::call::{CallContext, Served};
 use super::relay::{OpenedStream, RelayEnd};
+use crate::usage::cost::cost_of;
 use crate::usage::tap::Usage;
 use crate::usage::writer::answer_text;
 
@@ -40,6 +41,14 @@ pub(super) fn respond(mut call: CallContext, score: f64, answer: Answer) -> Resp
             } else {
                 String::new()
             };
+            let (body, cost) = match (usage, call.entry()) {
+                (Some(usage), Some(entry)) if refusal.is_none() => {
+                    let cost = cost_of(&usage, entry.price.as_ref());
+                    let body = with_usage_cost(body, cost.total_cost, cost.known);
+                    (body, Some((cost, entry.channel.currency.clone())))
+                }
+                _ => (body, None),
+            };
             let served = Served {
                 http_status: status,
                 usage,
@@ -48,7 +57,16 @@ pub(super) fn respond(mut call: CallContext, score: f64, answer: Answer) -> Resp
                 error: refusal,
                 ..Served::default()
             };
-            (whole(status, content_type, body), served)
+            let mut response = whole(status, content_type, body);
+            if let Some((cost, currency)) = cost {
+                cost_headers(
+                    response.headers_mut(),
+                    cost.total_cost,
+                    cost.known,
+                    currency,
+                );
+            }
+            (response, served)
         }
         Answer::Relayed {
             status,
@@ -110,6 +128,71 @@ fn stream(
     response
 }
 
+/// `x-router-cost` (a decimal string), `x-router-cost-known` and `x-router-cost-currency`
+/// (the channel's price currency, USD unless configured otherwise).
+fn cost_headers(headers: &mut HeaderMap, cost: f64, known: bool, currency: String) {
+    header(headers, "x-router-cost", decimal(cost));
+    headers.insert(
+        "x-router-cost-known",
+        HeaderValue::from_static(if known { "true" } else { "false" }),
+    );
+    header(headers, "x-router-cost-currency", currency);
+}
+
+/// A cost as a plain decimal string, at most 9 places, no trailing zeros (`0.000012`).
+fn decimal(cost: f64) -> String {
+    let text = format!("{cost:.9}");
+    let text = text.trim_end_matches('0').trim_end_matches('.');
+    if text.is_empty() || text == "-" {
+        "0".to_string()
+    } else {
+        text.to_string()
+    }
+}
+
+/// The answer with `"cost": X` added to its top-level `usage` object (OpenRouter's convention),
+/// spliced into the bytes; unchanged when the cost is unknown or no `usage` object is found.
+/// The last `"usage"` key that is not inside a string is the answer's own (it follows
+/// `choices`).
+fn with_usage_cost(body: Bytes, cost: f64, known: bool) -> Bytes {
+    if !known {
+        return body;
+    }
+    let finder = memchr::memmem::Finder::new(b"\"usage\"");
+    let Some(open) = finder
+        .find_iter(&body)
+        .filter(|&at| at == 0 || body[at - 1] != b'\\')
+        .filter_map(|at| object_after_key(&body, at + 7))
+        .last()
+    else {
+        return body;
+    };
+    let empty = body[open + 1..]
+        .iter()
+        .find(|b| !b.is_ascii_whitespace())
+        .is_some_and(|b| *b == b'}');
+    let insert = format!("\"cost\":{}{}", decimal(cost), if empty { "" } else { "," });
+    let mut out = Vec::with_capacity(body.len() + insert.len());
+    out.extend_from_slice(&body[..=open]);
+    out.extend_from_slice(insert.as_bytes());
+    out.extend_from_slice(&body[open + 1..]);
+    Bytes::from(out)
+}
+
+/// The index of the `{` that opens the value of a key ending at `after_key`, if it is an object.
+fn object_after_key(body: &[u8], after_key: usize) -> Option<usize> {
+    let skip = |mut at: usize| {
+        while body.get(at).is_some_and(u8::is_ascii_whitespace) {
+            at += 1;
+        }
+        at
+    };
+    let colon = skip(after_key);
+    (body.get(colon) == Some(&b':')).then_some(())?;
+    let open = skip(colon + 1);
+    (body.get(open) == Some(&b'{')).then_some(open)
+}
+
 fn whole(status: u16, content_type: Option<HeaderValue>, body: Bytes) -> Response {
     let mut response = Response::new(Body::from(body));
     *response.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::OK);
@@ -143,4 +226,31 @@ pub fn set_router_headers(headers: &mut HeaderMap, call: &CallContext, score: Op
         "x-router-time",
         HeaderValue::from(call.started.elapsed().as_millis() as u64),
     );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spliced(body: &str, cost: f64) -> String {
+        let out = with_usage_cost(Bytes::from(body.to_string()), cost, true);
+        String::from_utf8_lossy(&out).into_owned()
+    }
+
+    #[test]
+    fn the_cost_joins_the_answers_own_usage_object() {
+        assert_eq!(
+            spliced(r#"{"choices":[],"usage": {"prompt_tokens":1}}"#, 0.000012),
+            r#"{"choices":[],"usage": {"cost":0.000012,"prompt_tokens":1}}"#
+        );
+        // A quoted "usage" inside the text is not the answer's usage; the last real one is.
+        assert_eq!(
+            spliced(r#"{"c":"say \"usage\": {x}","usage":{}}"#, 1.5),
+            r#"{"c":"say \"usage\": {x}","usage":{"cost":1.5}}"#
+        );
+        assert_eq!(spliced(r#"{"usage":null}"#, 1.0), r#"{"usage":null}"#);
+        assert_eq!(decimal(0.0), "0");
+        assert_eq!(decimal(2.0), "2");
+        assert_eq!(decimal(1.2e-5), "0.000012");
+    }
 }

@@ -61,7 +61,7 @@ async fn malformed_bodies_get_400s_with_clear_messages() {
         ("[1, 2]", "invalid_request_body", "The request body must be a JSON object; got an array."),
         ("\"text\"", "invalid_request_body", "The request body must be a JSON object; got a string."),
         ("", "invalid_request_body", "The request body is empty: send a JSON object such as {\"model\": \"tag:free\", \"messages\": [...]}."),
-        ("{\"messages\": []}", "invalid_request_body", "`model` is required: a model name such as \"qwen3-235b-a22b\" or a tag query such as \"tag:free,qwen3\"."),
+        ("{\"messages\": []}", "invalid_request_body", "`model` is required: a model name such as \"qwen3-235b-a22b\" or a tag query such as \"tag:free,qwen3\" (or set routing.default_model)."),
         ("{\"model\": 7}", "invalid_request_body", "`model` must be a string, got 7."),
         ("{\"model\": [\"a\"]}", "invalid_request_body", "`model` must be a string, got [\"a\"]."),
         ("{\"model\": \"\"}", "invalid_model_query", "`model` is empty: give a model name such as \"qwen3-235b-a22b\" or a tag query such as \"tag:free,qwen3\""),

@@ -684,3 +684,33 @@ async fn a_stream_whose_done_reached_the_client_is_a_success_even_if_the_client_
     );
     s.gateway.stop().await;
 }
+
+/// The client sees what the call cost: `x-router-cost` (decimal, the record's own figure),
+/// `x-router-cost-known`, `x-router-cost-currency`, and `usage.cost` in the answer; an unpriced
+/// model says its cost is unknown and adds no `usage.cost`.
+#[tokio::test]
+async fn a_non_streamed_answer_tells_the_client_its_cost() {
+    let s = setup().await;
+    let response = s
+        .gateway
+        .post_json("/v1/chat/completions", &chat("gpt-4o-mini"))
+        .await;
+    assert_eq!(response.status(), 200);
+    // 12 × 0.5 / 1M + 5 × 1.5 / 1M.
+    assert_eq!(header(&response, "x-router-cost"), "0.0000135");
+    assert_eq!(header(&response, "x-router-cost-known"), "true");
+    assert_eq!(header(&response, "x-router-cost-currency"), "USD");
+    let body: Value = response.json().await.expect("json");
+    assert_eq!(body["usage"]["cost"].as_f64(), Some(1.35e-5));
+    assert_eq!(body["usage"]["prompt_tokens"], 12);
+
+    let response = s
+        .gateway
+        .post_json("/v1/chat/completions", &chat("mystery-model-7b"))
+        .await;
+    assert_eq!(response.status(), 200);
+    assert_eq!(header(&response, "x-router-cost-known"), "false");
+    let body: Value = response.json().await.expect("json");
+    assert!(body["usage"].get("cost").is_none(), "{body}");
+    s.gateway.stop().await;
+}
