@@ -89,6 +89,8 @@ pub struct Price {
     pub input: f64,
     pub output: f64,
     pub cached_input: Option<f64>,
+    /// Per 1M input tokens written to the prompt cache (Anthropic: 1.25 × input).
+    pub cache_write: Option<f64>,
 }
 
 impl Price {
@@ -170,6 +172,15 @@ impl PreparedRequest {
 impl Channel {
     pub fn is_local(&self) -> bool {
         self.provider.is_local
+    }
+
+    /// The API this channel's requests speak: `anthropic` (Messages at `/v1/messages`) for
+    /// providers with `format: anthropic`, else `openai` (Ollama serves OpenAI's API too).
+    pub fn format_name(&self) -> &'static str {
+        match self.provider.format {
+            WireFormat::Anthropic => "anthropic",
+            WireFormat::Openai | WireFormat::Ollama => "openai",
+        }
     }
 
     /// What discovery depends on: a change here means the model list must be fetched again.

@@ -160,6 +160,9 @@ pub struct RawPrice {
     pub output: f64,
     #[serde(default)]
     pub cached_input: Option<f64>,
+    /// Per 1M input tokens written to the prompt cache.
+    #[serde(default)]
+    pub cache_write: Option<f64>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -75,6 +75,9 @@ pub struct DiscoveredModel {
     pub output_per_1m: Option<f64>,
     /// USD per 1M cached input tokens.
     pub cached_input_per_1m: Option<f64>,
+    /// USD per 1M input tokens written to the prompt cache (OpenRouter `input_cache_write`).
+    #[serde(default)]
+    pub cache_write_per_1m: Option<f64>,
     /// `chat` | `embedding` | `rerank` | `image` | `audio` | `moderation`, when the provider says.
     pub kind_hint: Option<String>,
     /// The upstream's entry for this model, as received.
@@ -342,6 +345,7 @@ fn model_from_entry(entry: Value) -> EntryOutcome {
         input_per_1m: facts.prices.input,
         output_per_1m: facts.prices.output,
         cached_input_per_1m: facts.prices.cached_input,
+        cache_write_per_1m: facts.prices.cache_write,
         kind_hint: facts.kind.map(str::to_owned),
         raw: entry,
     }))
@@ -471,6 +475,7 @@ struct Prices {
     input: Option<f64>,
     output: Option<f64>,
     cached_input: Option<f64>,
+    cache_write: Option<f64>,
 }
 
 /// How a provider writes a price; the value is the power of ten that turns it into USD per 1M.
@@ -500,6 +505,7 @@ fn pricing_object_prices(map: &Map<String, Value>) -> Option<Prices> {
             input: price("prompt", unit),
             output: price("completion", unit),
             cached_input: price("input_cache_read", unit),
+            cache_write: price("input_cache_write", unit),
         });
     }
     let together = ["hourly", "base", "finetune"]
@@ -514,6 +520,7 @@ fn pricing_object_prices(map: &Map<String, Value>) -> Option<Prices> {
         input: price("input", unit),
         output: price("output", unit),
         cached_input: price("input_cache_read", unit),
+        cache_write: price("input_cache_write", unit),
     })
 }
 
@@ -526,6 +533,7 @@ fn novita_prices(map: &Map<String, Value>) -> Option<Prices> {
             .get("output_token_price_per_m")
             .and_then(|v| price_per_1m(v, unit)),
         cached_input: None,
+        cache_write: None,
     })
 }
 
@@ -536,6 +544,7 @@ fn requesty_prices(map: &Map<String, Value>) -> Option<Prices> {
         input: price_per_1m(input, unit),
         output: map.get("output_price").and_then(|v| price_per_1m(v, unit)),
         cached_input: map.get("cached_price").and_then(|v| price_per_1m(v, unit)),
+        cache_write: None,
     })
 }
 
@@ -545,6 +554,7 @@ fn chutes_prices(map: &Map<String, Value>) -> Option<Prices> {
         input: usd,
         output: usd,
         cached_input: None,
+        cache_write: None,
     })
 }
 
@@ -558,6 +568,7 @@ fn venice_prices(map: &Map<String, Value>) -> Option<Prices> {
         input: usd("input"),
         output: usd("output"),
         cached_input: None,
+        cache_write: None,
     })
 }
 

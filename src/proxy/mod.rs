@@ -79,6 +79,15 @@ impl RouteKind {
             RouteKind::Embedding => "embedding",
         }
     }
+
+    /// `request_format` of the usage record: the API the client spoke.
+    pub fn request_format(self) -> &'static str {
+        match self {
+            RouteKind::Chat => "openai_chat",
+            RouteKind::Completion => "openai_completion",
+            RouteKind::Embedding => "openai_embedding",
+        }
+    }
 }
 
 /// Everything one call carries from step to step.

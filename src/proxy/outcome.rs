@@ -175,6 +175,16 @@ fn base_record(
         ttft_ms: None,
         tags: entry.map(|e| e.tags.clone()).unwrap_or_default(),
         error_message: None,
+        // Accounting by format (the protocols issue): set by the writer / this call's formats.
+        cache_write_tokens: 0,
+        audio_input_tokens: 0,
+        audio_output_tokens: 0,
+        cache_price_unknown: false,
+        request_format: call.route.request_format().to_string(),
+        channel_format: entry
+            .map(|e| e.channel.format_name())
+            .unwrap_or_default()
+            .to_string(),
     }
 }
 

@@ -1,5 +1,6 @@
 //! Usage capture: records, the SSE tap, token estimates, cost, and the JSONL writer (SPEC §9).
 
+pub mod anthropic_usage;
 pub mod cost;
 pub mod record;
 pub mod tap;
