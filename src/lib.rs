@@ -14,6 +14,7 @@ pub mod discovery;
 pub mod explain;
 pub mod health;
 pub mod metrics;
+pub mod protocol;
 pub mod proxy;
 pub mod query;
 pub mod rebuild;
