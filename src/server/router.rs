@@ -16,6 +16,7 @@ pub fn build_router(state: Arc<AppState>) -> Router {
         .route("/v1/completions", post(routes::completions))
         .route("/v1/embeddings", post(routes::embeddings))
         .route("/v1/models", get(catalog_api::list_models))
+        .route("/v1/models/{*id}", get(catalog_api::get_model))
         .route("/v1/route/explain", get(catalog_api::route_explain))
         .route("/health", get(status::health))
         .route("/health/liveliness", get(status::health))

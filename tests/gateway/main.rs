@@ -13,6 +13,7 @@ mod failover;
 mod fuzz;
 mod hardening;
 mod openai_sdk;
+mod protocols;
 mod query;
 mod ranking;
 mod reload;

@@ -257,7 +257,7 @@ fn record(state: &MockState, request: Request, body: Bytes) {
     });
 }
 
-fn render(reply: Reply, request: &Value) -> futures::future::BoxFuture<'static, Response> {
+pub fn render(reply: Reply, request: &Value) -> futures::future::BoxFuture<'static, Response> {
     let request = request.clone();
     Box::pin(async move {
         match reply {

@@ -1,10 +1,12 @@
 //! Shared test support: a scriptable mock upstream and an in-process gateway harness.
 #![allow(dead_code, unused_imports)]
 
+pub mod anthropic_mock;
 pub mod gateway;
 pub mod mock;
 pub mod usage_log;
 
+pub use anthropic_mock::{AnthropicMock, AnthropicReply};
 pub use gateway::{write_config, TestGateway, TEST_PROVIDERS};
 pub use mock::{MockUpstream, Recorded, Reply, StreamEnd};
 pub mod catalog;
