@@ -2,6 +2,7 @@
 
 pub mod anthropic_usage;
 pub mod cost;
+pub mod logfiles;
 pub mod record;
 pub mod tap;
 pub mod tokens;

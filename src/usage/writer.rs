@@ -40,12 +40,12 @@ use chrono::NaiveDate;
 use tokio::sync::oneshot;
 
 use super::cost::{billable_output, cost_of};
+use super::logfiles::usage_file_name;
+use super::record::utc_date_of;
 use super::record::UsageRecord;
 use super::tap::Usage;
 use super::tokens::{count_text_tokens, estimate_prompt_tokens};
 use crate::catalog::ModelPrice;
-use crate::stats::aggregate::utc_date_of;
-use crate::stats::logfiles::usage_file_name;
 
 /// How long the writer lets records gather before it takes the next batch.
 pub const BATCH_WINDOW: Duration = Duration::from_millis(20);
