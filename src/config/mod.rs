@@ -136,6 +136,8 @@ pub struct PreparedRequest {
     pub chat_url: Option<reqwest::Url>,
     pub completions_url: Option<reqwest::Url>,
     pub embeddings_url: Option<reqwest::Url>,
+    /// `{base_url}/messages`: the Messages API of `format: anthropic` providers.
+    pub messages_url: Option<reqwest::Url>,
     /// The key in the provider's auth style, marked sensitive; `None` without a key, with
     /// `auth: none`, or when the key cannot be a header value.
     pub auth: Option<(reqwest::header::HeaderName, reqwest::header::HeaderValue)>,
@@ -164,6 +166,7 @@ impl PreparedRequest {
             chat_url: url("/chat/completions"),
             completions_url: url("/completions"),
             embeddings_url: url("/embeddings"),
+            messages_url: url("/messages"),
             auth,
         }
     }

@@ -18,7 +18,8 @@ use bytes::Bytes;
 use tokio::time::Instant;
 
 use super::call::CallContext;
-use super::relay::{open_stream, OpenedStream};
+use super::format::{convert_body, convert_error_body, StreamAdapter, UpstreamCall};
+use super::relay::{open_stream, OpenedStream, StreamShape};
 use super::RouteKind;
 use crate::catalog::CatalogEntry;
 use crate::chunks::Chunks;
@@ -79,12 +80,21 @@ pub enum Answer {
     },
 }
 
-/// Try one candidate.
-pub(super) async fn try_candidate(call: &CallContext, entry: &CatalogEntry) -> Attempt {
+/// Try one candidate with `upstream`, the request in its format (`format::prepare`).
+pub(super) async fn try_candidate(
+    call: &CallContext,
+    entry: &CatalogEntry,
+    upstream: UpstreamCall,
+) -> Attempt {
     let channel = &entry.channel;
     let stream = call.request.stream && call.route != RouteKind::Embedding;
-    let ask_usage = stream && !call.request.include_usage_asked;
-    let body = call.request.upstream_body(&entry.model_id, ask_usage);
+    let UpstreamCall {
+        endpoint,
+        body,
+        ask_usage,
+        conversion,
+        anthropic_upstream,
+    } = upstream;
     let timeout = channel.timeout;
     let sent_at = Instant::now();
     let failed = |failure, http_status, message: String| {
@@ -95,7 +105,7 @@ pub(super) async fn try_candidate(call: &CallContext, entry: &CatalogEntry) -> A
             took: sent_at.elapsed(),
         })
     };
-    let send = completion_request(&client(), channel, call.route.endpoint(), body, stream).send();
+    let send = completion_request(&client(), channel, endpoint, body, stream).send();
     let response = match tokio::time::timeout(timeout, send).await {
         Err(_) => {
             let message = format!("timed out after {}s", secs(timeout));
@@ -115,7 +125,7 @@ pub(super) async fn try_candidate(call: &CallContext, entry: &CatalogEntry) -> A
     };
     let status = response.status().as_u16();
     if !response.status().is_success() {
-        return error_answer(response, channel, sent_at, timeout)
+        return error_answer(response, channel, call.route, sent_at, timeout)
             .await
             .unwrap_or_else(|(failure, message)| failed(failure, Some(status), message));
     }
@@ -130,7 +140,13 @@ pub(super) async fn try_candidate(call: &CallContext, entry: &CatalogEntry) -> A
     if stream && !is_json {
         // SSE, whatever the content type says (some upstreams send text/plain); a page that is
         // not SSE has no data event and fails over in `open_stream`.
-        return match open_stream(response, ask_usage, timeout).await {
+        let shape = StreamShape {
+            strip_usage_only: ask_usage,
+            anthropic_upstream,
+            route: call.route,
+            adapter: StreamAdapter::new(conversion, call, &entry.model_id),
+        };
+        return match open_stream(response, shape, timeout).await {
             Err((failure, message)) => failed(failure, Some(status), message),
             Ok(opened) => Attempt::Answered(Answer::Stream {
                 opened,
@@ -152,6 +168,14 @@ pub(super) async fn try_candidate(call: &CallContext, entry: &CatalogEntry) -> A
         // A refusal inside a 2xx is the client's answer: returned as the upstream sent it.
         refusal = Some(redact(&message, channel));
     }
+    let body = if refusal.is_some() {
+        body
+    } else {
+        match convert_body(conversion, call, body) {
+            Ok(body) => body,
+            Err(message) => return failed(Failure::BadResponse, Some(status), message),
+        }
+    };
     Attempt::Answered(Answer::Complete {
         status,
         content_type,
@@ -167,6 +191,7 @@ pub(super) async fn try_candidate(call: &CallContext, entry: &CatalogEntry) -> A
 async fn error_answer(
     response: reqwest::Response,
     channel: &crate::config::Channel,
+    route: RouteKind,
     sent_at: Instant,
     timeout: Duration,
 ) -> Result<Attempt, (Failure, String)> {
@@ -188,11 +213,18 @@ async fn error_answer(
     if failure.fails_over() {
         return Err((failure, format!("HTTP {}: {message}", status.as_u16())));
     }
+    let message = redact(&message, channel);
+    let (body, converted) =
+        convert_error_body(route, status.as_u16(), &message, redact_body(body, channel));
+    let content_type = match converted {
+        true => Some(HeaderValue::from_static("application/json")),
+        false => headers.get(reqwest::header::CONTENT_TYPE).cloned(),
+    };
     Ok(Attempt::Answered(Answer::Relayed {
         status: status.as_u16(),
-        content_type: headers.get(reqwest::header::CONTENT_TYPE).cloned(),
-        body: redact_body(body, channel),
-        message: redact(&message, channel),
+        content_type,
+        body,
+        message,
     }))
 }
 

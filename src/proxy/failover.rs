@@ -13,6 +13,7 @@ use tokio::time::Instant;
 use super::attempt::{try_candidate, Attempt};
 use super::call::CallContext;
 use super::error::RouteError;
+use super::format::{prepare, PrepareError};
 use super::respond::{respond, set_router_headers};
 use super::RouteFailure;
 use crate::budget::BudgetGate;
@@ -25,6 +26,8 @@ use crate::upstream::classify::Failure;
 struct Skipped {
     reasons: Vec<String>,
     over_budget: usize,
+    /// Candidates whose format cannot carry the request (a server tool for a chat channel).
+    untranslatable: usize,
     earliest_retry: Option<Instant>,
 }
 
@@ -71,8 +74,21 @@ pub(super) async fn attempt_in_order(
             skipped.reasons.push(reason);
             continue;
         }
+        // The request in this candidate's format (a translation when the formats differ).
+        let upstream = match prepare(&call, entry) {
+            Ok(upstream) => upstream,
+            Err(PrepareError::Unsupported(reason)) => {
+                skipped.untranslatable += 1;
+                skipped.reasons.push(format!("{}: {reason}", name()));
+                continue;
+            }
+            Err(PrepareError::Invalid(message)) => {
+                let error = RouteError::bad_request("invalid_request_body", message);
+                return Err(unserved(call, error));
+            }
+        };
         call.attempt_started(candidate.entry, entry, availability == Availability::Trial);
-        match try_candidate(&call, entry).await {
+        match try_candidate(&call, entry, upstream).await {
             Attempt::Answered(answer) => return Ok(respond(call, candidate.score, answer)),
             Attempt::Failed(failed) => {
                 if failed.failure == Failure::ContextLength {
@@ -85,10 +101,15 @@ pub(super) async fn attempt_in_order(
         }
     }
     let error = unserved_error(&call, &skipped);
+    Err(unserved(call, error))
+}
+
+/// End the call with `error` (the router headers included).
+fn unserved(call: CallContext, error: RouteError) -> RouteFailure {
     let mut headers = axum::http::HeaderMap::new();
     set_router_headers(&mut headers, &call, None);
     call.finish_unserved(&error);
-    Err(RouteFailure { error, headers })
+    RouteFailure { error, headers }
 }
 
 impl Skipped {
@@ -121,6 +142,18 @@ fn unserved_error(call: &CallContext, skipped: &Skipped) -> RouteError {
                  (cost_control.auto_disable_on_budget_exceeded)."
             ),
         };
+    }
+    if attempts.is_empty()
+        && skipped.untranslatable > 0
+        && skipped.untranslatable == skipped.reasons.len()
+    {
+        return RouteError::bad_request(
+            "unsupported_for_candidates",
+            format!(
+                "No candidate for {query:?} can take this request: {}.",
+                skipped.reasons.join("; ")
+            ),
+        );
     }
     if attempts.is_empty() {
         return RouteError::Unavailable {

@@ -23,6 +23,7 @@ pub mod call;
 mod effects;
 pub mod error;
 mod failover;
+pub mod format;
 pub mod relay;
 pub mod request;
 mod respond;
@@ -44,19 +45,23 @@ use call::CallContext;
 pub use error::RouteError;
 use request::ClientRequest;
 
-/// The three routed endpoints.
+/// The routed endpoints: OpenAI's three, Anthropic Messages and OpenAI Responses (the API the
+/// client speaks; `format` decides how each candidate is called).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RouteKind {
     Chat,
     Completion,
     Embedding,
+    Messages,
+    Responses,
 }
 
 impl RouteKind {
     /// The channel endpoint this route calls.
     pub fn endpoint(self) -> Endpoint {
         match self {
-            RouteKind::Chat => Endpoint::Chat,
+            RouteKind::Chat | RouteKind::Responses => Endpoint::Chat,
+            RouteKind::Messages => Endpoint::Messages,
             RouteKind::Completion => Endpoint::Completions,
             RouteKind::Embedding => Endpoint::Embeddings,
         }
@@ -65,15 +70,19 @@ impl RouteKind {
     /// The model kind this route serves.
     pub fn model_kind(self) -> ModelKind {
         match self {
-            RouteKind::Chat | RouteKind::Completion => ModelKind::Chat,
+            RouteKind::Chat
+            | RouteKind::Completion
+            | RouteKind::Messages
+            | RouteKind::Responses => ModelKind::Chat,
             RouteKind::Embedding => ModelKind::Embedding,
         }
     }
 
-    /// `request_type` of the usage record, and the metrics label.
+    /// `request_type` of the usage record, and the metrics label (Messages and Responses
+    /// calls are chats; `request_format` tells them apart).
     pub fn label(self) -> &'static str {
         match self {
-            RouteKind::Chat => "chat",
+            RouteKind::Chat | RouteKind::Messages | RouteKind::Responses => "chat",
             RouteKind::Completion => "completion",
             RouteKind::Embedding => "embedding",
         }
@@ -85,6 +94,8 @@ impl RouteKind {
             RouteKind::Chat => "openai_chat",
             RouteKind::Completion => "openai_completion",
             RouteKind::Embedding => "openai_embedding",
+            RouteKind::Messages => "anthropic_messages",
+            RouteKind::Responses => "openai_responses",
         }
     }
 }
@@ -116,6 +127,8 @@ pub async fn handle(
     };
     // 1. Parse: the few fields routing needs.
     let request = ClientRequest::parse(body).map_err(unrouted)?;
+    format::check_request(route, &request.body)
+        .map_err(|m| unrouted(RouteError::bad_request("unsupported_parameter", m)))?;
     // 2. Plan: resolve the query against the catalog and rank the candidates.
     let (strategy, ranked) = plan(&state, &snapshot, route, headers, &request).map_err(unrouted)?;
     let id_header = HeaderValue::from_str(&request_id).ok();

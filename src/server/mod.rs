@@ -6,6 +6,7 @@ mod body;
 mod catalog_api;
 pub mod error;
 pub mod listen;
+mod protocol_routes;
 mod router;
 mod routes;
 mod stats_api;

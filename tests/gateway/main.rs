@@ -4,6 +4,7 @@
 
 mod support;
 
+mod anthropic_sdk;
 mod auth;
 mod budget;
 mod cli;
