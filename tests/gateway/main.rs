@@ -13,6 +13,7 @@ mod discovery;
 mod failover;
 mod fuzz;
 mod hardening;
+mod openai_formats;
 mod openai_sdk;
 mod protocols;
 mod query;
