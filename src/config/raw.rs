@@ -47,7 +47,8 @@ pub enum AuthStyle {
     None,
 }
 
-/// The shape of a provider's model list (SPEC §3). Requests are always OpenAI-shaped.
+/// The shape of a provider's model list (SPEC §3), and its request API: OpenAI's for `openai` and
+/// `ollama`, Anthropic Messages for `anthropic` (see docs/protocols.md).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum WireFormat {
