@@ -81,6 +81,8 @@ pub struct Provider {
     pub is_local: bool,
     /// Extra headers for every request (names lower-case).
     pub headers: Vec<(String, String)>,
+    /// Serves OpenAI's Responses API (`{base_url}/responses`).
+    pub responses: bool,
 }
 
 /// Prices per 1M tokens in the channel's currency.
@@ -138,6 +140,8 @@ pub struct PreparedRequest {
     pub embeddings_url: Option<reqwest::Url>,
     /// `{base_url}/messages`: the Messages API of `format: anthropic` providers.
     pub messages_url: Option<reqwest::Url>,
+    /// `{base_url}/responses`: the Responses API of providers with `responses: true`.
+    pub responses_url: Option<reqwest::Url>,
     /// The key in the provider's auth style, marked sensitive; `None` without a key, with
     /// `auth: none`, or when the key cannot be a header value.
     pub auth: Option<(reqwest::header::HeaderName, reqwest::header::HeaderValue)>,
@@ -167,6 +171,7 @@ impl PreparedRequest {
             completions_url: url("/completions"),
             embeddings_url: url("/embeddings"),
             messages_url: url("/messages"),
+            responses_url: url("/responses"),
             auth,
         }
     }

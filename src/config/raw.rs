@@ -35,6 +35,10 @@ pub struct RawProvider {
     /// Extra headers sent on every request to this provider (e.g. `anthropic-version`).
     #[serde(default)]
     pub headers: BTreeMap<String, String>,
+    /// The provider serves OpenAI's Responses API at `{base_url}/responses`: Responses
+    /// clients are passed through instead of translated to chat.
+    #[serde(default)]
+    pub responses: bool,
 }
 
 /// How a provider wants its API key.

@@ -181,6 +181,7 @@ fn validate_providers(
             is_local,
             name,
             headers,
+            responses,
         } = provider;
         let headers = validate_headers(problems, &path, headers);
         let base_url = check_url(problems, &format!("{path}.base_url"), &base_url);
@@ -202,6 +203,7 @@ fn validate_providers(
                 format,
                 is_local,
                 headers,
+                responses,
             }),
         );
     }

@@ -189,6 +189,7 @@ mod tests {
                 format: WireFormat::Openai,
                 is_local: false,
                 headers: vec![],
+                responses: false,
             }),
             base_url: base_url.into(),
             api_key: Some(Secret::new("sk-SECRET-123")),

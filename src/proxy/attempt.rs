@@ -93,7 +93,7 @@ pub(super) async fn try_candidate(
         body,
         ask_usage,
         conversion,
-        anthropic_upstream,
+        events,
     } = upstream;
     let timeout = channel.timeout;
     let sent_at = Instant::now();
@@ -142,7 +142,7 @@ pub(super) async fn try_candidate(
         // not SSE has no data event and fails over in `open_stream`.
         let shape = StreamShape {
             strip_usage_only: ask_usage,
-            anthropic_upstream,
+            events,
             route: call.route,
             adapter: StreamAdapter::new(conversion, call, &entry.model_id),
         };

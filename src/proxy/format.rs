@@ -49,6 +49,17 @@ pub enum Conversion {
     MessagesAsResponses,
 }
 
+/// The kind of events an upstream stream sends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UpstreamEvents {
+    /// Chat (or completions) chunks ending with `[DONE]`.
+    OpenaiChat,
+    /// Anthropic's typed events ending with `message_stop`.
+    Anthropic,
+    /// Responses events ending with `response.completed` (or incomplete, failed).
+    Responses,
+}
+
 /// One attempt's request to its channel.
 pub struct UpstreamCall {
     pub endpoint: Endpoint,
@@ -57,8 +68,7 @@ pub struct UpstreamCall {
     /// chunk is not the client's.
     pub ask_usage: bool,
     pub conversion: Conversion,
-    /// The upstream speaks Anthropic's stream events.
-    pub anthropic_upstream: bool,
+    pub events: UpstreamEvents,
 }
 
 /// Why a candidate cannot take this request.
@@ -80,7 +90,8 @@ pub fn check_request(route: RouteKind, body: &[u8]) -> Result<(), String> {
 
 /// The request for one attempt on `entry`.
 pub fn prepare(call: &CallContext, entry: &CatalogEntry) -> Result<UpstreamCall, PrepareError> {
-    let anthropic = entry.channel.provider.format == WireFormat::Anthropic;
+    let provider = &entry.channel.provider;
+    let anthropic = provider.format == WireFormat::Anthropic;
     let request = &call.request;
     let model = entry.model_id.as_str();
     let stream = request.stream;
@@ -90,7 +101,11 @@ pub fn prepare(call: &CallContext, entry: &CatalogEntry) -> Result<UpstreamCall,
         body,
         ask_usage,
         conversion,
-        anthropic_upstream: anthropic,
+        events: match endpoint {
+            Endpoint::Messages => UpstreamEvents::Anthropic,
+            Endpoint::Responses => UpstreamEvents::Responses,
+            _ => UpstreamEvents::OpenaiChat,
+        },
     };
     let invalid = |e: String| PrepareError::Invalid(e);
     let unsupported = |e: crate::protocol::TranslateError| PrepareError::Unsupported(e.0);
@@ -129,6 +144,12 @@ pub fn prepare(call: &CallContext, entry: &CatalogEntry) -> Result<UpstreamCall,
                 Conversion::ChatAsMessages,
             )
         }
+        (RouteKind::Responses, false) if provider.responses => upstream(
+            Endpoint::Responses,
+            request.upstream_body(model, false),
+            false,
+            Conversion::Passthrough,
+        ),
         (RouteKind::Responses, _) => {
             let responses: ResponsesRequest = parse(&request.body).map_err(invalid)?;
             let mut chat = responses_request_to_chat(&responses).map_err(unsupported)?;

@@ -22,10 +22,11 @@ use bytes::Bytes;
 use futures::{Stream, StreamExt};
 use tokio::time::Instant;
 
-use super::format::{stream_error_event, StreamAdapter};
+use super::format::{stream_error_event, StreamAdapter, UpstreamEvents};
 use super::RouteKind;
 use crate::upstream::classify::{classify_error_body, Failure};
 use crate::usage::anthropic_usage::AnthropicStreamUsage;
+use crate::usage::responses_usage;
 use crate::usage::tap::{inspect_chunk, SseEvent, SseEventSplitter, StreamText, Usage};
 
 /// The longest event the relay buffers before calling the stream broken.
@@ -68,9 +69,10 @@ pub type OnEnd = Box<dyn FnOnce(RelayEnd) + Send>;
 pub struct StreamShape {
     /// Remove the usage-only chunk the gateway asked for on the client's behalf.
     pub strip_usage_only: bool,
-    /// The upstream sends Anthropic's events (usage in `message_start` + `message_delta`,
-    /// the end is `message_stop`).
-    pub anthropic_upstream: bool,
+    /// What the upstream sends: chat chunks, Anthropic events (usage in `message_start` +
+    /// `message_delta`, the end is `message_stop`) or Responses events (usage and the end in
+    /// `response.completed`).
+    pub events: UpstreamEvents,
     /// The client's API, for the shape of an in-stream error.
     pub route: RouteKind,
     /// Translates each event into the client's format (`None`: passthrough).
@@ -96,8 +98,7 @@ impl Tap {
             splitter: SseEventSplitter::new(),
             text: StreamText::new(),
             usage: None,
-            anthropic_usage: shape
-                .anthropic_upstream
+            anthropic_usage: (shape.events == UpstreamEvents::Anthropic)
                 .then(|| Box::new(AnthropicStreamUsage::new())),
             shape,
             saw_done: false,
@@ -139,6 +140,11 @@ impl Tap {
                 self.usage = anthropic.usage();
                 if memchr::memmem::find(data, b"\"message_stop\"").is_some() {
                     self.saw_done = true;
+                }
+            } else if self.shape.events == UpstreamEvents::Responses {
+                if responses_usage::is_final_event(data) {
+                    self.saw_done = true;
+                    self.usage = responses_usage::usage_of_event(data).or(self.usage);
                 }
             } else if let Some(usage) = facts.usage {
                 self.usage = Some(usage);

@@ -67,6 +67,7 @@ pub enum Endpoint {
     Completions,
     Embeddings,
     Messages,
+    Responses,
 }
 
 /// The API version sent to a `format: anthropic` channel whose provider sets none.
@@ -80,6 +81,7 @@ impl Endpoint {
             Endpoint::Completions => "/completions",
             Endpoint::Embeddings => "/embeddings",
             Endpoint::Messages => "/messages",
+            Endpoint::Responses => "/responses",
         }
     }
 }
@@ -98,6 +100,7 @@ pub fn completion_request(
         Endpoint::Completions => &prepared.completions_url,
         Endpoint::Embeddings => &prepared.embeddings_url,
         Endpoint::Messages => &prepared.messages_url,
+        Endpoint::Responses => &prepared.responses_url,
     };
     let request = match url {
         Some(url) => client.post(url.clone()),

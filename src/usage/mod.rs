@@ -4,6 +4,7 @@ pub mod anthropic_usage;
 pub mod cost;
 pub mod logfiles;
 pub mod record;
+pub mod responses_usage;
 pub mod tap;
 pub mod tokens;
 pub mod writer;

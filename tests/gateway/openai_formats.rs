@@ -166,7 +166,7 @@ async fn a_messages_stream_that_fails_before_its_first_byte_fails_over_across_fo
             "event: error\ndata: {\"type\":\"error\",\"error\":{\"type\":\"overloaded_error\",\"message\":\"Overloaded\"}}\n\n",
         )],
         gap: std::time::Duration::ZERO,
-        end: crate::support::StreamEnd::Close,
+        end: crate::support::StreamEnd::Stall,
     }));
     let body = json!({"model": "claude-sonnet-4-5", "max_tokens": 50, "stream": true, "messages": [{"role": "user", "content": "Hi"}]});
     let (status, headers, text) = post(&gateway, "/v1/messages", body).await;
@@ -223,5 +223,118 @@ async fn gateway_errors_on_messages_are_in_anthropic_shape_with_router_headers()
         serde_json::from_str::<Value>(&text).expect("json"),
         json!({"type": "error", "error": {"type": "invalid_request_error", "message": "max_tokens is too large"}})
     );
+    gateway.stop().await;
+}
+
+/// A gateway whose one channel's provider declares the Responses API (`responses: true`).
+async fn responses_gateway(upstream: &MockUpstream, logs: &std::path::Path) -> TestGateway {
+    let dir = tempfile::tempdir().expect("dir");
+    let config = format!(
+        "discovery: {{ enabled: false }}\nusage: {{ dir: \"{}\" }}\nchannels:\n  - {{ id: up, provider: mock_responses, \
+         base_url: \"{}\", api_key: sk-upstream-0123456789, configured_models: [gpt-5-mini] }}\n",
+        logs.display(),
+        upstream.base_url()
+    );
+    crate::support::write_config(dir.path(), &config);
+    let providers = format!(
+        "{}  mock_responses: {{ base_url: \"http://127.0.0.1:9/v1\", auth: bearer, format: openai, responses: true }}\n",
+        crate::support::TEST_PROVIDERS
+    );
+    std::fs::write(dir.path().join("config/providers.yaml"), providers).expect("providers");
+    TestGateway::start_in(dir).await
+}
+
+#[tokio::test]
+async fn a_channel_that_serves_responses_gets_the_client_bytes() {
+    let upstream = MockUpstream::start(&[]).await;
+    let logs = tempfile::tempdir().expect("logs");
+    let gateway = responses_gateway(&upstream, logs.path()).await;
+    let answer = json!({"id": "resp_up", "object": "response", "status": "completed", "model": "gpt-5-mini",
+        "output": [{"type": "message", "id": "msg_up", "status": "completed", "role": "assistant",
+                    "content": [{"type": "output_text", "text": "Hi there", "annotations": []}]}],
+        "usage": {"input_tokens": 21, "input_tokens_details": {"cached_tokens": 5}, "output_tokens": 3,
+                  "output_tokens_details": {"reasoning_tokens": 0}, "total_tokens": 24}});
+    upstream.push(Reply::Json {
+        status: 200,
+        body: answer.clone(),
+        headers: Vec::new(),
+    });
+    let events = [
+        json!({"type": "response.created", "sequence_number": 0, "response": {"id": "resp_s", "object": "response", "status": "in_progress", "output": []}}),
+        json!({"type": "response.output_text.delta", "sequence_number": 1, "item_id": "msg_s", "output_index": 0, "content_index": 0, "delta": "Hi"}),
+        json!({"type": "response.completed", "sequence_number": 2, "response": {"id": "resp_s", "object": "response", "status": "completed", "output": [],
+               "usage": {"input_tokens": 40, "input_tokens_details": {"cached_tokens": 0}, "output_tokens": 2, "output_tokens_details": {"reasoning_tokens": 0}, "total_tokens": 42}}}),
+    ];
+    let pieces: Vec<bytes::Bytes> = events
+        .iter()
+        .map(|e| {
+            bytes::Bytes::from(format!(
+                "event: {}\ndata: {e}\n\n",
+                e["type"].as_str().unwrap_or("")
+            ))
+        })
+        .collect();
+    let raw_stream: String = pieces
+        .iter()
+        .map(|p| String::from_utf8_lossy(p).into_owned())
+        .collect();
+    upstream.push(Reply::StreamBytes {
+        pieces,
+        gap: std::time::Duration::ZERO,
+        end: crate::support::StreamEnd::Stall,
+    });
+
+    let client_body =
+        r#"{"input":"Hello","model":"gpt-5-mini","reasoning":{"effort":"minimal"},"x_custom":1}"#;
+    let response = gateway
+        .client
+        .post(gateway.url("/v1/responses"))
+        .header("content-type", "application/json")
+        .body(client_body)
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.json::<Value>().await.expect("json"), answer);
+    let (status, _, text) = post(
+        &gateway,
+        "/v1/responses",
+        json!({"model": "gpt-5-mini", "input": "Hello", "stream": true}),
+    )
+    .await;
+    assert_eq!(status, 200, "{text}");
+    assert_eq!(text, raw_stream, "the upstream's events, unchanged");
+    let sent = upstream.completions();
+    assert_eq!(sent[0].path, "/v1/responses");
+    assert_eq!(sent[0].body, client_body.as_bytes(), "the client's bytes");
+    assert_eq!(sent[1].json().get("stream_options"), None);
+
+    let running = gateway.running.as_ref().expect("running");
+    running.state.usage.flush().await;
+    let records = crate::support::usage_log::read_usage(logs.path());
+    assert_eq!(records.len(), 2);
+    let tokens: Vec<(Value, Value, Value)> = records
+        .iter()
+        .map(|r| {
+            (
+                r["input_tokens"].clone(),
+                r["cached_tokens"].clone(),
+                r["output_tokens"].clone(),
+            )
+        })
+        .collect();
+    assert!(
+        tokens.contains(&(json!(21), json!(5), json!(3))),
+        "{tokens:?}"
+    );
+    assert!(
+        tokens.contains(&(json!(40), json!(0), json!(2))),
+        "{tokens:?}"
+    );
+    assert!(records
+        .iter()
+        .all(|r| r["request_format"] == "openai_responses"
+            && r["status"] == "success"
+            && r["usage_estimated"] == false));
     gateway.stop().await;
 }

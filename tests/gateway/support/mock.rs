@@ -164,6 +164,7 @@ impl MockUpstream {
             .route("/v1/chat/completions", post(complete))
             .route("/v1/completions", post(complete))
             .route("/v1/embeddings", post(complete))
+            .route("/v1/responses", post(complete))
             .with_state(state.clone());
         let addr = serve(app).await;
         Self { addr, state }
