@@ -18,13 +18,13 @@ use bytes::Bytes;
 use tokio::time::Instant;
 
 use super::call::CallContext;
-use super::format::{convert_body, convert_error_body, StreamAdapter, UpstreamCall};
+use super::format::{convert_body, convert_error_body, Conversion, StreamAdapter, UpstreamCall};
 use super::relay::{open_stream, OpenedStream, StreamShape};
 use super::RouteKind;
 use crate::catalog::CatalogEntry;
 use crate::chunks::Chunks;
 use crate::upstream::classify::{classify_error_body, classify_status, error_message, Failure};
-use crate::upstream::client::{client, completion_request};
+use crate::upstream::client::{client, completion_request, Endpoint};
 use crate::upstream::redact::{redact, redact_body};
 use crate::usage::tap::{inspect_body, BodyFacts, Usage};
 
@@ -105,7 +105,13 @@ pub(super) async fn try_candidate(
             took: sent_at.elapsed(),
         })
     };
-    let send = completion_request(&client(), channel, endpoint, body, stream).send();
+    let mut request = completion_request(&client(), channel, endpoint, body, stream);
+    if let (Conversion::Passthrough, Endpoint::Messages, Some(beta)) =
+        (conversion, endpoint, &call.anthropic_beta)
+    {
+        request = request.header("anthropic-beta", beta.clone());
+    }
+    let send = request.send();
     let response = match tokio::time::timeout(timeout, send).await {
         Err(_) => {
             let message = format!("timed out after {}s", secs(timeout));

@@ -68,6 +68,9 @@ pub struct CallContext {
     pub strategy: String,
     pub started: Instant,
     pub timestamp: DateTime<Utc>,
+    /// The client's `anthropic-beta` header, forwarded to Anthropic channels it reaches
+    /// unchanged (Messages passthrough): beta fields in the body need it.
+    pub anthropic_beta: Option<axum::http::HeaderValue>,
     attempts: Vec<AttemptLog>,
     /// The entry of the attempt in progress (or the last one).
     current: Option<EntryId>,
@@ -96,6 +99,7 @@ impl CallContext {
             strategy,
             started,
             timestamp: Utc::now(),
+            anthropic_beta: None,
             attempts: Vec::new(),
             current: None,
             started_attempts: 0,

@@ -132,9 +132,12 @@ pub async fn handle(
     // 2. Plan: resolve the query against the catalog and rank the candidates.
     let (strategy, ranked) = plan(&state, &snapshot, route, headers, &request).map_err(unrouted)?;
     let id_header = HeaderValue::from_str(&request_id).ok();
-    let call = CallContext::new(
+    let mut call = CallContext::new(
         state, snapshot, route, request, request_id, strategy, started,
     );
+    if route == RouteKind::Messages {
+        call.anthropic_beta = headers.get("anthropic-beta").cloned();
+    }
     // 3-5. Attempt in order, respond (relay), record.
     let mut outcome = failover::attempt_in_order(call, ranked).await;
     let headers = match &mut outcome {

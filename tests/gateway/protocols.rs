@@ -189,3 +189,34 @@ channels:
     assert_eq!(listed.headers["anthropic-version"], "2023-06-01");
     gateway.stop().await;
 }
+
+#[tokio::test]
+async fn a_messages_passthrough_forwards_the_clients_anthropic_beta() {
+    let anthropic = AnthropicMock::start(&[]).await;
+    let gateway = TestGateway::start(&format!(
+        "discovery: {{ enabled: false }}\nchannels:\n  - {{ id: claude, provider: mock_xkey, base_url: \"{}\", \
+         api_key: sk-ant-0123456789, configured_models: [claude-sonnet-4-5] }}\n",
+        anthropic.base_url()
+    ))
+    .await;
+    let response = gateway
+        .client
+        .post(gateway.url("/anthropic/v1/messages?beta=true"))
+        .header("x-api-key", "any-token")
+        .header("anthropic-version", "2023-06-01")
+        .header("anthropic-beta", "context-management-2025-06-27")
+        .json(&json!({"model": "claude-sonnet-4-5", "max_tokens": 5, "messages": [{"role": "user", "content": "Hi"}],
+                      "context_management": {"edits": []}}))
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.headers()["x-router-channel"], "claude");
+    let sent = &anthropic.messages()[0];
+    assert_eq!(
+        sent.headers["anthropic-beta"],
+        "context-management-2025-06-27"
+    );
+    assert_eq!(sent.json()["context_management"], json!({"edits": []}));
+    gateway.stop().await;
+}
