@@ -1,5 +1,5 @@
 //! Where a request format meets a channel format: for one attempt, the upstream endpoint and
-//! body, and how the upstream's answer becomes the client's (SPEC: every client's API).
+//! body, and how the upstream's answer becomes the client's.
 //!
 //! The client spoke OpenAI chat, completions or embeddings, Anthropic Messages or OpenAI
 //! Responses ([`RouteKind`]); the channel speaks OpenAI or Anthropic (`format: anthropic`).

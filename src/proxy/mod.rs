@@ -1,6 +1,8 @@
 //! The proxy: one routed call, as a fixed series of steps (pingora's spine):
 //! parse the body → resolve the query → rank → attempt candidates with failover → relay →
-//! record usage. [`handle`] reads like that list; each step lives in its own module.
+//! record usage. [`handle`] reads like that list; each step lives in its own module. Each
+//! attempt speaks its candidate's format (`format`: passthrough or translation between the
+//! OpenAI, Anthropic Messages and Responses APIs).
 //!
 //! Failover rules (SPEC §7): candidates are tried in rank order, at most
 //! `routing.max_attempts`, skipping blacklisted, cooling-down and removed ones (a recovering

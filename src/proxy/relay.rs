@@ -1,6 +1,11 @@
 //! Streaming relay: upstream SSE to the client event by event, as it arrives, with the usage
 //! tap on the side (SPEC §7, §9).
 //!
+//! When the client's API differs from the upstream's (`format`), a [`StreamAdapter`] turns
+//! each upstream event into the client's events as it passes; usage is read in the upstream's
+//! own terms ([`StreamShape::events`]: chat chunks, Anthropic events, Responses events), and an
+//! in-stream error is written in the client's shape.
+//!
 //! [`open_stream`] waits for the upstream's first event so that a stream which fails before
 //! sending anything can still fail over (nothing has reached the client yet). After that,
 //! [`RelayStream`] forwards each complete event's bytes unchanged — except the usage-only chunk
