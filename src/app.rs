@@ -26,7 +26,8 @@ use crate::server::{build_router, listen};
 use crate::state::rebuilder::Rebuilder;
 use crate::state::AppState;
 use crate::stats::aggregate::UsageAggregates;
-use crate::stats::alerts::AlertLog;
+use crate::stats::alerts::{AlertLog, AlertType, ChannelAlert};
+use crate::upstream::answer_budget::AnswerBudget;
 use crate::usage::record::UsageRecord;
 use crate::usage::writer::UsageWriter;
 
@@ -41,17 +42,39 @@ pub struct ServeOptions {
 }
 
 /// Why the gateway could not start.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug)]
 pub enum StartError {
-    #[error("configuration is invalid:\n{0}")]
-    Config(#[from] ConfigErrors),
-    #[error("cannot listen on {addr}: {source}")]
+    Config(ConfigErrors),
     Bind {
         addr: String,
         source: std::io::Error,
     },
-    #[error("cannot start the serving threads: {0}")]
     Workers(std::io::Error),
+}
+
+impl std::fmt::Display for StartError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            StartError::Config(errors) => write!(f, "configuration is invalid:\n{errors}"),
+            StartError::Bind { addr, source } => write!(f, "cannot listen on {addr}: {source}"),
+            StartError::Workers(e) => write!(f, "cannot start the serving threads: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for StartError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            StartError::Config(errors) => Some(errors),
+            StartError::Bind { source, .. } | StartError::Workers(source) => Some(source),
+        }
+    }
+}
+
+impl From<ConfigErrors> for StartError {
+    fn from(errors: ConfigErrors) -> Self {
+        StartError::Config(errors)
+    }
 }
 
 /// A gateway that is serving.
@@ -141,7 +164,9 @@ pub async fn start_with_config(
 
     let router = build_router(state.clone());
     let count = workers.len();
-    if let Err(e) = listen::spawn(workers, router, &tasks, &shutdown) {
+    let limits = config.server.connections;
+    let metrics = state.metrics.clone();
+    if let Err(e) = listen::spawn(workers, router, limits, metrics, &tasks, &shutdown) {
         shutdown.cancel();
         return Err(StartError::Workers(e));
     }
@@ -164,6 +189,26 @@ fn record_cached(state: &AppState, cached: &[(String, CachedModels)]) {
         status.models = c.list.models.len();
         status.source = Some(ModelSource::Cache.as_str());
     }
+}
+
+/// A `usage_log_write_failed` alert (channel `gateway`) when the usage log starts failing;
+/// kept in memory when the alert file fails too.
+fn raise_alert_when_usage_log_fails(usage: &UsageWriter, alerts: &Arc<Mutex<AlertLog>>) {
+    let alerts = alerts.clone();
+    usage.on_failing(Box::new(move |message| {
+        let alert = ChannelAlert::new(
+            "gateway",
+            "usage log",
+            AlertType::UsageLogWrite,
+            message,
+            None,
+            chrono::Utc::now(),
+        );
+        let mut log = alerts.lock().unwrap_or_else(|p| p.into_inner());
+        if let Err(e) = log.push(alert) {
+            tracing::debug!("the usage-log alert is kept in memory only: {e}");
+        }
+    }));
 }
 
 /// Everything the handlers share, with usage aggregates rebuilt from the logs on disk.
@@ -236,6 +281,14 @@ async fn build_state(
     };
     let writer_dir = config.usage.enabled.then(|| usage_dir.clone());
     let usage = UsageWriter::start(writer_dir, config.usage.queue_capacity, observer);
+    if let Err(e) = crate::usage::logfiles::check_writable(&usage_dir) {
+        tracing::warn!(
+            dir = %usage_dir.display(),
+            "the usage log directory is not writable ({e}); serving anyway: records wait in memory and /health is degraded until it is"
+        );
+    }
+    raise_alert_when_usage_log_fails(&usage, &alerts);
+    let answer_budget = AnswerBudget::new(config.server.max_buffered_answer_bytes);
     Arc::new(AppState {
         snapshot,
         source,
@@ -249,5 +302,6 @@ async fn build_state(
         discovery: Mutex::new(HashMap::new()),
         metrics,
         rebuilder: OnceLock::new(),
+        answer_budget,
     })
 }

@@ -2,7 +2,6 @@
 //!
 //! The request spine: parse → resolve the query against the catalog → rank → attempt with
 //! failover → relay → record usage. Each step is a module below.
-#![forbid(unsafe_code)]
 
 pub mod app;
 pub mod budget;

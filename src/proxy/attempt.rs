@@ -22,7 +22,8 @@ use super::format::{convert_body, convert_error_body, Conversion, StreamAdapter,
 use super::relay::{open_stream, OpenedStream, StreamShape};
 use super::RouteKind;
 use crate::catalog::CatalogEntry;
-use crate::chunks::Chunks;
+use crate::config::Channel;
+use crate::upstream::answer_budget::AnswerBudget;
 use crate::upstream::classify::{classify_error_body, classify_status, error_message, Failure};
 use crate::upstream::client::{client, completion_request, Endpoint};
 use crate::upstream::redact::{redact, redact_body};
@@ -80,7 +81,8 @@ pub enum Answer {
     },
 }
 
-/// Try one candidate with `upstream`, the request in its format (`format::prepare`).
+/// Try one candidate with `upstream`, the request in its format (`format::prepare`): send,
+/// then read what came back as an answer (in the client's format) or a failure.
 pub(super) async fn try_candidate(
     call: &CallContext,
     entry: &CatalogEntry,
@@ -95,7 +97,6 @@ pub(super) async fn try_candidate(
         conversion,
         events,
     } = upstream;
-    let timeout = channel.timeout;
     let sent_at = Instant::now();
     let failed = |failure, http_status, message: String| {
         Attempt::Failed(AttemptFailure {
@@ -111,39 +112,15 @@ pub(super) async fn try_candidate(
     {
         request = request.header("anthropic-beta", beta.clone());
     }
-    let send = request.send();
-    let response = match tokio::time::timeout(timeout, send).await {
-        Err(_) => {
-            let message = format!("timed out after {}s", secs(timeout));
-            return failed(Failure::Timeout, None, message);
-        }
-        Ok(Err(e)) => {
-            let (failure, what) = if e.is_connect() {
-                (Failure::Connect, "connection failed")
-            } else if e.is_timeout() {
-                (Failure::Timeout, "timed out")
-            } else {
-                (Failure::BadResponse, "request failed")
-            };
-            return failed(failure, None, format!("{what}: {}", error_chain(&e)));
-        }
-        Ok(Ok(response)) => response,
+    let response = match send(request, channel.timeout).await {
+        Ok(response) => response,
+        Err((failure, message)) => return failed(failure, None, message),
     };
     let status = response.status().as_u16();
-    if !response.status().is_success() {
-        return error_answer(response, channel, call.route, sent_at, timeout)
-            .await
-            .unwrap_or_else(|(failure, message)| failed(failure, Some(status), message));
-    }
-    let content_type = response
-        .headers()
-        .get(reqwest::header::CONTENT_TYPE)
-        .cloned();
-    let is_json = content_type
-        .as_ref()
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.contains("json"));
-    if stream && !is_json {
+    let budget = &call.state.answer_budget;
+    let read = if !response.status().is_success() {
+        error_answer(response, channel, call.route, sent_at, budget).await
+    } else if stream && !is_json(&response) {
         // SSE, whatever the content type says (some upstreams send text/plain); a page that is
         // not SSE has no data event and fails over in `open_stream`.
         let shape = StreamShape {
@@ -152,37 +129,111 @@ pub(super) async fn try_candidate(
             route: call.route,
             adapter: StreamAdapter::new(conversion, call, &entry.model_id),
         };
-        return match open_stream(response, shape, timeout).await {
-            Err((failure, message)) => failed(failure, Some(status), message),
-            Ok(opened) => Attempt::Answered(Answer::Stream {
+        open_stream(response, shape, channel.timeout)
+            .await
+            .map(|opened| Answer::Stream {
                 opened,
                 sent_at,
                 ttft: sent_at.elapsed(),
-            }),
-        };
-    }
-    let body = match read_capped(response, MAX_RESPONSE_BYTES, sent_at + timeout).await {
-        Ok(body) => body,
-        Err(message) => return failed(Failure::BadResponse, Some(status), message),
+            })
+    } else {
+        whole_answer(response, channel, sent_at, budget)
+            .await
+            .and_then(|answer| in_client_format(answer, conversion, call))
     };
+    match read {
+        Ok(answer) => Attempt::Answered(answer),
+        Err((failure, message)) => failed(failure, Some(status), message),
+    }
+}
+
+/// A whole answer in the client's format (a refusal stays as the upstream sent it); an answer
+/// that cannot be read in the upstream's format fails over.
+fn in_client_format(
+    answer: Answer,
+    conversion: Conversion,
+    call: &CallContext,
+) -> Result<Answer, (Failure, String)> {
+    match answer {
+        Answer::Complete {
+            status,
+            content_type,
+            body,
+            usage,
+            refusal: None,
+            took,
+        } => {
+            let body = convert_body(conversion, call, body)
+                .map_err(|message| (Failure::BadResponse, message))?;
+            Ok(Answer::Complete {
+                status,
+                content_type,
+                body,
+                usage,
+                refusal: None,
+                took,
+            })
+        }
+        other => Ok(other),
+    }
+}
+
+/// Send within the channel's timeout; a failure to get a response head is classified here.
+async fn send(
+    request: reqwest::RequestBuilder,
+    timeout: Duration,
+) -> Result<reqwest::Response, (Failure, String)> {
+    match tokio::time::timeout(timeout, request.send()).await {
+        Err(_) => Err((
+            Failure::Timeout,
+            format!("timed out after {}s", secs(timeout)),
+        )),
+        Ok(Err(e)) => {
+            let (failure, what) = if e.is_connect() {
+                (Failure::Connect, "connection failed")
+            } else if e.is_timeout() {
+                (Failure::Timeout, "timed out")
+            } else {
+                (Failure::BadResponse, "request failed")
+            };
+            Err((failure, format!("{what}: {}", error_chain(&e))))
+        }
+        Ok(Ok(response)) => Ok(response),
+    }
+}
+
+fn is_json(response: &reqwest::Response) -> bool {
+    response
+        .headers()
+        .get(reqwest::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.contains("json"))
+}
+
+/// A whole 2xx body: the answer, a refusal inside it (the client's answer as sent), or a
+/// failure (not JSON, an error object) to fail over from.
+async fn whole_answer(
+    response: reqwest::Response,
+    channel: &Channel,
+    sent_at: Instant,
+    budget: &AnswerBudget,
+) -> Result<Answer, (Failure, String)> {
+    let status = response.status().as_u16();
+    let content_type = response
+        .headers()
+        .get(reqwest::header::CONTENT_TYPE)
+        .cloned();
+    let deadline = sent_at + channel.timeout;
+    let body = read_capped(response, MAX_RESPONSE_BYTES, deadline, budget).await?;
     let facts = inspect_body(&body);
     let mut refusal = None;
     if let Some((failure, message)) = unusable_answer(status, &body, &facts) {
         if failure.fails_over() {
-            return failed(failure, Some(status), message);
+            return Err((failure, message));
         }
-        // A refusal inside a 2xx is the client's answer: returned as the upstream sent it.
         refusal = Some(redact(&message, channel));
     }
-    let body = if refusal.is_some() {
-        body
-    } else {
-        match convert_body(conversion, call, body) {
-            Ok(body) => body,
-            Err(message) => return failed(Failure::BadResponse, Some(status), message),
-        }
-    };
-    Attempt::Answered(Answer::Complete {
+    Ok(Answer::Complete {
         status,
         content_type,
         body,
@@ -196,14 +247,14 @@ pub(super) async fn try_candidate(
 /// the client gets as the upstream sent it.
 async fn error_answer(
     response: reqwest::Response,
-    channel: &crate::config::Channel,
+    channel: &Channel,
     route: RouteKind,
     sent_at: Instant,
-    timeout: Duration,
-) -> Result<Attempt, (Failure, String)> {
+    budget: &AnswerBudget,
+) -> Result<Answer, (Failure, String)> {
     let status = response.status();
     let headers = response.headers().clone();
-    let body = read_capped(response, MAX_ERROR_BYTES, sent_at + timeout)
+    let body = read_capped(response, MAX_ERROR_BYTES, sent_at + channel.timeout, budget)
         .await
         .unwrap_or_default();
     let failure = classify_status(status.as_u16(), &headers, &body, SystemTime::now());
@@ -219,6 +270,7 @@ async fn error_answer(
     if failure.fails_over() {
         return Err((failure, format!("HTTP {}: {message}", status.as_u16())));
     }
+    // In the client's error shape (Anthropic's for a Messages client).
     let message = redact(&message, channel);
     let (body, converted) =
         convert_error_body(route, status.as_u16(), &message, redact_body(body, channel));
@@ -226,12 +278,12 @@ async fn error_answer(
         true => Some(HeaderValue::from_static("application/json")),
         false => headers.get(reqwest::header::CONTENT_TYPE).cloned(),
     };
-    Ok(Attempt::Answered(Answer::Relayed {
+    Ok(Answer::Relayed {
         status: status.as_u16(),
         content_type,
         body,
         message,
-    }))
+    })
 }
 
 /// A 2xx body that is no answer: not JSON (an HTML page, a cut body), or an
@@ -281,23 +333,27 @@ async fn read_capped(
     mut response: reqwest::Response,
     cap: usize,
     deadline: Instant,
-) -> Result<Bytes, String> {
-    let mut chunks = Chunks::default();
+    budget: &AnswerBudget,
+) -> Result<Bytes, (Failure, String)> {
+    let broken = |message: String| (Failure::BadResponse, message);
+    let mut chunks = budget.reader();
     let mut total = 0usize;
     loop {
         match tokio::time::timeout_at(deadline, response.chunk()).await {
-            Err(_) => return Err("timed out reading the response body".into()),
-            Ok(Err(e)) => return Err(format!("response body broke: {e}")),
+            Err(_) => return Err(broken("timed out reading the response body".into())),
+            Ok(Err(e)) => return Err(broken(format!("response body broke: {e}"))),
             Ok(Ok(None)) => return Ok(chunks.finish()),
             Ok(Ok(Some(chunk))) => {
                 total += chunk.len();
                 if total > cap {
-                    return Err(format!(
+                    return Err(broken(format!(
                         "response body larger than {} MiB",
                         cap / (1024 * 1024)
-                    ));
+                    )));
                 }
-                chunks.push(chunk);
+                chunks
+                    .push(chunk)
+                    .map_err(|message| (Failure::GatewayBusy, message))?;
             }
         }
     }

@@ -190,7 +190,10 @@ impl CallContext {
                 failure,
                 served.error.as_deref().unwrap_or("stream failed"),
             ),
-            (None, CallStatus::Success) => effects::apply_success(&self.state, entry, &served),
+            (None, CallStatus::Success) => {
+                let output = served.usage.map(|u| u.output_tokens);
+                effects::apply_success(&self.state, entry, output, served.ttft, served.total)
+            }
             (None, _) => {
                 if let Some(key) = trial {
                     self.state.health.release_trial(&key, Instant::now());

@@ -16,10 +16,11 @@
 //! gives a half-open trial back instead of deciding it. Every failure counts in `/metrics`
 //! under its class (`Failure::class`, the one failure vocabulary).
 
+use std::time::Duration;
+
 use chrono::Utc;
 use tokio::time::Instant;
 
-use super::call::Served;
 use crate::catalog::CatalogEntry;
 use crate::config::{Channel, RoutingConfig};
 use crate::health::{backoff_of, BlacklistReason};
@@ -89,7 +90,10 @@ pub fn apply_failure(
             health.record_failure(key, &backoff, text, now);
             Some(ErrorClass::Connection)
         }
-        Failure::ContextLength | Failure::BadRequest | Failure::ContentPolicy => None,
+        Failure::ContextLength
+        | Failure::BadRequest
+        | Failure::ContentPolicy
+        | Failure::GatewayBusy => None,
     };
     if let Some(class) = alert {
         write_alert(state, channel, class, message);
@@ -97,17 +101,23 @@ pub fn apply_failure(
 }
 
 /// The health and metrics effects of a successful call: live speed figures, the breaker
-/// closed (a trial decided in the model's favour).
-pub fn apply_success(state: &AppState, entry: &CatalogEntry, served: &Served) {
-    let output = served.usage.map(|u| u.output_tokens);
-    let generation = served.total.saturating_sub(served.ttft.unwrap_or_default());
-    let tokens_per_s = output
+/// closed (a trial decided in the model's favour). `total` runs from the send to the end;
+/// `output_tokens` as the upstream reported them.
+pub fn apply_success(
+    state: &AppState,
+    entry: &CatalogEntry,
+    output_tokens: Option<u64>,
+    ttft: Option<Duration>,
+    total: Duration,
+) {
+    let generation = total.saturating_sub(ttft.unwrap_or_default());
+    let tokens_per_s = output_tokens
         .filter(|o| *o > 0)
         .map(|o| o as f64 / generation.as_secs_f64().max(0.001));
-    let ttft = served.ttft.unwrap_or(served.total);
+    let first = ttft.unwrap_or(total);
     state.health.record_success(
         &entry.health_key,
-        Some(ttft.as_secs_f64() * 1000.0),
+        Some(first.as_secs_f64() * 1000.0),
         tokens_per_s,
     );
     let (channel, model) = (&entry.channel.id, &entry.model_id);
@@ -115,8 +125,8 @@ pub fn apply_success(state: &AppState, entry: &CatalogEntry, served: &Served) {
     state.metrics.timing(
         channel,
         model,
-        served.total.as_secs_f64(),
-        served.ttft.map(|t| t.as_secs_f64()),
+        total.as_secs_f64(),
+        ttft.map(|t| t.as_secs_f64()),
     );
 }
 

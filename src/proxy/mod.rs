@@ -38,8 +38,8 @@ use bytes::Bytes;
 use tokio::time::Instant;
 
 use crate::catalog::ModelKind;
-use crate::query::{parse_query, resolve, Needs};
-use crate::scoring::{rank, Ranked, Strategy};
+use crate::query::Needs;
+use crate::scoring::{plan, PlanError, Ranked, Strategy};
 use crate::state::{AppState, Snapshot};
 use crate::upstream::client::Endpoint;
 use crate::usage::tokens::quick_prompt_estimate;
@@ -132,7 +132,8 @@ pub async fn handle(
     format::check_request(route, &request.body)
         .map_err(|m| unrouted(RouteError::bad_request("unsupported_parameter", m)))?;
     // 2. Plan: resolve the query against the catalog and rank the candidates.
-    let (strategy, ranked) = plan(&state, &snapshot, route, headers, &request).map_err(unrouted)?;
+    let (strategy, ranked) =
+        plan_call(&state, &snapshot, route, headers, &request).map_err(unrouted)?;
     let id_header = HeaderValue::from_str(&request_id).ok();
     let mut call = CallContext::new(
         state, snapshot, route, request, request_id, strategy, started,
@@ -153,7 +154,7 @@ pub async fn handle(
 }
 
 /// The strategy's name and the ranked candidates for this request.
-fn plan(
+fn plan_call(
     state: &AppState,
     snapshot: &Snapshot,
     route: RouteKind,
@@ -166,22 +167,31 @@ fn plan(
         &config.routing.strategies,
         &config.routing.default_strategy,
     )?;
-    let query = parse_query(&request.model).map_err(|e| {
-        RouteError::bad_request("invalid_model_query", e.message).with_param("model")
-    })?;
     let needs = Needs {
         kind: route.model_kind(),
         filters: &config.routing.model_filters,
         context_tokens: context_need(route, request),
     };
-    let catalog = &snapshot.catalog;
-    let resolution = resolve(catalog, &request.model, &query, &needs, false)
-        .map_err(|e| RouteError::NoMatch { message: e.message })?;
     let live = state.health.live_board();
-    let ranked = rank(catalog, &resolution.candidates, strategy, &|entry| {
-        live.scores(&entry.health_key)
-    });
-    Ok((strategy.name.clone(), ranked))
+    let live = |entry: &crate::catalog::CatalogEntry| live.scores(&entry.health_key);
+    let plan = plan(
+        &snapshot.catalog,
+        &request.model,
+        &needs,
+        strategy,
+        &live,
+        false,
+    )
+    .map_err(|e| match e {
+        PlanError::BadQuery(message) => {
+            let message = request::clip_client_text(&message).into_owned();
+            RouteError::bad_request("invalid_model_query", message).with_param("model")
+        }
+        PlanError::NoMatch(message) => RouteError::NoMatch {
+            message: request::clip_client_text(&message).into_owned(),
+        },
+    })?;
+    Ok((strategy.name.clone(), plan.ranked))
 }
 
 /// Estimated prompt tokens + `max_tokens` for chat and completions (context fit).

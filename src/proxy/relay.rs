@@ -30,9 +30,11 @@ use tokio::time::Instant;
 use super::format::{stream_error_event, StreamAdapter, UpstreamEvents};
 use super::RouteKind;
 use crate::upstream::classify::{classify_error_body, Failure};
+use crate::upstream::sse::{SseEvent, SseEventSplitter};
 use crate::usage::anthropic_usage::AnthropicStreamUsage;
 use crate::usage::responses_usage;
-use crate::usage::tap::{inspect_chunk, SseEvent, SseEventSplitter, StreamText, Usage};
+use crate::usage::stream_text::StreamText;
+use crate::usage::tap::{inspect_chunk, Usage};
 
 /// The longest event the relay buffers before calling the stream broken.
 pub const MAX_EVENT_BYTES: usize = 16 * 1024 * 1024;

@@ -20,11 +20,16 @@ use regex::Regex;
 
 use crate::config::Channel;
 
-/// Replace the channel's key and anything key-shaped in `message`.
+/// Replace the channel's key, the credentials of its base URL, and anything key-shaped in
+/// `message`.
 pub fn redact(message: &str, channel: &Channel) -> String {
     let mut text = message.to_string();
     if let Some(key) = channel_key(channel) {
         text = text.replace(key, "***");
+    }
+    let shown = crate::config::url_without_credentials(&channel.base_url);
+    if shown != channel.base_url {
+        text = text.replace(&channel.base_url, &shown);
     }
     redact_secrets(&text).into_owned()
 }
@@ -48,11 +53,19 @@ fn channel_key(channel: &Channel) -> Option<&str> {
         .filter(|k| k.len() >= 4)
 }
 
+#[expect(
+    clippy::expect_used,
+    reason = "a literal pattern, compiled by the tests: it cannot fail at run time"
+)]
 static KEYWORD_VALUE: LazyLock<Regex> = LazyLock::new(|| {
     let pattern = r#"(?i)(\bbearer\s+|\b(?:x-api-key|api[_-]?key|access[_-]?token|auth[_-]?token|token|key|secret|password|authorization)["']?\s*[:=]\s*["']?(?:(?:bearer|basic)\s+)?)[^\s"'&,;]+"#;
     Regex::new(pattern).expect("the keyword pattern is a valid regex")
 });
 
+#[expect(
+    clippy::expect_used,
+    reason = "a literal pattern, compiled by the tests: it cannot fail at run time"
+)]
 static TOKEN_RUN: LazyLock<Regex> =
     LazyLock::new(|| Regex::new("[A-Za-z0-9_-]{12,}").expect("the token pattern is a valid regex"));
 

@@ -1,6 +1,10 @@
 //! The gateway's integration tests: one binary, one module per capability, sharing
 //! `support` (mock upstreams, the gateway harness, catalogs and usage-log helpers), so
 //! `cargo test` compiles the harness once.
+#![expect(
+    clippy::expect_used,
+    reason = "a test stops on the first broken expectation, helpers included"
+)]
 
 mod support;
 
@@ -10,9 +14,12 @@ mod budget;
 mod cli;
 mod config;
 mod discovery;
+mod durability;
 mod failover;
 mod fuzz;
 mod hardening;
+mod layers;
+mod limits;
 mod openai_formats;
 mod openai_sdk;
 mod protocols;

@@ -8,7 +8,10 @@
 //! and its last turn is not a tool result, a `tool_use` of the first tool with
 //! `{"location": "Paris"}`. A test scripts replies ([`AnthropicReply`]) in order, and reads
 //! what was received (the [`Recorded`] requests).
-#![allow(dead_code)]
+#![allow(
+    dead_code,
+    reason = "a support module: each test uses some of the mock's replies"
+)]
 
 use std::collections::VecDeque;
 use std::net::SocketAddr;
