@@ -67,6 +67,7 @@ fn model(id: &str, rng: &mut Rng, priced: bool) -> DiscoveredModel {
         input_per_1m: price(rng),
         output_per_1m: price(rng),
         cached_input_per_1m: None,
+        cache_write_per_1m: None,
         kind_hint: None,
         raw: Value::Null,
     }

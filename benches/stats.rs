@@ -123,7 +123,7 @@ fn record(rng: &mut Rng, day: NaiveDate, seq: u64) -> UsageRecord {
             if free { "free" } else { "paid" }.to_owned(),
         ],
         error_message: (!ok).then(|| "upstream 502 Bad Gateway".to_owned()),
-        key_name: None,
+        ..UsageRecord::default()
     }
 }
 

@@ -40,6 +40,7 @@ fn pending(usage: Option<Usage>) -> PendingUsage {
             input: 0.13,
             output: 0.6,
             cached_input: Some(0.05),
+            cache_write: None,
         }),
         request_body: Some(Bytes::from_static(
             br#"{"model":"tag:qwen,instruct,!free","messages":[{"role":"system","content":"You are a helpful assistant."},{"role":"user","content":"Say hello in one short sentence, please."}],"max_tokens":32}"#,
@@ -55,6 +56,7 @@ fn bench(c: &mut Criterion) {
         total_tokens: 1550,
         cached_tokens: 1024,
         reasoning_tokens: 120,
+        ..Usage::default()
     };
     let mut line = Vec::with_capacity(1024);
     let _ = serde_json::to_writer(&mut line, &finish_record(pending(Some(reported))));

@@ -385,7 +385,8 @@ def litellm_facts(path: Path) -> list[Fact]:
             # A vendor's 0 for another vendor's model (Gemma on AI Studio) is a free tier.
             own_zero = first and own == vendor and provider not in ZERO_IS_UNKNOWN
             if not zero or (own_zero and kind in ("chat", "embedding", "moderation")):
-                f.price = (inp, out, per_1m(entry.get("cache_read_input_token_cost")))
+                f.price = (inp, out, per_1m(entry.get("cache_read_input_token_cost")),
+                           per_1m(entry.get("cache_creation_input_token_cost")))
         facts.append(f)
     return facts
 
@@ -420,7 +421,8 @@ def openrouter_facts(path: Path, tier: int, label: str) -> list[Fact]:
         # Only text models are priced per token there (audio per second, images per image,
         # rerankers per search, with 0 in the per-token fields).
         if not free and inp is not None and out is not None and f.kind in ("chat", "embedding"):
-            f.price = (inp, out, per_1m(pricing.get("input_cache_read")))
+            f.price = (inp, out, per_1m(pricing.get("input_cache_read")),
+                       per_1m(pricing.get("input_cache_write")))
         bench = ((m.get("benchmarks") or {}).get("artificial_analysis") or {})
         idx = bench.get("intelligence_index")
         if isinstance(idx, (int, float)) and not isinstance(idx, bool) and idx > 0:
@@ -468,7 +470,7 @@ def provider_list_facts(models_dir: Path) -> list[Fact]:
         p = m.get("pricing") or {}
         price = None
         if m.get("type") in ("chat", "language", "code") and (p.get("input") or p.get("output")):
-            price = (round(float(p.get("input") or 0), 6), round(float(p.get("output") or 0), 6), None)
+            price = (round(float(p.get("input") or 0), 6), round(float(p.get("output") or 0), 6), None, None)
         kind = {"chat": "chat", "language": "chat", "code": "chat", "embedding": "embedding",
                 "rerank": "rerank", "image": "image", "audio": "audio",
                 "moderation": "moderation"}.get(m.get("type"))
@@ -484,18 +486,18 @@ def provider_list_facts(models_dir: Path) -> list[Fact]:
         price = None
         pi, po = m.get("input_token_price_per_m"), m.get("output_token_price_per_m")
         if isinstance(pi, (int, float)) and isinstance(po, (int, float)) and (pi or po):
-            price = (round(pi / 10000, 6), round(po / 10000, 6), None)  # 1/10000 USD per 1M
+            price = (round(pi / 10000, 6), round(po / 10000, 6), None, None)  # 1/10000 USD per 1M
         kind = "embedding" if m.get("model_type") == "embedding" else "chat"
         add("novita", m.get("id"), positive_int(m.get("context_size")), price, kind)
     for m in _list(models_dir / "vercel.json"):
         p = m.get("pricing") or {}
         inp, out = per_1m(p.get("input")), per_1m(p.get("output"))
-        price = (inp, out, per_1m(p.get("input_cache_read"))) if inp is not None and out is not None else None
+        price = (inp, out, per_1m(p.get("input_cache_read")), per_1m(p.get("input_cache_write"))) if inp is not None and out is not None else None
         add("vercel", m.get("id"), positive_int(m.get("context_window")), price)
     for m in _list(models_dir / "sambanova.json"):
         p = m.get("pricing") or {}
         inp, out = per_1m(p.get("prompt")), per_1m(p.get("completion"))
-        price = (inp, out, None) if inp is not None and out is not None else None
+        price = (inp, out, None, None) if inp is not None and out is not None else None
         add("sambanova", m.get("id"), positive_int(m.get("context_length")), price)
     for f in ("fireworks", "hyperbolic"):
         for m in _list(models_dir / f"{f}.json"):
@@ -569,7 +571,7 @@ def curated_facts() -> list[Fact]:
         f = Fact(primary_key(mid), T_CURATED, (0, 0, mid), f"curated:{mid}")
         f.context, f.kind = ctx, kind
         if inp is not None and out is not None:
-            f.price = (inp, out, None)
+            f.price = (inp, out, None, None)
         facts.append(f)
     return facts
 
@@ -581,11 +583,11 @@ class Row:
     __slots__ = ("context", "params", "active", "price", "quality", "kind")
 
     def cells(self, max_quality: float) -> list[str]:
-        inp, out, cached = self.price if self.price else (None, None, None)
+        inp, out, cached, write = self.price if self.price else (None, None, None, None)
         q = None if self.quality is None else round(self.quality / max_quality, 3)
         return [
             _num(self.context), _num(self.params), _num(self.active), _num(inp), _num(out),
-            _num(cached), _num(q), self.kind or "",
+            _num(cached), _num(q), self.kind or "", _num(write),
         ]
 
 
@@ -650,7 +652,8 @@ def _is_date_stripped(full: str, family: str) -> bool:
 # ---------------------------------------------------------------------------------------------
 
 HEADER = ["key", "context_tokens", "params_b", "active_params_b", "input_per_1m_usd",
-          "output_per_1m_usd", "cached_input_per_1m_usd", "quality", "kind"]
+          "output_per_1m_usd", "cached_input_per_1m_usd", "quality", "kind",
+          "cache_write_per_1m_usd"]
 
 
 def snapshot_date(openrouter: Path) -> str:

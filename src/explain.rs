@@ -48,7 +48,7 @@ pub fn availability_text(availability: &Availability) -> String {
 fn price_json(entry: &CatalogEntry) -> Value {
     match entry.price {
         Some(p) => {
-            json!({"input": p.input, "output": p.output, "cached_input": p.cached_input, "currency": entry.channel.currency, "source": entry.price_source.as_str()})
+            json!({"input": p.input, "output": p.output, "cached_input": p.cached_input, "cache_write": p.cache_write, "currency": entry.channel.currency, "source": entry.price_source.as_str()})
         }
         None => json!({"source": "unknown"}),
     }

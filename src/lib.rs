@@ -15,6 +15,7 @@ pub mod health;
 pub mod import;
 pub mod limits;
 pub mod metrics;
+pub mod protocol;
 pub mod proxy;
 pub mod query;
 pub mod runtime;

@@ -159,6 +159,7 @@ fn bare_model(id: &str) -> DiscoveredModel {
         input_per_1m: None,
         output_per_1m: None,
         cached_input_per_1m: None,
+        cache_write_per_1m: None,
         kind_hint: None,
         raw: serde_json::Value::Null,
     }
@@ -307,17 +308,51 @@ fn price_of(
     known: Option<&knowledge::KnownModel>,
     variant: Option<&str>,
 ) -> (Option<ModelPrice>, PriceSource) {
+    let (price, source) = first_price(channel, model, known, variant);
+    (
+        price.map(|p| with_cache_prices(p, channel, model, known)),
+        source,
+    )
+}
+
+/// A price whose cache prices are missing takes them from the model's own figures
+/// (discovery, then the knowledge base, both USD) when the channel bills in USD: a
+/// `model_pricing` that names only input and output still gets Anthropic's published
+/// cache-write price, instead of charging cache writes at the input price.
+fn with_cache_prices(
+    mut price: ModelPrice,
+    channel: &Channel,
+    model: &DiscoveredModel,
+    known: Option<&knowledge::KnownModel>,
+) -> ModelPrice {
+    if channel.currency != "USD" {
+        return price;
+    }
+    let known_read = known.and_then(|k| k.cached_input_per_1m);
+    let known_write = known.and_then(|k| k.cache_write_per_1m);
+    price.cached_input = price
+        .cached_input
+        .or(model.cached_input_per_1m)
+        .or(known_read);
+    price.cache_write = price
+        .cache_write
+        .or(model.cache_write_per_1m)
+        .or(known_write);
+    price
+}
+
+fn first_price(
+    channel: &Channel,
+    model: &DiscoveredModel,
+    known: Option<&knowledge::KnownModel>,
+    variant: Option<&str>,
+) -> (Option<ModelPrice>, PriceSource) {
     let configured = channel
         .model_pricing
         .iter()
         .find(|(id, _)| id.eq_ignore_ascii_case(&model.id));
     if let Some((_, p)) = configured {
-        let price = ModelPrice {
-            input: p.input,
-            output: p.output,
-            cached_input: p.cached_input,
-        };
-        return (Some(price), PriceSource::ModelPricing);
+        return (Some(configured_price(p)), PriceSource::ModelPricing);
     }
     if channel.is_local() {
         return (Some(ModelPrice::FREE), PriceSource::Local);
@@ -330,6 +365,7 @@ fn price_of(
             input,
             output,
             cached_input: model.cached_input_per_1m,
+            cache_write: model.cache_write_per_1m,
         };
         return (Some(price), PriceSource::Discovery);
     }
@@ -338,18 +374,23 @@ fn price_of(
             input,
             output,
             cached_input: known.and_then(|k| k.cached_input_per_1m),
+            cache_write: known.and_then(|k| k.cache_write_per_1m),
         };
         return (Some(price), PriceSource::KnowledgeBase);
     }
     if let Some(p) = channel.pricing {
-        let price = ModelPrice {
-            input: p.input,
-            output: p.output,
-            cached_input: p.cached_input,
-        };
-        return (Some(price), PriceSource::ChannelPricing);
+        return (Some(configured_price(&p)), PriceSource::ChannelPricing);
     }
     (None, PriceSource::Unknown)
+}
+
+fn configured_price(p: &crate::config::Price) -> ModelPrice {
+    ModelPrice {
+        input: p.input,
+        output: p.output,
+        cached_input: p.cached_input,
+        cache_write: p.cache_write,
+    }
 }
 
 /// `value` on a log scale from `low` (0) to `high` (1); unknown is neutral (0.5).

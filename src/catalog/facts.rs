@@ -21,6 +21,9 @@ pub struct DiscoveredModel {
     pub output_per_1m: Option<f64>,
     /// USD per 1M cached input tokens.
     pub cached_input_per_1m: Option<f64>,
+    /// USD per 1M input tokens written to the prompt cache (OpenRouter `input_cache_write`).
+    #[serde(default)]
+    pub cache_write_per_1m: Option<f64>,
     /// `chat` | `embedding` | `rerank` | `image` | `audio` | `moderation`, when the provider says.
     pub kind_hint: Option<String>,
     /// The upstream's entry for this model, as received.

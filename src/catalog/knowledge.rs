@@ -59,7 +59,8 @@ use std::sync::LazyLock;
 const TABLE: &str = include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/data/knowledge.tsv"));
 
 const HEADER: &str = "key\tcontext_tokens\tparams_b\tactive_params_b\tinput_per_1m_usd\t\
-                      output_per_1m_usd\tcached_input_per_1m_usd\tquality\tkind";
+                      output_per_1m_usd\tcached_input_per_1m_usd\tquality\tkind\t\
+                      cache_write_per_1m_usd";
 
 const KINDS: [&str; 6] = [
     "chat",
@@ -86,6 +87,8 @@ pub struct KnownModel {
     pub output_per_1m: Option<f64>,
     /// USD per 1M cached (cache-read) input tokens.
     pub cached_input_per_1m: Option<f64>,
+    /// USD per 1M input tokens written to the prompt cache (Anthropic's 5-minute cache write).
+    pub cache_write_per_1m: Option<f64>,
     /// 0..=1, higher is better.
     pub quality: Option<f64>,
     /// One of `chat`, `embedding`, `rerank`, `image`, `audio`, `moderation`.
@@ -192,10 +195,11 @@ impl KnowledgeBase {
 
 fn parse_row(line: &'static str) -> Result<KnownModel, String> {
     let cells: Vec<&'static str> = line.split('\t').collect();
-    let [key, context, params, active, input, output, cached, quality_cell, kind] = cells[..]
+    let [key, context, params, active, input, output, cached, quality_cell, kind, write] =
+        cells[..]
     else {
         return Err(format!(
-            "expected 9 tab-separated cells, found {}",
+            "expected 10 tab-separated cells, found {}",
             cells.len()
         ));
     };
@@ -219,6 +223,7 @@ fn parse_row(line: &'static str) -> Result<KnownModel, String> {
         input_per_1m: number("input_per_1m_usd", input)?,
         output_per_1m: number("output_per_1m_usd", output)?,
         cached_input_per_1m: number("cached_input_per_1m_usd", cached)?,
+        cache_write_per_1m: number("cache_write_per_1m_usd", write)?,
         quality,
         kind,
     })

@@ -4,7 +4,7 @@ use super::*;
 use proptest::prelude::*;
 
 /// id as a channel reports it | key | context | params | active | input | output |
-/// cached | quality | kind (empty = unknown). Values copied from data/knowledge.tsv's
+/// cached | quality | kind [| cache write] (empty or absent = unknown). Values copied from data/knowledge.tsv's
 /// sources by hand, one or more per vendor family the issue lists.
 const FACTS: &str = "\
 gpt-4o-mini|gpt-4o-mini|128000|||0.15|0.6|0.075||chat
@@ -14,10 +14,10 @@ text-embedding-3-small|text-embedding-3-small|8191|||0.02|0|||embedding
 omni-moderation-latest|omni-moderation|32768|||0|0|||moderation
 openai/gpt-oss-120b:free|gpt-oss-120b|131072|120||0.03|0.17|0.03|0.382|chat
 gpt-oss:20b|gpt-oss-20b|131072|20||0.03|0.13|0.03|0.241|chat
-anthropic/claude-3-haiku-20240307|claude-3-haiku|200000|||0.25|1.25|0.03||chat
-bedrock/us-east-1/anthropic.claude-3-haiku-20240307-v1:0|claude-3-haiku|200000|||0.25|1.25|0.03||chat
-us.anthropic.claude-3-5-sonnet-20241022-v2:0|claude-3.5-sonnet-20241022|200000|||3|15|0.3||chat
-vertex_ai/claude-haiku-4-5@20251001|claude-haiku-4.5|200000|||1|5|0.1|0.474|chat
+anthropic/claude-3-haiku-20240307|claude-3-haiku|200000|||0.25|1.25|0.03||chat|0.3
+bedrock/us-east-1/anthropic.claude-3-haiku-20240307-v1:0|claude-3-haiku|200000|||0.25|1.25|0.03||chat|0.3
+us.anthropic.claude-3-5-sonnet-20241022-v2:0|claude-3.5-sonnet-20241022|200000|||3|15|0.3||chat|3.75
+vertex_ai/claude-haiku-4-5@20251001|claude-haiku-4.5|200000|||1|5|0.1|0.474|chat|1.25
 gemini-2.5-flash|gemini-2.5-flash|1048576|||0.3|2.5|0.03||chat
 gemini/gemini-2.5-pro|gemini-2.5-pro|1048576|||1.25|10|0.125|0.41|chat
 text-embedding-004|text-embedding-004|2048|||0.1|0|||embedding
@@ -50,7 +50,7 @@ yi:34b|yi-34b|4096|34||0.9|0.9|||chat
 Baichuan4|baichuan4|32768|||||||chat
 novita/baichuan/baichuan-m2-32b|baichuan-m2-32b|131072|||0.07|0.07|||chat
 minimax/minimax-m1|minimax-m1|1000000|||0.55|2.2|||chat
-minimax/MiniMax-M2|minimax-m2|200000|||0.3|1.2|0.03||chat
+minimax/MiniMax-M2|minimax-m2|200000|||0.3|1.2|0.03||chat|0.375
 phi-4|phi-4|16384|||0.07|0.14|||chat
 phi4:14b|phi4-14b|16384|14||||||chat
 azure_ai/Phi-4-mini-instruct|phi-4-mini-instruct|128000|||0.075|0.3|||chat
@@ -62,7 +62,7 @@ grok-4|grok-4|256000|||3|15|||chat
 /// The expected row for one FACTS line, built without the module's parser.
 fn expected(line: &'static str) -> (&'static str, KnownModel) {
     let c: Vec<&'static str> = line.split('|').collect();
-    assert_eq!(c.len(), 10, "{line}");
+    assert!(c.len() == 10 || c.len() == 11, "{line}");
     let f = |i: usize| (!c[i].is_empty()).then(|| c[i].parse::<f64>().expect(line));
     let model = KnownModel {
         key: c[1],
@@ -72,6 +72,7 @@ fn expected(line: &'static str) -> (&'static str, KnownModel) {
         input_per_1m: f(5),
         output_per_1m: f(6),
         cached_input_per_1m: f(7),
+        cache_write_per_1m: (c.len() == 11).then(|| f(10)).flatten(),
         quality: f(8),
         kind: (!c[9].is_empty()).then_some(c[9]),
     };
@@ -266,50 +267,63 @@ fn covers_a_thousand_keys_and_every_listed_vendor() {
 fn a_malformed_row_rejects_the_table() {
     let h = HEADER;
     let cases: Vec<(String, usize, &str)> = vec![
-        (format!("{h}\ngpt-x\t1\t\t\t\t\t\t\n"), 2, "expected 9"),
+        (format!("{h}\ngpt-x\t1\t\t\t\t\t\t\n"), 2, "expected 10"),
         (
-            format!("{h}\ngpt-x\t1\t\t\t\t\t\t\tchat\textra\n"),
+            format!("{h}\ngpt-x\t1\t\t\t\t\t\t\tchat\t\textra\n"),
             2,
-            "expected 9",
+            "expected 10",
         ),
         (
-            format!("{h}\ngpt-x\tlots\t\t\t\t\t\t\tchat\n"),
+            format!("{h}\ngpt-x\tlots\t\t\t\t\t\t\tchat\t\n"),
+            2,
+            "context_tokens",
+        ),
+        (
+            format!("{h}\ngpt-x\t0\t\t\t\t\t\t\tchat\t\n"),
             2,
             "context_tokens",
         ),
         (
-            format!("{h}\ngpt-x\t0\t\t\t\t\t\t\tchat\n"),
+            format!("{h}\ngpt-x\t\t-7\t\t\t\t\t\tchat\t\n"),
             2,
-            "context_tokens",
+            "params_b",
         ),
-        (format!("{h}\ngpt-x\t\t-7\t\t\t\t\t\tchat\n"), 2, "params_b"),
         (
-            format!("{h}\ngpt-x\t\t\t\tNaN\t\t\t\tchat\n"),
+            format!("{h}\ngpt-x\t\t\t\tNaN\t\t\t\tchat\t\n"),
             2,
             "input_per_1m_usd",
         ),
         (
-            format!("{h}\ngpt-x\t\t\t\t\tinf\t\t\tchat\n"),
+            format!("{h}\ngpt-x\t\t\t\t\tinf\t\t\tchat\t\n"),
             2,
             "output_per_1m_usd",
         ),
-        (format!("{h}\ngpt-x\t\t\t\t\t\t\t1.5\tchat\n"), 2, "above 1"),
         (
-            format!("{h}\ngpt-x\t\t\t\t\t\t\t\tvideo\n"),
+            format!("{h}\ngpt-x\t\t\t\t\t\t\t1.5\tchat\t\n"),
+            2,
+            "above 1",
+        ),
+        (
+            format!("{h}\ngpt-x\t\t\t\t\t\t\t\tchat\t-1\n"),
+            2,
+            "cache_write_per_1m_usd",
+        ),
+        (
+            format!("{h}\ngpt-x\t\t\t\t\t\t\t\tvideo\t\n"),
             2,
             "unknown kind",
         ),
-        (format!("{h}\n\t1\t\t\t\t\t\t\tchat\n"), 2, "bad key"),
-        (format!("{h}\nGPT-X\t1\t\t\t\t\t\t\tchat\n"), 2, "bad key"),
+        (format!("{h}\n\t1\t\t\t\t\t\t\tchat\t\n"), 2, "bad key"),
+        (format!("{h}\nGPT-X\t1\t\t\t\t\t\t\tchat\t\n"), 2, "bad key"),
         (
-            format!("# c\n{h}\ngpt-x\t1\t\t\t\t\t\t\tchat\ngpt-x\t2\t\t\t\t\t\t\tchat\n"),
+            format!("# c\n{h}\ngpt-x\t1\t\t\t\t\t\t\tchat\t\ngpt-x\t2\t\t\t\t\t\t\tchat\t\n"),
             4,
             "duplicate",
         ),
         (
-            format!("{h}\ngpt-x\t1\t\t\t\t\t\t\tchat\n\n"),
+            format!("{h}\ngpt-x\t1\t\t\t\t\t\t\tchat\t\n\n"),
             3,
-            "expected 9",
+            "expected 10",
         ),
         ("key\tcontext\n".to_owned(), 1, "header"),
         ("# only a comment\n".to_owned(), 0, "no header"),
@@ -320,7 +334,7 @@ fn a_malformed_row_rejects_the_table() {
         assert_eq!(err.line, line, "{table:?}: {err:?}");
         assert!(err.reason.contains(reason), "{table:?}: {err:?}");
     }
-    let ok = KnowledgeBase::parse("# c\nkey\tcontext_tokens\tparams_b\tactive_params_b\tinput_per_1m_usd\toutput_per_1m_usd\tcached_input_per_1m_usd\tquality\tkind\nx-1\t\t\t\t\t\t\t\t\n")
+    let ok = KnowledgeBase::parse("# c\nkey\tcontext_tokens\tparams_b\tactive_params_b\tinput_per_1m_usd\toutput_per_1m_usd\tcached_input_per_1m_usd\tquality\tkind\tcache_write_per_1m_usd\nx-1\t\t\t\t\t\t\t\t\t\n")
         .expect("a row of empty cells is valid");
     assert_eq!(ok.models.len(), 1);
 }

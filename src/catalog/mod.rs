@@ -61,7 +61,10 @@ impl PriceSource {
 pub struct ModelPrice {
     pub input: f64,
     pub output: f64,
+    /// Per 1M input tokens read from the prompt cache.
     pub cached_input: Option<f64>,
+    /// Per 1M input tokens written to the prompt cache.
+    pub cache_write: Option<f64>,
 }
 
 impl ModelPrice {
@@ -69,6 +72,7 @@ impl ModelPrice {
         input: 0.0,
         output: 0.0,
         cached_input: Some(0.0),
+        cache_write: Some(0.0),
     };
 
     pub fn is_free(&self) -> bool {

@@ -70,6 +70,7 @@ pub(super) fn providers_of(
                 name: text("display_name").or(text("name")).map(String::from),
                 limits: None,
                 model_limits: Default::default(),
+                responses: false,
                 headers: if adapter.contains("anthropic") {
                     BTreeMap::from([("anthropic-version".into(), "2023-06-01".into())])
                 } else {

@@ -176,6 +176,8 @@ pub struct Provider {
     /// Published limits, the default of its channels.
     pub limits: RateLimits,
     pub model_limits: Vec<(String, RateLimits)>,
+    /// Serves OpenAI's Responses API (`{base_url}/responses`).
+    pub responses: bool,
 }
 
 /// Prices per 1M tokens in the channel's currency.
@@ -184,6 +186,8 @@ pub struct Price {
     pub input: f64,
     pub output: f64,
     pub cached_input: Option<f64>,
+    /// Per 1M input tokens written to the prompt cache (Anthropic: 1.25 × input).
+    pub cache_write: Option<f64>,
 }
 
 impl Price {
@@ -234,6 +238,10 @@ pub struct PreparedRequest {
     pub chat_url: Option<reqwest::Url>,
     pub completions_url: Option<reqwest::Url>,
     pub embeddings_url: Option<reqwest::Url>,
+    /// `{base_url}/messages`: the Messages API of `format: anthropic` providers.
+    pub messages_url: Option<reqwest::Url>,
+    /// `{base_url}/responses`: the Responses API of providers with `responses: true`.
+    pub responses_url: Option<reqwest::Url>,
     /// The key in the provider's auth style, marked sensitive; `None` without a key, with
     /// `auth: none`, or when the key cannot be a header value.
     pub auth: Option<(reqwest::header::HeaderName, reqwest::header::HeaderValue)>,
@@ -262,6 +270,8 @@ impl PreparedRequest {
             chat_url: url("/chat/completions"),
             completions_url: url("/completions"),
             embeddings_url: url("/embeddings"),
+            messages_url: url("/messages"),
+            responses_url: url("/responses"),
             auth,
         }
     }
@@ -284,6 +294,15 @@ impl Channel {
                 None => pattern == model_id,
             })
             .map(|(pattern, limits)| (pattern.as_str(), *limits))
+    }
+
+    /// The API this channel's requests speak: `anthropic` (Messages at `/v1/messages`) for
+    /// providers with `format: anthropic`, else `openai` (Ollama serves OpenAI's API too).
+    pub fn format_name(&self) -> &'static str {
+        match self.provider.format {
+            WireFormat::Anthropic => "anthropic",
+            WireFormat::Openai | WireFormat::Ollama => "openai",
+        }
     }
 
     /// What discovery depends on: a change here means the model list must be fetched again.

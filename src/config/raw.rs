@@ -41,6 +41,10 @@ pub struct RawProvider {
     /// Limits of single models (exact id, or `*suffix` such as `*:free`).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub model_limits: BTreeMap<String, RawLimits>,
+    /// The provider serves OpenAI's Responses API at `{base_url}/responses`: Responses
+    /// clients are passed through instead of translated to chat.
+    #[serde(default)]
+    pub responses: bool,
 }
 
 /// How a provider wants its API key.
@@ -53,7 +57,8 @@ pub enum AuthStyle {
     None,
 }
 
-/// The shape of a provider's model list (SPEC §3). Requests are always OpenAI-shaped.
+/// The shape of a provider's model list (SPEC §3), and its request API: OpenAI's for `openai` and
+/// `ollama`, Anthropic Messages for `anthropic` (see docs/protocols.md).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum WireFormat {
@@ -261,6 +266,9 @@ pub struct RawPrice {
     pub output: f64,
     #[serde(default)]
     pub cached_input: Option<f64>,
+    /// Per 1M input tokens written to the prompt cache.
+    #[serde(default)]
+    pub cache_write: Option<f64>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

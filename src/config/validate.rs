@@ -157,6 +157,7 @@ fn validate_providers(
             headers,
             limits,
             model_limits,
+            responses,
         } = provider;
         let headers = validate_headers(problems, &path, headers);
         let mut findings = Findings::default();
@@ -184,6 +185,7 @@ fn validate_providers(
                 headers,
                 limits,
                 model_limits,
+                responses,
             }),
         );
     }

@@ -210,5 +210,8 @@ fn validate_price(problems: &mut Problems<'_>, path: &str, raw: RawPrice) -> Pri
         cached_input: raw
             .cached_input
             .map(|c| problems.non_negative(&format!("{path}.cached_input"), c)),
+        cache_write: raw
+            .cache_write
+            .map(|c| problems.non_negative(&format!("{path}.cache_write"), c)),
     }
 }

@@ -204,6 +204,7 @@ mod tests {
                 headers: vec![],
                 limits: Default::default(),
                 model_limits: vec![],
+                responses: false,
             }),
             base_url: base_url.into(),
             api_key: Some(Secret::new("sk-SECRET-123")),

@@ -322,6 +322,7 @@ fn model_from_entry(entry: Value) -> EntryOutcome {
         input_per_1m: facts.prices.input,
         output_per_1m: facts.prices.output,
         cached_input_per_1m: facts.prices.cached_input,
+        cache_write_per_1m: facts.prices.cache_write,
         kind_hint: facts.kind.map(str::to_owned),
         raw: entry,
     }))
@@ -451,6 +452,7 @@ struct Prices {
     input: Option<f64>,
     output: Option<f64>,
     cached_input: Option<f64>,
+    cache_write: Option<f64>,
 }
 
 /// How a provider writes a price; the value is the power of ten that turns it into USD per 1M.
@@ -480,6 +482,7 @@ fn pricing_object_prices(map: &Map<String, Value>) -> Option<Prices> {
             input: price("prompt", unit),
             output: price("completion", unit),
             cached_input: price("input_cache_read", unit),
+            cache_write: price("input_cache_write", unit),
         });
     }
     let together = ["hourly", "base", "finetune"]
@@ -494,6 +497,7 @@ fn pricing_object_prices(map: &Map<String, Value>) -> Option<Prices> {
         input: price("input", unit),
         output: price("output", unit),
         cached_input: price("input_cache_read", unit),
+        cache_write: price("input_cache_write", unit),
     })
 }
 
@@ -506,6 +510,7 @@ fn novita_prices(map: &Map<String, Value>) -> Option<Prices> {
             .get("output_token_price_per_m")
             .and_then(|v| price_per_1m(v, unit)),
         cached_input: None,
+        cache_write: None,
     })
 }
 
@@ -516,6 +521,7 @@ fn requesty_prices(map: &Map<String, Value>) -> Option<Prices> {
         input: price_per_1m(input, unit),
         output: map.get("output_price").and_then(|v| price_per_1m(v, unit)),
         cached_input: map.get("cached_price").and_then(|v| price_per_1m(v, unit)),
+        cache_write: None,
     })
 }
 
@@ -525,6 +531,7 @@ fn chutes_prices(map: &Map<String, Value>) -> Option<Prices> {
         input: usd,
         output: usd,
         cached_input: None,
+        cache_write: None,
     })
 }
 
@@ -538,6 +545,7 @@ fn venice_prices(map: &Map<String, Value>) -> Option<Prices> {
         input: usd("input"),
         output: usd("output"),
         cached_input: None,
+        cache_write: None,
     })
 }
 

@@ -356,6 +356,7 @@ fn generic(base_url: &str) -> RawProvider {
         name: Some("OpenAI-compatible".into()),
         limits: None,
         model_limits: Default::default(),
+        responses: false,
         headers: BTreeMap::new(),
     }
 }

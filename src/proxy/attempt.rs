@@ -18,13 +18,14 @@ use bytes::Bytes;
 use tokio::time::Instant;
 
 use super::call::CallContext;
-use super::relay::{open_stream, OpenedStream};
+use super::format::{convert_body, convert_error_body, Conversion, StreamAdapter, UpstreamCall};
+use super::relay::{open_stream, OpenedStream, StreamShape};
 use super::RouteKind;
 use crate::catalog::CatalogEntry;
 use crate::config::Channel;
 use crate::upstream::answer_budget::AnswerBudget;
 use crate::upstream::classify::{classify_error_body, classify_status, error_message, Failure};
-use crate::upstream::client::{client, completion_request};
+use crate::upstream::client::{client, completion_request, Endpoint};
 use crate::upstream::redact::{redact, redact_body};
 use crate::usage::tap::{inspect_body, BodyFacts, Usage};
 
@@ -80,12 +81,22 @@ pub enum Answer {
     },
 }
 
-/// Try one candidate: send, then read what came back as an answer or a failure.
-pub(super) async fn try_candidate(call: &CallContext, entry: &CatalogEntry) -> Attempt {
+/// Try one candidate with `upstream`, the request in its format (`format::prepare`): send,
+/// then read what came back as an answer (in the client's format) or a failure.
+pub(super) async fn try_candidate(
+    call: &CallContext,
+    entry: &CatalogEntry,
+    upstream: UpstreamCall,
+) -> Attempt {
     let channel = &entry.channel;
     let stream = call.request.stream && call.route != RouteKind::Embedding;
-    let ask_usage = stream && !call.request.include_usage_asked;
-    let body = call.request.upstream_body(&entry.model_id, ask_usage);
+    let UpstreamCall {
+        endpoint,
+        body,
+        ask_usage,
+        conversion,
+        events,
+    } = upstream;
     let sent_at = Instant::now();
     let failed = |failure, http_status, message: String| {
         Attempt::Failed(AttemptFailure {
@@ -95,7 +106,12 @@ pub(super) async fn try_candidate(call: &CallContext, entry: &CatalogEntry) -> A
             took: sent_at.elapsed(),
         })
     };
-    let request = completion_request(&client(), channel, call.route.endpoint(), body, stream);
+    let mut request = completion_request(&client(), channel, endpoint, body, stream);
+    if let (Conversion::Passthrough, Endpoint::Messages, Some(beta)) =
+        (conversion, endpoint, &call.anthropic_beta)
+    {
+        request = request.header("anthropic-beta", beta.clone());
+    }
     let response = match send(request, channel.timeout).await {
         Ok(response) => response,
         Err((failure, message)) => return failed(failure, None, message),
@@ -105,11 +121,17 @@ pub(super) async fn try_candidate(call: &CallContext, entry: &CatalogEntry) -> A
     (call.state.limits).observe_headers(&entry.health_key, response.headers(), learned_at);
     let budget = &call.state.answer_budget;
     let read = if !response.status().is_success() {
-        error_answer(response, channel, sent_at, budget).await
+        error_answer(response, channel, call.route, sent_at, budget).await
     } else if stream && !is_json(&response) {
         // SSE, whatever the content type says (some upstreams send text/plain); a page that is
         // not SSE has no data event and fails over in `open_stream`.
-        open_stream(response, ask_usage, channel.timeout)
+        let shape = StreamShape {
+            strip_usage_only: ask_usage,
+            events,
+            route: call.route,
+            adapter: StreamAdapter::new(conversion, call, &entry.model_id),
+        };
+        open_stream(response, shape, channel.timeout)
             .await
             .map(|opened| Answer::Stream {
                 opened,
@@ -117,11 +139,44 @@ pub(super) async fn try_candidate(call: &CallContext, entry: &CatalogEntry) -> A
                 ttft: sent_at.elapsed(),
             })
     } else {
-        whole_answer(response, channel, sent_at, budget).await
+        whole_answer(response, channel, sent_at, budget)
+            .await
+            .and_then(|answer| in_client_format(answer, conversion, call))
     };
     match read {
         Ok(answer) => Attempt::Answered(answer),
         Err((failure, message)) => failed(failure, Some(status), message),
+    }
+}
+
+/// A whole answer in the client's format (a refusal stays as the upstream sent it); an answer
+/// that cannot be read in the upstream's format fails over.
+fn in_client_format(
+    answer: Answer,
+    conversion: Conversion,
+    call: &CallContext,
+) -> Result<Answer, (Failure, String)> {
+    match answer {
+        Answer::Complete {
+            status,
+            content_type,
+            body,
+            usage,
+            refusal: None,
+            took,
+        } => {
+            let body = convert_body(conversion, call, body)
+                .map_err(|message| (Failure::BadResponse, message))?;
+            Ok(Answer::Complete {
+                status,
+                content_type,
+                body,
+                usage,
+                refusal: None,
+                took,
+            })
+        }
+        other => Ok(other),
     }
 }
 
@@ -195,6 +250,7 @@ async fn whole_answer(
 async fn error_answer(
     response: reqwest::Response,
     channel: &Channel,
+    route: RouteKind,
     sent_at: Instant,
     budget: &AnswerBudget,
 ) -> Result<Answer, (Failure, String)> {
@@ -216,11 +272,19 @@ async fn error_answer(
     if failure.fails_over() {
         return Err((failure, format!("HTTP {}: {message}", status.as_u16())));
     }
+    // In the client's error shape (Anthropic's for a Messages client).
+    let message = redact(&message, channel);
+    let (body, converted) =
+        convert_error_body(route, status.as_u16(), &message, redact_body(body, channel));
+    let content_type = match converted {
+        true => Some(HeaderValue::from_static("application/json")),
+        false => headers.get(reqwest::header::CONTENT_TYPE).cloned(),
+    };
     Ok(Answer::Relayed {
         status: status.as_u16(),
-        content_type: headers.get(reqwest::header::CONTENT_TYPE).cloned(),
-        body: redact_body(body, channel),
-        message: redact(&message, channel),
+        content_type,
+        body,
+        message,
     })
 }
 

@@ -68,6 +68,9 @@ pub struct CallContext {
     pub strategy: String,
     pub started: Instant,
     pub timestamp: DateTime<Utc>,
+    /// The client's `anthropic-beta` header, forwarded to Anthropic channels it reaches
+    /// unchanged (Messages passthrough): beta fields in the body need it.
+    pub anthropic_beta: Option<axum::http::HeaderValue>,
     attempts: Vec<AttemptLog>,
     /// The entry of the attempt in progress (or the last one).
     current: Option<EntryId>,
@@ -98,6 +101,7 @@ impl CallContext {
             strategy,
             started,
             timestamp: Utc::now(),
+            anthropic_beta: None,
             attempts: Vec::new(),
             current: None,
             started_attempts: 0,
@@ -268,6 +272,16 @@ impl CallContext {
             tags: entry.map(|e| e.tags.clone()).unwrap_or_default(),
             error_message: None,
             key_name: self.key.as_ref().map(|k| k.name.to_string()),
+            // Accounting by format: the writer fills the token fields from the usage.
+            cache_write_tokens: 0,
+            audio_input_tokens: 0,
+            audio_output_tokens: 0,
+            cache_price_unknown: false,
+            request_format: self.route.request_format().to_string(),
+            channel_format: entry
+                .map(|e| e.channel.format_name())
+                .unwrap_or_default()
+                .to_string(),
         }
     }
 

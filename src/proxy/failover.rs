@@ -13,6 +13,7 @@ use tokio::time::Instant;
 use super::attempt::{try_candidate, Attempt};
 use super::call::CallContext;
 use super::error::RouteError;
+use super::format::{prepare, PrepareError};
 use super::respond::{respond, set_router_headers};
 use super::RouteFailure;
 use crate::budget::BudgetGate;
@@ -27,6 +28,8 @@ use crate::upstream::classify::Failure;
 struct Skipped {
     reasons: Vec<String>,
     over_budget: usize,
+    /// Candidates whose format cannot carry the request (a server tool for a chat channel).
+    untranslatable: usize,
     earliest_retry: Option<Instant>,
 }
 
@@ -81,7 +84,23 @@ pub(super) async fn attempt_in_order(
             skipped.reasons.push(reason);
             continue;
         }
+        // The request in this candidate's format (a translation when the formats differ).
         let trial = availability == Availability::Trial;
+        let upstream = match prepare(&call, entry) {
+            Ok(upstream) => upstream,
+            Err(PrepareError::Unsupported(reason)) => {
+                if trial {
+                    call.state.health.release_trial(&entry.health_key, now);
+                }
+                skipped.untranslatable += 1;
+                skipped.reasons.push(format!("{}: {reason}", name()));
+                continue;
+            }
+            Err(PrepareError::Invalid(message)) => {
+                let error = RouteError::bad_request("invalid_request_body", message);
+                return Err(unserved(call, error));
+            }
+        };
         // Rate limits: a candidate whose window is full is skipped like a cooling-down one.
         if let Err(full) =
             limits::admit_candidate(&call.state.limits, entry, crate::limits::now_ms())
@@ -90,7 +109,7 @@ pub(super) async fn attempt_in_order(
             continue;
         }
         call.attempt_started(candidate.entry, entry, trial);
-        let attempted = try_candidate(&call, entry).await;
+        let attempted = try_candidate(&call, entry, upstream).await;
         limits::release_candidate(&call.state.limits, entry);
         match attempted {
             Attempt::Answered(answer) => return Ok(respond(call, candidate.score, answer)),
@@ -105,10 +124,15 @@ pub(super) async fn attempt_in_order(
         }
     }
     let error = unserved_error(&call, &skipped);
+    Err(unserved(call, error))
+}
+
+/// End the call with `error` (the router headers included).
+fn unserved(call: CallContext, error: RouteError) -> RouteFailure {
     let mut headers = axum::http::HeaderMap::new();
     set_router_headers(&mut headers, &call, None);
     call.finish_unserved(&error);
-    Err(RouteFailure { error, headers })
+    RouteFailure { error, headers }
 }
 
 impl Skipped {
@@ -164,6 +188,18 @@ fn unserved_error(call: &CallContext, skipped: &Skipped) -> RouteError {
                  (cost_control.auto_disable_on_budget_exceeded)."
             ),
         };
+    }
+    if attempts.is_empty()
+        && skipped.untranslatable > 0
+        && skipped.untranslatable == skipped.reasons.len()
+    {
+        return RouteError::bad_request(
+            "unsupported_for_candidates",
+            format!(
+                "No candidate for {query:?} can take this request: {}.",
+                skipped.reasons.join("; ")
+            ),
+        );
     }
     if attempts.is_empty() {
         return RouteError::Unavailable {

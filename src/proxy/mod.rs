@@ -1,6 +1,8 @@
 //! The proxy: one routed call, as a fixed series of steps (pingora's spine):
 //! parse the body → resolve the query → rank → attempt candidates with failover → relay →
-//! record usage. [`handle`] reads like that list; each step lives in its own module.
+//! record usage. [`handle`] reads like that list; each step lives in its own module. Each
+//! attempt speaks its candidate's format (`format`: passthrough or translation between the
+//! OpenAI, Anthropic Messages and Responses APIs).
 //!
 //! Failover rules (SPEC §7): candidates are tried in rank order, at most
 //! `routing.max_attempts`, skipping blacklisted, cooling-down and removed ones (a recovering
@@ -23,6 +25,7 @@ pub mod call;
 mod effects;
 pub mod error;
 mod failover;
+pub mod format;
 pub mod relay;
 pub mod request;
 mod respond;
@@ -45,19 +48,23 @@ use call::CallContext;
 pub use error::RouteError;
 use request::ClientRequest;
 
-/// The three routed endpoints.
+/// The routed endpoints: OpenAI's three, Anthropic Messages and OpenAI Responses (the API the
+/// client speaks; `format` decides how each candidate is called).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RouteKind {
     Chat,
     Completion,
     Embedding,
+    Messages,
+    Responses,
 }
 
 impl RouteKind {
     /// The channel endpoint this route calls.
     pub fn endpoint(self) -> Endpoint {
         match self {
-            RouteKind::Chat => Endpoint::Chat,
+            RouteKind::Chat | RouteKind::Responses => Endpoint::Chat,
+            RouteKind::Messages => Endpoint::Messages,
             RouteKind::Completion => Endpoint::Completions,
             RouteKind::Embedding => Endpoint::Embeddings,
         }
@@ -66,17 +73,32 @@ impl RouteKind {
     /// The model kind this route serves.
     pub fn model_kind(self) -> ModelKind {
         match self {
-            RouteKind::Chat | RouteKind::Completion => ModelKind::Chat,
+            RouteKind::Chat
+            | RouteKind::Completion
+            | RouteKind::Messages
+            | RouteKind::Responses => ModelKind::Chat,
             RouteKind::Embedding => ModelKind::Embedding,
         }
     }
 
-    /// `request_type` of the usage record, and the metrics label.
+    /// `request_type` of the usage record, and the metrics label (Messages and Responses
+    /// calls are chats; `request_format` tells them apart).
     pub fn label(self) -> &'static str {
         match self {
-            RouteKind::Chat => "chat",
+            RouteKind::Chat | RouteKind::Messages | RouteKind::Responses => "chat",
             RouteKind::Completion => "completion",
             RouteKind::Embedding => "embedding",
+        }
+    }
+
+    /// `request_format` of the usage record: the API the client spoke.
+    pub fn request_format(self) -> &'static str {
+        match self {
+            RouteKind::Chat => "openai_chat",
+            RouteKind::Completion => "openai_completion",
+            RouteKind::Embedding => "openai_embedding",
+            RouteKind::Messages => "anthropic_messages",
+            RouteKind::Responses => "openai_responses",
         }
     }
 }
@@ -110,6 +132,8 @@ pub async fn handle(
     // 1. Parse: the few fields routing needs; no `model` (or `auto`) takes the configured one.
     let mut request = ClientRequest::parse(body).map_err(unrouted)?;
     let rule = default_model(&snapshot.config.routing, &mut request).map_err(unrouted)?;
+    format::check_request(route, &request.body)
+        .map_err(|m| unrouted(RouteError::bad_request("unsupported_parameter", m)))?;
     // 2. Plan: resolve the query against the catalog and rank the candidates.
     let planned = plan_call(&state, &snapshot, route, headers, &request, key.as_ref());
     let (strategy, ranked) = planned.map_err(unrouted)?;
@@ -118,6 +142,9 @@ pub async fn handle(
         state, snapshot, route, request, request_id, strategy, started,
     );
     call.key = key;
+    if route == RouteKind::Messages {
+        call.anthropic_beta = headers.get("anthropic-beta").cloned();
+    }
     // 3-5. Attempt in order, respond (relay), record.
     let mut outcome = failover::attempt_in_order(call, ranked).await;
     let headers = match &mut outcome {

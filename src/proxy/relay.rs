@@ -1,6 +1,11 @@
 //! Streaming relay: upstream SSE to the client event by event, as it arrives, with the usage
 //! tap on the side (SPEC §7, §9).
 //!
+//! When the client's API differs from the upstream's (`format`), a [`StreamAdapter`] turns
+//! each upstream event into the client's events as it passes; usage is read in the upstream's
+//! own terms ([`StreamShape::events`]: chat chunks, Anthropic events, Responses events), and an
+//! in-stream error is written in the client's shape.
+//!
 //! [`open_stream`] waits for the upstream's first event so that a stream which fails before
 //! sending anything can still fail over (nothing has reached the client yet). After that,
 //! [`RelayStream`] forwards each complete event's bytes unchanged — except the usage-only chunk
@@ -22,8 +27,12 @@ use bytes::Bytes;
 use futures::{Stream, StreamExt};
 use tokio::time::Instant;
 
+use super::format::{stream_error_event, StreamAdapter, UpstreamEvents};
+use super::RouteKind;
 use crate::upstream::classify::{classify_error_body, Failure};
 use crate::upstream::sse::{SseEvent, SseEventSplitter};
+use crate::usage::anthropic_usage::AnthropicStreamUsage;
+use crate::usage::responses_usage;
 use crate::usage::stream_text::StreamText;
 use crate::usage::tap::{inspect_chunk, Usage};
 
@@ -63,25 +72,88 @@ pub struct RelayEnd {
 /// Called once when the relay ends.
 pub type OnEnd = Box<dyn FnOnce(RelayEnd) + Send>;
 
+/// What the client's stream is made of: the upstream's events as they are, or translated.
+pub struct StreamShape {
+    /// Remove the usage-only chunk the gateway asked for on the client's behalf.
+    pub strip_usage_only: bool,
+    /// What the upstream sends: chat chunks, Anthropic events (usage in `message_start` +
+    /// `message_delta`, the end is `message_stop`) or Responses events (usage and the end in
+    /// `response.completed`).
+    pub events: UpstreamEvents,
+    /// The client's API, for the shape of an in-stream error.
+    pub route: RouteKind,
+    /// Translates each event into the client's format (`None`: passthrough).
+    pub adapter: Option<Box<StreamAdapter>>,
+}
+
 /// What the tap keeps while events pass.
 struct Tap {
     splitter: SseEventSplitter,
     text: StreamText,
     usage: Option<Usage>,
-    strip_usage_only: bool,
+    shape: StreamShape,
+    /// Usage of an Anthropic upstream's events (boxed: only those streams pay for it).
+    anthropic_usage: Option<Box<AnthropicStreamUsage>>,
     saw_done: bool,
     /// The first error event the upstream sent.
     upstream_error: Option<StreamError>,
 }
 
 impl Tap {
+    fn new(shape: StreamShape) -> Self {
+        Tap {
+            splitter: SseEventSplitter::new(),
+            text: StreamText::new(),
+            usage: None,
+            anthropic_usage: (shape.events == UpstreamEvents::Anthropic)
+                .then(|| Box::new(AnthropicStreamUsage::new())),
+            shape,
+            saw_done: false,
+            upstream_error: None,
+        }
+    }
+
+    /// The client's in-stream error event.
+    fn error_event(&mut self, message: &str) -> Bytes {
+        match self.shape.adapter.as_mut() {
+            Some(adapter) => {
+                let mut out = String::new();
+                adapter.error(message, &mut out);
+                Bytes::from(out)
+            }
+            None => stream_error_event(self.shape.route, message),
+        }
+    }
+
+    /// The adapter's bytes for one upstream event's data (`None` when it writes nothing).
+    fn translate(&mut self, data: &[u8]) -> Option<Option<Bytes>> {
+        let adapter = self.shape.adapter.as_mut()?;
+        let mut out = String::new();
+        adapter.push(data, &mut out);
+        Some((!out.is_empty()).then(|| Bytes::from(out)))
+    }
+
     /// Inspect one event; the bytes to forward, or None for the stripped usage chunk.
     fn pass(&mut self, event: SseEvent) -> Option<Bytes> {
         if event.is_done() {
             self.saw_done = true;
+            if let Some(translated) = self.translate(b"[DONE]") {
+                return translated;
+            }
         } else if let Some(data) = event.data() {
             let facts = inspect_chunk(data);
-            if let Some(usage) = facts.usage {
+            if let Some(anthropic) = self.anthropic_usage.as_mut() {
+                anthropic.observe(data);
+                self.usage = anthropic.usage();
+                if memchr::memmem::find(data, b"\"message_stop\"").is_some() {
+                    self.saw_done = true;
+                }
+            } else if self.shape.events == UpstreamEvents::Responses {
+                if responses_usage::is_final_event(data) {
+                    self.saw_done = true;
+                    self.usage = responses_usage::usage_of_event(data).or(self.usage);
+                }
+            } else if let Some(usage) = facts.usage {
                 self.usage = Some(usage);
             }
             if let (None, Some(message)) = (&self.upstream_error, facts.error) {
@@ -91,7 +163,10 @@ impl Tap {
                 });
             }
             self.text.add_chunk(data);
-            if facts.usage_only && self.strip_usage_only {
+            if let Some(translated) = self.translate(data) {
+                return translated;
+            }
+            if facts.usage_only && self.shape.strip_usage_only {
                 return None;
             }
         }
@@ -117,18 +192,11 @@ pub struct OpenedStream {
 /// content-policy refusal, which is relayed).
 pub async fn open_stream(
     upstream: reqwest::Response,
-    strip_usage_only: bool,
+    shape: StreamShape,
     timeout: Duration,
 ) -> Result<OpenedStream, (Failure, String)> {
     let mut bytes: ByteStream = Box::pin(upstream.bytes_stream());
-    let mut tap = Tap {
-        splitter: SseEventSplitter::new(),
-        text: StreamText::new(),
-        usage: None,
-        strip_usage_only,
-        saw_done: false,
-        upstream_error: None,
-    };
+    let mut tap = Tap::new(shape);
     let deadline = Instant::now() + timeout;
     let mut first = Vec::new();
     loop {
@@ -226,11 +294,6 @@ impl RelayStream {
         }
     }
 
-    fn error_event(message: &str) -> Bytes {
-        let body = serde_json::json!({"error": {"message": message, "type": "upstream_error", "code": "stream_interrupted", "param": null}});
-        Bytes::from(format!("data: {body}\n\n"))
-    }
-
     /// The next bytes for the client, or None at the end.
     async fn next_chunk(&mut self) -> Option<Bytes> {
         loop {
@@ -274,7 +337,7 @@ impl RelayStream {
 
     /// End the stream for an upstream failure: the client's last bytes are an error event.
     fn break_off(&mut self, failure: Failure, message: String) -> Option<Bytes> {
-        let event = Self::error_event(&message);
+        let event = self.tap.error_event(&message);
         self.end(Some(StreamError { failure, message }), false);
         Some(event)
     }
@@ -289,7 +352,7 @@ impl RelayStream {
             message: "upstream closed the stream before [DONE]".to_string(),
         });
         if let Some(error) = &error {
-            tail.push(Self::error_event(&error.message));
+            tail.push(self.tap.error_event(&error.message));
         }
         self.end(error, false);
         (!tail.is_empty()).then(|| tail.concat().into())

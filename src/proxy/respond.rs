@@ -12,6 +12,7 @@ use tokio::time::Instant;
 use super::attempt::Answer;
 use super::call::{CallContext, Served};
 use super::relay::{OpenedStream, RelayEnd};
+use super::RouteKind;
 use crate::usage::cost::cost_of;
 use crate::usage::tap::Usage;
 use crate::usage::writer::answer_text;
@@ -44,7 +45,13 @@ pub(super) fn respond(mut call: CallContext, score: f64, answer: Answer) -> Resp
             let (body, cost) = match (usage, call.entry()) {
                 (Some(usage), Some(entry)) if refusal.is_none() => {
                     let cost = cost_of(&usage, entry.price.as_ref());
-                    let body = with_usage_cost(body, cost.total_cost, cost.known);
+                    // `usage.cost` is OpenAI chat's convention (OpenRouter's); Messages and
+                    // Responses answers keep their own shape, and carry the headers only.
+                    let body = if matches!(call.route, RouteKind::Chat | RouteKind::Completion) {
+                        with_usage_cost(body, cost.total_cost, cost.known)
+                    } else {
+                        body
+                    };
                     (body, Some((cost, entry.channel.currency.clone())))
                 }
                 _ => (body, None),

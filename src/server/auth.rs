@@ -24,6 +24,7 @@ use axum::response::{IntoResponse, Response};
 use subtle::ConstantTimeEq;
 
 use super::error::ApiError;
+use super::protocol_routes::error_for_path;
 use crate::config::Secret;
 use crate::limits::client_key::admit_key;
 use crate::limits::ClientKey;
@@ -50,7 +51,7 @@ fn access_of(path: &str, protect_metrics: bool) -> Access {
         || path.starts_with("/v1/route/explain")
     {
         Access::Admin
-    } else if path.starts_with("/v1/") || path == "/v1" {
+    } else if path.starts_with("/v1/") || path == "/v1" || path.starts_with("/anthropic/") {
         Access::Api
     } else {
         Access::Open
@@ -107,11 +108,12 @@ pub async fn require_token(
         .as_ref()
         .or(snapshot.generated_token.as_deref());
     let admin = auth.admin_token.as_ref().or(api);
+    let path = request.uri().path().to_owned();
     let Some(token) = presented(&request) else {
-        return ApiError::unauthorized(
+        let error = ApiError::unauthorized(
             "Missing API token: send it as `Authorization: Bearer <token>` (or `x-api-key`).",
-        )
-        .into_response();
+        );
+        return error_for_path(&path, error).await;
     };
     let is_admin = matches(token, admin);
     let is_api = is_admin || matches(token, api);
@@ -126,7 +128,7 @@ pub async fn require_token(
                 .into_response()
         }
         Access::Api if is_api => next.run(request).await,
-        _ => ApiError::unauthorized("Invalid API token.").into_response(),
+        _ => error_for_path(&path, ApiError::unauthorized("Invalid API token.")).await,
     }
 }
 
@@ -187,6 +189,7 @@ mod tests {
         assert_eq!(access_of("/metrics", true), Access::Admin);
         assert_eq!(access_of("/v1/chat/completions", false), Access::Api);
         assert_eq!(access_of("/v1/models", false), Access::Api);
+        assert_eq!(access_of("/anthropic/v1/messages", false), Access::Api);
         assert_eq!(access_of("/v1/stats/daily", false), Access::Admin);
         assert_eq!(access_of("/v1/admin/discover", false), Access::Admin);
         assert_eq!(access_of("/v1/route/explain", false), Access::Admin);

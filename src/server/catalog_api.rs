@@ -1,4 +1,5 @@
-//! `GET /v1/models` (the catalog as an OpenAI model list, with extra fields) and
+//! `GET /v1/models` (the catalog as an OpenAI model list, with extra fields), `GET
+//! /v1/models/{id}` (one model, by id or alias) and
 //! `GET /v1/route/explain?model=Q` (see `explain.rs`).
 //!
 //! Each channel alias is an item of its own (`alias_of`: the channel's model id, `channel`:
@@ -151,4 +152,55 @@ pub async fn route_explain(
         }
         ExplainError::NoMatch(m) => ApiError::model_not_found(m),
     })
+}
+
+/// `GET /v1/models/{id}`: one model by its id or by a channel's alias for it, in the list's
+/// item shape (`id` is the id asked for); 404 `model_not_found` when no channel serves it.
+pub async fn get_model(
+    State(state): State<Arc<AppState>>,
+    axum::extract::Path(id): axum::extract::Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let snapshot = state.snapshot();
+    let catalog = &snapshot.catalog;
+    let key = id.to_lowercase();
+    let exact = catalog.index.exact_id(&key);
+    let ids = if exact.is_empty() {
+        catalog.index.alias(&key)
+    } else {
+        exact
+    };
+    let entries: Vec<_> = ids.iter().filter_map(|e| catalog.entry(*e)).collect();
+    let Some(first) = entries.first() else {
+        return Err(ApiError::model_not_found(format!(
+            "The model {id:?} is not served by any channel. GET /v1/models lists the models, and a tag query such as tag:free finds them by tag."
+        )));
+    };
+    let mut channels: Vec<&str> = Vec::new();
+    let mut tags: Vec<&str> = Vec::new();
+    let mut served_as: Vec<&str> = Vec::new();
+    for entry in &entries {
+        push_unique(&mut channels, &entry.channel.id);
+        push_unique(&mut served_as, &entry.model_id);
+        for tag in &entry.tags {
+            push_unique(&mut tags, tag);
+        }
+    }
+    Ok(Json(json!({
+        "id": id,
+        "object": "model",
+        "created": 0,
+        "owned_by": first.channel.provider.key,
+        "tags": tags,
+        "channels": channels,
+        "served_as": served_as,
+        "context_length": first.context_tokens,
+        "parameters_b": first.params_b,
+        "kind": first.kind.as_str(),
+    })))
+}
+
+fn push_unique<'a>(list: &mut Vec<&'a str>, item: &'a str) {
+    if !list.contains(&item) {
+        list.push(item);
+    }
 }

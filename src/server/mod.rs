@@ -7,6 +7,7 @@ mod catalog_api;
 pub mod connection;
 pub mod error;
 pub mod listen;
+mod protocol_routes;
 mod router;
 mod routes;
 mod stats_api;

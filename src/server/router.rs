@@ -8,7 +8,7 @@ use axum::routing::{get, post};
 use axum::Router;
 
 use super::error::ApiError;
-use super::{admin, auth, catalog_api, routes, stats_api, status};
+use super::{admin, auth, catalog_api, protocol_routes, routes, stats_api, status};
 use crate::state::AppState;
 
 pub fn build_router(state: Arc<AppState>) -> Router {
@@ -16,7 +16,19 @@ pub fn build_router(state: Arc<AppState>) -> Router {
         .route("/v1/chat/completions", post(routes::chat_completions))
         .route("/v1/completions", post(routes::completions))
         .route("/v1/embeddings", post(routes::embeddings))
+        .route("/v1/messages", post(protocol_routes::messages))
+        .route("/anthropic/v1/messages", post(protocol_routes::messages))
+        .route(
+            "/v1/messages/count_tokens",
+            post(protocol_routes::count_tokens),
+        )
+        .route(
+            "/anthropic/v1/messages/count_tokens",
+            post(protocol_routes::count_tokens),
+        )
+        .route("/v1/responses", post(protocol_routes::responses))
         .route("/v1/models", get(catalog_api::list_models))
+        .route("/v1/models/{*id}", get(catalog_api::get_model))
         .route("/v1/route/explain", get(catalog_api::route_explain))
         .route("/health", get(status::health))
         .route("/health/liveliness", get(status::health))

@@ -12,7 +12,7 @@ use crate::limits::ClientKey;
 use crate::proxy::{self, RouteFailure, RouteKind};
 use crate::state::{AppState, Snapshot};
 
-async fn routed(state: Arc<AppState>, route: RouteKind, request: Request) -> Response {
+pub(super) async fn routed(state: Arc<AppState>, route: RouteKind, request: Request) -> Response {
     // The request's own header map, moved (the `HeaderMap` extractor would clone it).
     let (parts, body) = request.into_parts();
     let Some(snapshot) = parts.extensions.get::<Arc<Snapshot>>().cloned() else {

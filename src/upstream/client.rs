@@ -60,13 +60,18 @@ pub fn authorize(
     request
 }
 
-/// An OpenAI-style endpoint of a channel.
+/// An endpoint of a channel: OpenAI's three, or Anthropic's Messages API.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Endpoint {
     Chat,
     Completions,
     Embeddings,
+    Messages,
+    Responses,
 }
+
+/// The API version sent to a `format: anthropic` channel whose provider sets none.
+pub const ANTHROPIC_VERSION: &str = "2023-06-01";
 
 impl Endpoint {
     /// Path under the channel's base URL.
@@ -75,6 +80,8 @@ impl Endpoint {
             Endpoint::Chat => "/chat/completions",
             Endpoint::Completions => "/completions",
             Endpoint::Embeddings => "/embeddings",
+            Endpoint::Messages => "/messages",
+            Endpoint::Responses => "/responses",
         }
     }
 }
@@ -92,6 +99,8 @@ pub fn completion_request(
         Endpoint::Chat => &prepared.chat_url,
         Endpoint::Completions => &prepared.completions_url,
         Endpoint::Embeddings => &prepared.embeddings_url,
+        Endpoint::Messages => &prepared.messages_url,
+        Endpoint::Responses => &prepared.responses_url,
     };
     let request = match url {
         Some(url) => client.post(url.clone()),
@@ -108,5 +117,14 @@ pub fn completion_request(
             }),
         )
         .body(body);
-    authorize(request, channel)
+    let request = authorize(request, channel);
+    let versioned = channel
+        .provider
+        .headers
+        .iter()
+        .any(|(n, _)| n == "anthropic-version");
+    if endpoint == Endpoint::Messages && !versioned {
+        return request.header("anthropic-version", ANTHROPIC_VERSION);
+    }
+    request
 }

@@ -2,11 +2,13 @@
 //! (`tap`, on `lenient_json`), the generated text of a stream (`stream_text`), token estimates
 //! (`tokens`), cost (`cost`), and the JSONL writer and its files (`writer`, `logfiles`).
 
+pub mod anthropic_usage;
 pub mod backlog;
 pub mod cost;
 mod lenient_json;
 pub mod logfiles;
 pub mod record;
+pub mod responses_usage;
 pub mod stream_text;
 pub mod tap;
 pub mod tokens;

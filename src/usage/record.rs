@@ -57,12 +57,34 @@ pub struct UsageRecord {
     /// The name of the client key (`auth.keys`) the call came with; absent otherwise.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub key_name: Option<String>,
+    /// Input tokens written to the provider's prompt cache (Anthropic cache creation); a part
+    /// of `input_tokens`, priced at the cache-write price.
+    #[serde(default)]
+    pub cache_write_tokens: u64,
+    /// Audio input tokens; a part of `input_tokens`.
+    #[serde(default)]
+    pub audio_input_tokens: u64,
+    /// Audio output tokens; a part of `output_tokens`.
+    #[serde(default)]
+    pub audio_output_tokens: u64,
+    /// True when the call read or wrote the prompt cache and no source (config, discovery,
+    /// knowledge base) knows that cache price: those tokens were charged at the input price.
+    #[serde(default)]
+    pub cache_price_unknown: bool,
+    /// The API the client spoke: `openai_chat`, `openai_completion`, `openai_embedding`,
+    /// `anthropic_messages` or `openai_responses` (empty in records older than the field).
+    #[serde(default)]
+    pub request_format: String,
+    /// The wire format of the channel that answered: `openai` or `anthropic` (empty when no
+    /// channel was tried, and in records older than the field).
+    #[serde(default)]
+    pub channel_format: String,
 }
 
 /// A record before its call is filled in, for building one field by field
 /// (`..UsageRecord::default()`): no tokens and no cost yet (the writer derives both from the
-/// call's usage and price), USD, one successful chat attempt answered 200; names, times and
-/// tags empty.
+/// call's usage and price), USD, one successful OpenAI chat attempt answered 200 by an OpenAI
+/// format channel; names, times and tags empty.
 impl Default for UsageRecord {
     fn default() -> Self {
         Self {
@@ -95,6 +117,12 @@ impl Default for UsageRecord {
             tags: Vec::new(),
             error_message: None,
             key_name: None,
+            cache_write_tokens: 0,
+            audio_input_tokens: 0,
+            audio_output_tokens: 0,
+            cache_price_unknown: false,
+            request_format: "openai_chat".into(),
+            channel_format: "openai".into(),
         }
     }
 }

@@ -18,7 +18,9 @@
 //!   `input_tokens` leaves cache reads and writes out, so when `prompt_tokens` is absent and a
 //!   `cache_*_input_tokens` field is present, input = `input_tokens` + cache reads + cache writes.
 //!   `reasoning_tokens` = `completion_tokens_details.reasoning_tokens`, else
-//!   `output_tokens_details.reasoning_tokens`. The top-level `usage` wins over Groq's
+//!   `output_tokens_details.reasoning_tokens`. `cache_write_tokens` = Anthropic's
+//!   `cache_creation_input_tokens` (a part of input). `audio_input_tokens` /
+//!   `audio_output_tokens` = `audio_tokens` of the prompt (input) / completion (output) details. The top-level `usage` wins over Groq's
 //!   `x_groq.usage`. Anthropic's `message_start` (usage nested under `message`) is not read; its
 //!   `message_delta` carries the final cumulative usage and is.
 //! - **No usage.** A `usage` that is null, not an object, or has none of the prompt/input,
@@ -48,6 +50,14 @@ pub struct Usage {
     pub total_tokens: u64,
     pub cached_tokens: u64,
     pub reasoning_tokens: u64,
+    /// Input tokens written to the provider's prompt cache (Anthropic
+    /// `cache_creation_input_tokens`); a part of `input_tokens`, like `cached_tokens`.
+    pub cache_write_tokens: u64,
+    /// Audio input tokens (`prompt_tokens_details.audio_tokens`); a part of `input_tokens`.
+    pub audio_input_tokens: u64,
+    /// Audio output tokens (`completion_tokens_details.audio_tokens`); a part of
+    /// `output_tokens`.
+    pub audio_output_tokens: u64,
 }
 
 /// Usage of a non-streamed response body (chat, completions, embeddings, Anthropic or Responses
@@ -159,6 +169,7 @@ struct UsageView {
 struct TokenDetails {
     cached_tokens: Count,
     reasoning_tokens: Count,
+    audio_tokens: Count,
 }
 
 impl ResponseView {
@@ -190,6 +201,13 @@ impl UsageView {
             total_tokens: total.unwrap_or(input.saturating_add(output)),
             cached_tokens: self.cached_tokens(),
             reasoning_tokens: self.reasoning_tokens(),
+            cache_write_tokens: self.cache_creation_input_tokens.0.unwrap_or(0),
+            audio_input_tokens: detail(&self.prompt_tokens_details, |d| d.audio_tokens)
+                .or_else(|| detail(&self.input_tokens_details, |d| d.audio_tokens))
+                .unwrap_or(0),
+            audio_output_tokens: detail(&self.completion_tokens_details, |d| d.audio_tokens)
+                .or_else(|| detail(&self.output_tokens_details, |d| d.audio_tokens))
+                .unwrap_or(0),
         })
     }
 

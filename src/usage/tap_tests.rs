@@ -79,6 +79,7 @@ fn openai_recording_usage_is_on_the_usage_only_chunk() {
         total_tokens: 316,
         cached_tokens: 0,
         reasoning_tokens: 0,
+        ..Usage::default()
     };
     assert_eq!(
         facts[302],
@@ -102,6 +103,7 @@ fn xai_recording_keeps_the_reported_total() {
         total_tokens: 303,
         cached_tokens: 11,
         reasoning_tokens: 290,
+        ..Usage::default()
     };
     assert_eq!(
         facts[7],
@@ -132,6 +134,7 @@ fn deepseek_usage_on_the_finish_chunk_is_never_usage_only() {
         total_tokens: 16,
         cached_tokens: 8,
         reasoning_tokens: 0,
+        ..Usage::default()
     };
     assert_eq!(facts.len(), 5);
     assert_eq!(
@@ -163,6 +166,7 @@ fn groq_usage_is_read_from_usage_or_x_groq() {
         total_tokens: 707,
         cached_tokens: 0,
         reasoning_tokens: 0,
+        ..Usage::default()
     };
     let facts = inspect_chunk(line.trim_end().as_bytes());
     assert_eq!(
@@ -194,6 +198,8 @@ fn anthropic_message_delta_adds_cache_reads_and_writes_to_input() {
         total_tokens: 9632 + 198,
         cached_tokens: 6289,
         reasoning_tokens: 0,
+        cache_write_tokens: 3337,
+        ..Usage::default()
     };
     assert_eq!(
         inspect_chunk(delta.as_bytes()),
@@ -218,6 +224,7 @@ fn usage_from_chat_completion_body() {
         total_tokens: 450,
         cached_tokens: 128,
         reasoning_tokens: 64,
+        ..Usage::default()
     };
     assert_eq!(usage_from_body(body), Some(expected));
 }
@@ -241,7 +248,8 @@ fn usage_from_embeddings_responses_and_anthropic_bodies() {
             output_tokens: 87,
             total_tokens: 123,
             cached_tokens: 20,
-            reasoning_tokens: 40
+            reasoning_tokens: 40,
+            ..Usage::default()
         })
     );
     let anthropic = br#"{"type":"message","content":[{"type":"text","text":"Hi"}],"usage":{"input_tokens":12,"cache_creation_input_tokens":100,"cache_read_input_tokens":50,"output_tokens":30}}"#;
@@ -252,7 +260,25 @@ fn usage_from_embeddings_responses_and_anthropic_bodies() {
             output_tokens: 30,
             total_tokens: 192,
             cached_tokens: 50,
-            reasoning_tokens: 0
+            reasoning_tokens: 0,
+            cache_write_tokens: 100,
+            ..Usage::default()
+        })
+    );
+}
+
+#[test]
+fn audio_tokens_of_prompt_and_completion_details() {
+    let body = br#"{"choices":[],"usage":{"prompt_tokens":50,"completion_tokens":70,"total_tokens":120,"prompt_tokens_details":{"cached_tokens":0,"audio_tokens":20},"completion_tokens_details":{"reasoning_tokens":0,"audio_tokens":60}}}"#;
+    assert_eq!(
+        usage_from_body(body),
+        Some(Usage {
+            input_tokens: 50,
+            output_tokens: 70,
+            total_tokens: 120,
+            audio_input_tokens: 20,
+            audio_output_tokens: 60,
+            ..Usage::default()
         })
     );
 }

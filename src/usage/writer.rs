@@ -348,6 +348,10 @@ pub fn finish_record(pending: PendingUsage) -> UsageRecord {
     record.output_cost = cost.output_cost;
     record.total_cost = cost.total_cost;
     record.cost_known = cost.known;
+    record.cache_write_tokens = usage.cache_write_tokens;
+    record.audio_input_tokens = usage.audio_input_tokens;
+    record.audio_output_tokens = usage.audio_output_tokens;
+    record.cache_price_unknown = cost.cache_price_unknown;
     record
 }
 
@@ -409,6 +413,7 @@ fn estimate(model: &str, request_body: Option<&[u8]>, output_text: &str) -> Usag
         total_tokens: input + output,
         cached_tokens: 0,
         reasoning_tokens: 0,
+        ..Usage::default()
     }
 }
 

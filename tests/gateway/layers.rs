@@ -19,6 +19,7 @@ const LAYERS: &[(&str, &[&str])] = &[
             "upstream",
             "usage",
             "limits",
+            "protocol",
             "stats",
             "shared_state",
             "discovery",

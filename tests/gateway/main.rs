@@ -8,6 +8,7 @@
 
 mod support;
 
+mod anthropic_sdk;
 mod auth;
 mod budget;
 mod cli;
@@ -22,8 +23,10 @@ mod keys;
 mod layers;
 mod legacy;
 mod limits;
+mod openai_formats;
 mod openai_sdk;
 mod operability;
+mod protocols;
 mod query;
 mod ranking;
 mod rate_limits;

@@ -359,11 +359,13 @@ fn pending(request_id: &str, timestamp: &str) -> PendingUsage {
             total_tokens: 1100,
             cached_tokens: 0,
             reasoning_tokens: 0,
+            ..Usage::default()
         }),
         price: Some(ModelPrice {
             input: 0.5,
             output: 1.5,
             cached_input: None,
+            cache_write: None,
         }),
         request_body: None,
         output_text: String::new(),

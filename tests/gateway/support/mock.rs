@@ -167,6 +167,7 @@ impl MockUpstream {
             .route("/v1/chat/completions", post(complete))
             .route("/v1/completions", post(complete))
             .route("/v1/embeddings", post(complete))
+            .route("/v1/responses", post(complete))
             .with_state(state.clone());
         let addr = serve(app).await;
         Self { addr, state }
@@ -260,7 +261,7 @@ fn record(state: &MockState, request: Request, body: Bytes) {
     });
 }
 
-fn render(reply: Reply, request: &Value) -> futures::future::BoxFuture<'static, Response> {
+pub fn render(reply: Reply, request: &Value) -> futures::future::BoxFuture<'static, Response> {
     let request = request.clone();
     Box::pin(async move {
         match reply {

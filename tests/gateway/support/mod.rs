@@ -4,12 +4,14 @@
     reason = "re-exports for the test modules; not every one is used"
 )]
 
+pub mod anthropic_mock;
 pub mod binary;
 pub mod gateway;
 pub mod mock;
 pub mod redis;
 pub mod usage_log;
 
+pub use anthropic_mock::{AnthropicMock, AnthropicReply};
 pub use gateway::{write_config, TestGateway, TEST_PROVIDERS};
 pub use mock::{MockUpstream, Recorded, Reply, StreamEnd};
 pub mod catalog;

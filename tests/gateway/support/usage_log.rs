@@ -5,8 +5,8 @@ use std::path::{Path, PathBuf};
 
 use serde_json::{json, Map, Value};
 
-/// The SPEC §9 fields and the JSON type each must have.
-const FIELDS: [(&str, Kind); 28] = [
+/// The SPEC §9 fields (and the accounting fields added since) and the JSON type each must have.
+const FIELDS: [(&str, Kind); 34] = [
     ("timestamp", Kind::Str),
     ("request_id", Kind::Str),
     ("query", Kind::Str),
@@ -35,6 +35,12 @@ const FIELDS: [(&str, Kind); 28] = [
     ("ttft_ms", Kind::CountOrNull),
     ("tags", Kind::Strings),
     ("error_message", Kind::StrOrNull),
+    ("cache_write_tokens", Kind::Count),
+    ("audio_input_tokens", Kind::Count),
+    ("audio_output_tokens", Kind::Count),
+    ("cache_price_unknown", Kind::Bool),
+    ("request_format", Kind::Str),
+    ("channel_format", Kind::Str),
 ];
 
 #[derive(Debug, Clone, Copy)]
