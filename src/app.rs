@@ -75,6 +75,9 @@ impl RunningGateway {
         self.tasks.close();
         self.tasks.wait().await;
         self.state.usage.shutdown().await;
+        if let Some(history) = &self.state.history {
+            history.shutdown().await;
+        }
     }
 
     /// Wait until something cancels the shutdown token, then drain.
@@ -255,6 +258,10 @@ async fn build_state(
     };
     let writer_dir = config.usage.enabled.then(|| usage_dir.clone());
     let usage = UsageWriter::start(writer_dir, config.usage.queue_capacity, observer);
+    let (history, history_error) = crate::history::start_from_config(&config.history).await;
+    if let Some(history) = &history {
+        usage.send_finished_to(history.clone());
+    }
     let alerts_path = usage_dir.join("channel_alerts.jsonl");
     let alerts = AlertLog::open(&alerts_path).unwrap_or_else(|e| {
         tracing::warn!(path = %alerts_path.display(), "cannot read channel alerts: {e}");
@@ -273,6 +280,8 @@ async fn build_state(
         discovery: Mutex::new(HashMap::new()),
         metrics,
         generated_token: ArcSwapOption::empty(),
+        history,
+        history_error,
         rebuilder: OnceLock::new(),
     });
     let _ = state_slot.set(Arc::downgrade(&state));

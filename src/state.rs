@@ -58,6 +58,10 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     /// The API token generated when `auth.enabled` and no `api_token` is configured.
     pub generated_token: ArcSwapOption<crate::config::Secret>,
+    /// The request history (writer and store); `None` when `history.enabled: false` or its
+    /// database could not be opened (then `history_error` says why).
+    pub history: Option<Arc<crate::history::HistoryWriter>>,
+    pub history_error: Option<String>,
     /// The snapshot writer, for discovery and reload started from a request.
     pub rebuilder: std::sync::OnceLock<crate::rebuild::Rebuilder>,
 }

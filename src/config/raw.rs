@@ -75,6 +75,8 @@ pub struct RawRouterConfig {
     pub usage: RawUsage,
     #[serde(default)]
     pub cost_control: RawCostControl,
+    #[serde(default)]
+    pub history: RawHistory,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -269,6 +271,29 @@ impl Default for RawCostControl {
             global_daily_budget: None,
             alert_threshold: 0.8,
             auto_disable_on_budget_exceeded: false,
+        }
+    }
+}
+
+/// `history:`: the request history database (what each call sent, answered and cost).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RawHistory {
+    pub enabled: bool,
+    pub path: String,
+    pub capture_bodies: bool,
+    pub max_body_bytes: usize,
+    pub retention_days: u32,
+}
+
+impl Default for RawHistory {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            path: "data/history.db".into(),
+            capture_bodies: true,
+            max_body_bytes: 65536,
+            retention_days: 30,
         }
     }
 }

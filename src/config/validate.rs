@@ -24,8 +24,8 @@ use super::raw::{
     AuthStyle, RawChannel, RawPrice, RawProvider, RawProvidersFile, RawRouterConfig, RawRouting,
 };
 use super::{
-    AuthConfig, Channel, Config, CostControl, DiscoveryConfig, ModelFilters, PreparedRequest,
-    Price, Provider, RoutingConfig, Secret, ServerConfig, UsageConfig,
+    AuthConfig, Channel, Config, CostControl, DiscoveryConfig, HistoryConfig, ModelFilters,
+    PreparedRequest, Price, Provider, RoutingConfig, Secret, ServerConfig, UsageConfig,
 };
 use crate::scoring::strategy::{builtin_strategies, Strategy, SubScore};
 
@@ -128,6 +128,17 @@ pub(super) fn validate(
         ),
     };
     let cost_control = validate_cost_control(&raw, &mut problems);
+    let history = HistoryConfig {
+        enabled: raw.history.enabled,
+        path: PathBuf::from(non_empty(&mut problems, "history.path", &raw.history.path)),
+        capture_bodies: raw.history.capture_bodies,
+        max_body_bytes: at_least_one(
+            &mut problems,
+            "history.max_body_bytes",
+            raw.history.max_body_bytes,
+        ),
+        retention_days: raw.history.retention_days,
+    };
 
     if !errors.is_empty() {
         return Err(ConfigErrors(errors));
@@ -141,6 +152,7 @@ pub(super) fn validate(
         discovery,
         usage,
         cost_control,
+        history,
         warnings,
     })
 }

@@ -188,6 +188,7 @@ pub(super) async fn try_candidate(
             total: elapsed,
             error,
             cancelled: false,
+            response_body: Some(body.clone()),
         },
     );
     let mut response = Response::new(Body::from(body));

@@ -20,6 +20,7 @@
 
 mod attempt;
 pub mod classify;
+pub(crate) mod details;
 pub(crate) mod outcome;
 pub mod relay;
 pub mod request;
@@ -91,6 +92,8 @@ pub(crate) struct Call {
     pub strategy: String,
     pub started: Instant,
     pub timestamp: chrono::DateTime<Utc>,
+    /// What the request history keeps of this call (app, attempts, route, bodies).
+    pub details: details::DetailsDraft,
 }
 
 /// Handle one routed request end to end.
@@ -149,7 +152,9 @@ async fn route_request(
             live.scores(&entry.health_key)
         })
     };
+    let details = details::DetailsDraft::start(&config.history, headers, catalog, &ranked, started);
     let call = Call {
+        details,
         strategy: strategy.name.clone(),
         state: state.clone(),
         snapshot: snapshot.clone(),

@@ -55,6 +55,9 @@ pub struct Served {
     pub total: Duration,
     pub error: Option<String>,
     pub cancelled: bool,
+    /// The upstream's body, for the request history (a stream leaves `None`: its text is
+    /// `output_text`).
+    pub response_body: Option<Bytes>,
 }
 
 fn header(response: &mut Response, name: &'static str, value: String) {
@@ -121,6 +124,7 @@ pub fn passthrough(
             total: call.started.elapsed(),
             error: Some(message.to_string()),
             cancelled: false,
+            response_body: Some(key_free.clone()),
         },
     );
     let mut response = Response::new(Body::from(key_free));
@@ -220,6 +224,25 @@ pub fn record_served(call: &Call, entry: &CatalogEntry, served: Served) {
     record.response_time_ms = served.total.as_millis() as u64
         + (call.started.elapsed().saturating_sub(served.total)).as_millis() as u64;
     record.ttft_ms = served.ttft.map(|t| t.as_millis() as u64);
+    let class = match status {
+        CallStatus::Success => "success",
+        CallStatus::Error => "error",
+        CallStatus::Cancelled => "cancelled",
+    };
+    // A stream that broke was logged as a failed attempt by `record_failure` already.
+    if served.error.is_none() || served.response_body.is_some() {
+        call.details.attempt(
+            entry,
+            class,
+            Some(served.http_status),
+            served.error.as_deref(),
+        );
+    }
+    let details = call.details.finish(
+        &call.request.body,
+        served.response_body,
+        &served.output_text,
+    );
     record.error_message = served.error;
     let estimate = served.usage.is_none();
     state.usage.submit(PendingUsage {
@@ -228,6 +251,7 @@ pub fn record_served(call: &Call, entry: &CatalogEntry, served: Served) {
         price: entry.price,
         request_body: estimate.then(|| call.request.body.clone()),
         output_text: served.output_text,
+        details,
     });
 }
 
@@ -250,6 +274,8 @@ pub fn record_failure(
         .attempt(&channel.id, &entry.model_id, failure.class());
     state.metrics.error(failure.class());
     tracing::warn!(channel = %channel.id, model = %entry.model_id, class = failure.class(), "attempt failed: {message}");
+    call.details
+        .attempt(entry, failure.class(), None, Some(message));
     let no_verdict = matches!(
         failure,
         Failure::InvalidKey
@@ -380,6 +406,7 @@ fn submit_unbilled(call: &Call, record: UsageRecord) {
         price: None,
         request_body: None,
         output_text: String::new(),
+        details: call.details.finish(&call.request.body, None, ""),
     });
 }
 
@@ -417,6 +444,7 @@ pub fn stream_finisher(
                 total: end.ended_at.saturating_duration_since(sent_at),
                 error: end.error.map(|e| e.message),
                 cancelled: end.client_gone,
+                response_body: None,
             },
         );
     })

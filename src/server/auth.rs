@@ -1,5 +1,6 @@
 //! Access control (SPEC §10): the API token for `/v1/*`, the admin token for `/v1/stats/*`,
-//! `/v1/admin/*` and `/v1/route/explain`; `/health` always open; `/metrics` open unless
+//! `/v1/admin/*`, `/v1/route/explain` and the request history (`/v1/requests`,
+//! `/api/requests/*`); the web UI checks its own session cookie (`ui::session`); `/health` always open; `/metrics` open unless
 //! `auth.protect_metrics`.
 //!
 //! A token may come as `Authorization: Bearer T`, `Authorization: T` or `x-api-key: T`.
@@ -43,6 +44,8 @@ fn access_of(path: &str, protect_metrics: bool) -> Access {
     if path.starts_with("/v1/stats")
         || path.starts_with("/v1/admin")
         || path.starts_with("/v1/route/explain")
+        || path.starts_with("/v1/requests")
+        || path.starts_with("/api/requests")
     {
         Access::Admin
     } else if path.starts_with("/v1/") || path == "/v1" {
@@ -117,6 +120,15 @@ pub async fn require_token(
     }
 }
 
+/// Whether `token` is the admin token (the web UI's login checks it).
+pub fn is_admin_token(state: &AppState, token: &str) -> bool {
+    let snapshot = state.snapshot();
+    let auth = &snapshot.config.auth;
+    let generated = state.generated_token.load_full();
+    let api = auth.api_token.as_ref().or(generated.as_deref());
+    matches(token, auth.admin_token.as_ref().or(api))
+}
+
 /// Load the generated API token from `<cache_dir>/api_token`, or create it (mode 0600).
 /// Returns the token and whether it was created now.
 pub fn load_or_generate_token(cache_dir: &Path) -> std::io::Result<(Secret, bool)> {
@@ -157,6 +169,9 @@ mod tests {
         assert_eq!(access_of("/v1/stats/daily", false), Access::Admin);
         assert_eq!(access_of("/v1/admin/discover", false), Access::Admin);
         assert_eq!(access_of("/v1/route/explain", false), Access::Admin);
+        assert_eq!(access_of("/v1/requests", false), Access::Admin);
+        assert_eq!(access_of("/api/requests/req_1", false), Access::Admin);
+        assert_eq!(access_of("/requests", false), Access::Open);
     }
 
     #[test]

@@ -5,10 +5,11 @@ pub mod auth;
 mod body;
 mod catalog_api;
 pub mod error;
+pub(crate) mod history_api;
 pub mod listen;
 mod router;
 mod routes;
-mod stats_api;
+pub(crate) mod stats_api;
 mod status;
 
 pub use router::build_router;

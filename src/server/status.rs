@@ -1,6 +1,7 @@
 //! `GET /health` (and its Kubernetes-style aliases): is the gateway serving, and with what —
-//! channel counts, catalog size, discovery state per channel, dropped usage records, and the
-//! error of the last rejected config reload. `degraded` when a reload was rejected, no channel
+//! channel counts, catalog size, discovery state per channel, dropped usage records, the
+//! error of the last rejected config reload, and the request history's write errors (a broken
+//! history database never fails a request; it shows here). `degraded` when a reload was rejected, no channel
 //! is enabled, or the catalog is empty. Never shows a key.
 
 use std::sync::Arc;
@@ -72,5 +73,15 @@ pub async fn health(State(state): State<Arc<AppState>>) -> Json<Value> {
             "corrupt_lines_skipped_at_start": state.corrupt_usage_lines,
         },
         "config_error": config_error,
+        "history": history_health(&state),
     }))
+}
+
+/// The request history's counters: rows stored, dropped, write errors and the last one, size.
+fn history_health(state: &AppState) -> Value {
+    match (&state.history, &state.history_error) {
+        (Some(history), _) => json!(history.health()),
+        (None, Some(error)) => json!({"enabled": false, "write_errors": 1, "last_error": error}),
+        (None, None) => json!({"enabled": false}),
+    }
 }

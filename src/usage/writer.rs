@@ -65,6 +65,9 @@ pub struct PendingUsage {
     /// The text the model produced, for estimating output tokens when no usage arrived (for a
     /// non-streamed answer: [`answer_text`] of its body).
     pub output_text: String,
+    /// What the request history keeps beside the record (app, bodies, attempts); handed with
+    /// the finished record to the history writer, if one is attached.
+    pub details: Option<Box<crate::history::CallDetails>>,
 }
 
 /// A write run on the writer thread (see [`UsageWriter::run_in_order`]).
@@ -88,6 +91,8 @@ struct Queue {
     /// Every handle is gone: drain and stop.
     closed: AtomicBool,
     thread: OnceLock<Thread>,
+    /// Where finished records go next, with their details (the request history).
+    history: OnceLock<Arc<crate::history::HistoryWriter>>,
 }
 
 impl Queue {
@@ -149,6 +154,7 @@ impl UsageWriter {
             parked: AtomicBool::new(false),
             closed: AtomicBool::new(false),
             thread: OnceLock::new(),
+            history: OnceLock::new(),
         });
         let shared = queue.clone();
         let started = std::thread::Builder::new()
@@ -191,6 +197,11 @@ impl UsageWriter {
                 );
             }
         }
+    }
+
+    /// Hand every finished record (with its details) to the request history, after the log.
+    pub fn send_finished_to(&self, history: Arc<crate::history::HistoryWriter>) {
+        let _ = self.queue.history.set(history);
     }
 
     /// Records dropped because the queue was full.
@@ -308,11 +319,15 @@ fn run(queue: &Queue, dir: Option<PathBuf>, on_record: RecordObserver, linger: D
         last_record = Instant::now();
         for message in batch.drain(..) {
             match message {
-                Message::Record(pending) => {
+                Message::Record(mut pending) => {
+                    let details = pending.details.take();
                     let record = finish_record(*pending);
                     on_record(&record);
                     if let Some(out) = out.as_mut() {
                         append(out, &record);
+                    }
+                    if let Some(history) = queue.history.get() {
+                        history.submit(record, details);
                     }
                 }
                 Message::Job(job) => job(),
@@ -356,6 +371,7 @@ pub fn finish_record(pending: PendingUsage) -> UsageRecord {
         price,
         request_body,
         output_text,
+        details: _,
     } = pending;
     let usage = match usage {
         Some(usage) => usage,
@@ -462,6 +478,7 @@ mod tests {
             price: None,
             request_body: None,
             output_text: String::new(),
+            details: None,
         }
     }
 

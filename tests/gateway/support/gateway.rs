@@ -2,7 +2,7 @@
 //!
 //! A test gives the `router_config.yaml` body (usually with channels pointing at mock
 //! upstreams); the harness writes a test `providers.yaml`, points `server.cache_dir` and
-//! `usage.dir` into the temp dir unless the test set them, and binds `127.0.0.1:0`.
+//! `usage.dir` (and `history.path`) into the temp dir unless the test set them, and binds `127.0.0.1:0`.
 #![allow(dead_code)]
 
 use std::path::{Path, PathBuf};
@@ -113,6 +113,7 @@ pub fn with_temp_paths(root: &Path, router_config: &str) -> String {
     }
     set_default(&mut value, "server", "cache_dir", root.join("cache"));
     set_default(&mut value, "usage", "dir", root.join("logs"));
+    set_default(&mut value, "history", "path", root.join("data/history.db"));
     serde_yaml::to_string(&value).expect("serialise test config")
 }
 
