@@ -116,9 +116,14 @@ impl HistoryRow {
         }
     }
 
-    /// The text full-text search reads: content, model, error and app.
+    /// The text full-text search reads: content, model, errors (the call's and each
+    /// attempt's) and app.
     pub fn search_text(&self) -> String {
         let mut text = String::new();
+        for message in self.attempts.iter().filter_map(|a| a.message.as_deref()) {
+            text.push_str(message);
+            text.push('\n');
+        }
         for part in [
             Some(self.query.as_str()),
             Some(self.model.as_str()),

@@ -374,3 +374,7 @@ fn row_of(r: &Row<'_>, bodies: bool) -> rusqlite::Result<HistoryRow> {
         },
     })
 }
+
+#[cfg(test)]
+#[path = "sqlite_tests.rs"]
+mod tests;

@@ -12,6 +12,7 @@ mod discovery;
 mod failover;
 mod fuzz;
 mod hardening;
+mod history;
 mod openai_sdk;
 mod query;
 mod ranking;
