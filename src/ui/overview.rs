@@ -35,19 +35,35 @@ pub async fn page(State(ui): State<Ui>, headers: HeaderMap) -> Html<String> {
     layout::page("Overview", "/", &ui.shell(&headers), body)
 }
 
-/// The last [`HOURS`] hours from the history (empty when it is off).
+/// The last [`HOURS`] hours from the history, every hour present (empty ones zero; all zero
+/// when the history is off).
 async fn hourly(app: &Arc<AppState>) -> Vec<Bucket> {
-    let Some(history) = &app.history else {
-        return Vec::new();
-    };
-    let store = history.store();
     let now = Utc::now().timestamp_millis();
     let from = (now / HOUR_MS - HOURS + 1) * HOUR_MS;
-    tokio::task::spawn_blocking(move || store.buckets(from, HOUR_MS))
-        .await
-        .ok()
-        .and_then(Result::ok)
-        .unwrap_or_default()
+    let stored = match &app.history {
+        Some(history) => {
+            let store = history.store();
+            tokio::task::spawn_blocking(move || store.buckets(from, HOUR_MS))
+                .await
+                .ok()
+                .and_then(Result::ok)
+                .unwrap_or_default()
+        }
+        None => Vec::new(),
+    };
+    (0..HOURS)
+        .map(|i| from + i * HOUR_MS)
+        .map(|start| {
+            stored
+                .iter()
+                .find(|b| b.start_ms == start)
+                .cloned()
+                .unwrap_or(Bucket {
+                    start_ms: start,
+                    ..Bucket::default()
+                })
+        })
+        .collect()
 }
 
 fn live(app: &AppState, hourly: &[Bucket]) -> Markup {
@@ -147,7 +163,7 @@ fn hourly_table(hourly: &[Bucket]) -> Markup {
             summary { "Per hour (48 h) as a table" }
             table {
                 tr { th { "Hour (UTC)" } th.num { "Requests" } th.num { "Errors" } th.num { "Tokens" } th.num { "Cost" } }
-                @for b in hourly.iter().rev() {
+                @for b in hourly.iter().rev().filter(|b| b.requests > 0) {
                     tr {
                         td { (chrono::DateTime::from_timestamp_millis(b.start_ms).map(|t| t.format("%m-%d %H:00").to_string()).unwrap_or_default()) }
                         td.num { (count(b.requests)) } td.num { (count(b.errors)) }

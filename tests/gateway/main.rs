@@ -23,4 +23,5 @@ mod server;
 mod soak;
 mod stats_api;
 mod streaming;
+mod ui;
 mod usage;

@@ -1,6 +1,7 @@
 //! Shared test support: a scriptable mock upstream and an in-process gateway harness.
 #![allow(dead_code, unused_imports)]
 
+pub mod browser;
 pub mod gateway;
 pub mod mock;
 pub mod usage_log;
