@@ -15,7 +15,7 @@ RUN apt-get update && apt-get install -y --no-install-recommends ca-certificates
 WORKDIR /app
 COPY --from=build /src/target/release/smart-ai-router /usr/local/bin/smart-ai-router
 COPY config ./config
-RUN mkdir -p cache logs && chown -R router:router /app
+RUN mkdir -p cache logs data && chown -R router:router /app
 USER router
 EXPOSE 7601
 HEALTHCHECK --interval=30s --timeout=3s CMD curl -fsS http://127.0.0.1:7601/health || exit 1
