@@ -12,7 +12,7 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use smart_ai_router::history::sqlite::SqliteStore;
-use smart_ai_router::history::{AttemptLog, HistoryQuery, HistoryRow, HistoryStore};
+use smart_ai_router::history::{AttemptLog, HistoryError, HistoryQuery, HistoryRow, HistoryStore};
 
 const MODELS: [&str; 20] = [
     "gpt-4o-mini",
@@ -160,7 +160,7 @@ fn row(i: u64, rng: &mut Rng, start_ms: i64) -> HistoryRow {
     }
 }
 
-fn fill(store: &SqliteStore, rows: u64) {
+fn fill(store: &SqliteStore, rows: u64) -> Result<(), HistoryError> {
     let started = Instant::now();
     let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
     let start_ms = chrono::Utc::now().timestamp_millis() - rows as i64 * 500;
@@ -168,7 +168,7 @@ fn fill(store: &SqliteStore, rows: u64) {
     for i in 0..rows {
         batch.push(row(i, &mut rng, start_ms));
         if batch.len() == 512 || i + 1 == rows {
-            store.insert(&batch).expect("insert");
+            store.insert(&batch)?;
             batch.clear();
         }
         if (i + 1) % 100_000 == 0 {
@@ -184,44 +184,48 @@ fn fill(store: &SqliteStore, rows: u64) {
         started.elapsed().as_secs_f64(),
         rows as f64 / started.elapsed().as_secs_f64()
     );
+    Ok(())
 }
 
-fn query(pairs: &[(&str, &str)]) -> HistoryQuery {
+fn query(pairs: &[(&str, &str)]) -> Result<HistoryQuery, HistoryError> {
     let params: HashMap<String, String> = pairs
         .iter()
         .map(|(k, v)| (k.to_string(), v.to_string()))
         .collect();
-    HistoryQuery::from_params(&params).expect("query")
+    HistoryQuery::from_params(&params).map_err(|e| HistoryError::BadQuery(e.message))
 }
+
+/// Median, worst, rows shown and total of one query.
+type Timing = (Duration, Duration, usize, u64);
+/// Kind (`page` or `search`), name, parameters.
+type Case<'a> = (&'a str, &'a str, &'a [(&'a str, &'a str)]);
 
 /// Median and worst of 20 runs (after one warm-up).
-fn time(store: &SqliteStore, pairs: &[(&str, &str)]) -> (Duration, Duration, usize, u64) {
-    let q = query(pairs);
-    let warm = store.search(&q).expect("search");
-    let mut times: Vec<Duration> = (0..20)
-        .map(|_| {
-            let t = Instant::now();
-            let page = store.search(&q).expect("search");
-            std::hint::black_box(page);
-            t.elapsed()
-        })
-        .collect();
+fn time(store: &SqliteStore, pairs: &[(&str, &str)]) -> Result<Timing, HistoryError> {
+    let q = query(pairs)?;
+    let warm = store.search(&q)?;
+    let mut times = Vec::with_capacity(20);
+    for _ in 0..20 {
+        let t = Instant::now();
+        std::hint::black_box(store.search(&q)?);
+        times.push(t.elapsed());
+    }
     times.sort();
-    (times[10], times[19], warm.data.len(), warm.total)
+    Ok((times[10], times[19], warm.data.len(), warm.total))
 }
 
-fn main() {
+fn main() -> Result<(), HistoryError> {
     let rows: u64 = std::env::var("HISTORY_BENCH_ROWS")
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(1_000_000);
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/bench-history");
-    std::fs::create_dir_all(&dir).expect("bench dir");
+    std::fs::create_dir_all(&dir)?;
     let path = dir.join(format!("history-{rows}.db"));
     let exists = path.exists();
-    let store = SqliteStore::open(&path).expect("open");
+    let store = SqliteStore::open(&path)?;
     if !exists {
-        fill(&store, rows);
+        fill(&store, rows)?;
     }
     let size = store.size_bytes();
     println!(
@@ -229,7 +233,7 @@ fn main() {
         size as f64 / 1e6,
         size as f64 / rows as f64
     );
-    let cases: [(&str, &str, &[(&str, &str)]); 10] = [
+    let cases: [Case<'_>; 10] = [
         ("page", "newest 50", &[]),
         ("page", "page 200 of 50", &[("page", "200")]),
         ("page", "model filter", &[("model", "qwen3-32b")]),
@@ -250,7 +254,7 @@ fn main() {
         ),
     ];
     for (kind, name, pairs) in cases {
-        let (median, worst, shown, total) = time(&store, pairs);
+        let (median, worst, shown, total) = time(&store, pairs)?;
         let target = if kind == "search" { 100 } else { 50 };
         println!(
             "{kind:6} {name:18} median {:7.2} ms  worst {:7.2} ms  (target {target} ms)  rows {shown}, total {total}",
@@ -258,4 +262,5 @@ fn main() {
             worst.as_secs_f64() * 1000.0,
         );
     }
+    Ok(())
 }

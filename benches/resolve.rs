@@ -7,6 +7,10 @@
 //! Queries: a three-tag query with a negative, a name query that several channels serve, one
 //! that matches nothing (the 404 path, message included), and a broad one (every paid model of
 //! a 1,000-model channel: the worst case of ranking, for scale).
+#![expect(
+    clippy::expect_used,
+    reason = "a benchmark's setup may stop on a broken fixture"
+)]
 
 use std::collections::HashMap;
 use std::hint::black_box;

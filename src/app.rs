@@ -8,7 +8,7 @@
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
-use std::sync::{Arc, Mutex, OnceLock, RwLock, Weak};
+use std::sync::{Arc, Mutex, OnceLock, RwLock};
 
 use arc_swap::{ArcSwap, ArcSwapOption};
 
@@ -18,12 +18,12 @@ use tokio_util::task::TaskTracker;
 use crate::catalog::{ChannelModelList, ModelSource};
 use crate::config::{load_config, Config, ConfigErrors, ConfigSource};
 use crate::discovery::cache::{CachedModels, ChannelCache};
-use crate::discovery::runner;
 use crate::health::ChannelHealth;
 use crate::metrics::Metrics;
-use crate::rebuild::{self, initial_snapshot, Rebuilder};
-use crate::reload;
+use crate::runtime::snapshot_writer::{self, initial_snapshot};
+use crate::runtime::{discovery, reload};
 use crate::server::{build_router, listen};
+use crate::state::rebuilder::Rebuilder;
 use crate::state::AppState;
 use crate::stats::aggregate::UsageAggregates;
 use crate::stats::alerts::AlertLog;
@@ -41,17 +41,39 @@ pub struct ServeOptions {
 }
 
 /// Why the gateway could not start.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug)]
 pub enum StartError {
-    #[error("configuration is invalid:\n{0}")]
-    Config(#[from] ConfigErrors),
-    #[error("cannot listen on {addr}: {source}")]
+    Config(ConfigErrors),
     Bind {
         addr: String,
         source: std::io::Error,
     },
-    #[error("cannot start the serving threads: {0}")]
     Workers(std::io::Error),
+}
+
+impl std::fmt::Display for StartError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            StartError::Config(errors) => write!(f, "configuration is invalid:\n{errors}"),
+            StartError::Bind { addr, source } => write!(f, "cannot listen on {addr}: {source}"),
+            StartError::Workers(e) => write!(f, "cannot start the serving threads: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for StartError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            StartError::Config(errors) => Some(errors),
+            StartError::Bind { source, .. } | StartError::Workers(source) => Some(source),
+        }
+    }
+}
+
+impl From<ConfigErrors> for StartError {
+    fn from(errors: ConfigErrors) -> Self {
+        StartError::Config(errors)
+    }
 }
 
 /// A gateway that is serving.
@@ -137,13 +159,12 @@ pub async fn start_with_config(
         .collect();
     let state = build_state(config.clone(), source, &lists).await;
     record_cached(&state, &cached);
-    let rebuilder = rebuild::spawn(state.clone(), lists, &tasks, shutdown.clone());
+    let rebuilder = snapshot_writer::spawn(state.clone(), lists, &tasks, shutdown.clone());
     let _ = state.rebuilder.set(rebuilder.clone());
-    ensure_api_token(&state);
-    runner::spawn_periodic(state.clone(), rebuilder.clone(), &tasks, shutdown.clone());
+    discovery::spawn_periodic(state.clone(), rebuilder.clone(), &tasks, shutdown.clone());
     reload::spawn_watcher(state.clone(), rebuilder.clone(), &tasks, shutdown.clone());
 
-    let router = build_router(state.clone());
+    let router = build_router(state.clone()).merge(crate::ui::router(state.clone()));
     let count = workers.len();
     if let Err(e) = listen::spawn(workers, router, &tasks, &shutdown) {
         shutdown.cancel();
@@ -167,32 +188,6 @@ fn record_cached(state: &AppState, cached: &[(String, CachedModels)]) {
         status.last_success = Some(c.fetched_at);
         status.models = c.list.models.len();
         status.source = Some(ModelSource::Cache.as_str());
-    }
-}
-
-/// With `auth.enabled` and no `api_token`, load or generate the `sar-` token (printed when new).
-pub fn ensure_api_token(state: &AppState) {
-    let snapshot = state.snapshot();
-    let config = &snapshot.config;
-    if !config.auth.enabled
-        || config.auth.api_token.is_some()
-        || state.generated_token.load().is_some()
-    {
-        return;
-    }
-    match crate::server::auth::load_or_generate_token(&config.server.cache_dir) {
-        Ok((token, created)) => {
-            let path = config.server.cache_dir.join("api_token");
-            if created {
-                println!("Generated API token (saved to {}): {}", path.display(), token.expose());
-            } else {
-                tracing::info!(path = %path.display(), "using the generated API token saved earlier");
-            }
-            state.generated_token.store(Some(Arc::new(token)));
-        }
-        Err(e) => tracing::error!(
-            "auth is enabled without auth.api_token and no token could be generated ({e}); every /v1 request will be refused"
-        ),
     }
 }
 
@@ -232,18 +227,26 @@ async fn build_state(
     };
     let aggregates = Arc::new(RwLock::new(aggregates));
     let metrics = Arc::new(Metrics::default());
-    let state_slot: Arc<OnceLock<Weak<AppState>>> = Arc::new(OnceLock::new());
+    let alerts_path = usage_dir.join("channel_alerts.jsonl");
+    let alerts = AlertLog::open(&alerts_path).unwrap_or_else(|e| {
+        tracing::warn!(path = %alerts_path.display(), "cannot read channel alerts: {e}");
+        AlertLog::empty(&alerts_path)
+    });
+    let alerts = Arc::new(Mutex::new(alerts));
+    let snapshot = Arc::new(ArcSwap::from_pointee(initial_snapshot(
+        config.clone(),
+        lists,
+    )));
+    // The writer's observer shares what it updates and reads; it never reaches `AppState`.
     let observer = {
-        let aggregates = aggregates.clone();
-        let metrics = metrics.clone();
-        let state_slot = state_slot.clone();
+        let (aggregates, alerts) = (aggregates.clone(), alerts.clone());
+        let (metrics, snapshot) = (metrics.clone(), snapshot.clone());
         Box::new(move |record: &UsageRecord| {
             if let Ok(mut a) = aggregates.write() {
                 a.add(record);
             }
-            if let Some(state) = state_slot.get().and_then(Weak::upgrade) {
-                crate::budget::check_after_record(&state, record);
-            }
+            let config = &snapshot.load().config;
+            crate::budget::check_after_record(config, &aggregates, &alerts, record);
             if !record.channel_id.is_empty() {
                 metrics.usage(
                     &record.channel_id,
@@ -262,13 +265,8 @@ async fn build_state(
     if let Some(history) = &history {
         usage.send_finished_to(history.clone());
     }
-    let alerts_path = usage_dir.join("channel_alerts.jsonl");
-    let alerts = AlertLog::open(&alerts_path).unwrap_or_else(|e| {
-        tracing::warn!(path = %alerts_path.display(), "cannot read channel alerts: {e}");
-        AlertLog::empty(&alerts_path)
-    });
-    let state = Arc::new(AppState {
-        snapshot: ArcSwap::from_pointee(initial_snapshot(config, lists)),
+    Arc::new(AppState {
+        snapshot,
         source,
         started_at: std::time::Instant::now(),
         config_error: ArcSwapOption::empty(),
@@ -276,14 +274,11 @@ async fn build_state(
         usage,
         aggregates,
         corrupt_usage_lines,
-        alerts: Arc::new(Mutex::new(alerts)),
+        alerts,
         discovery: Mutex::new(HashMap::new()),
         metrics,
-        generated_token: ArcSwapOption::empty(),
         history,
         history_error,
         rebuilder: OnceLock::new(),
-    });
-    let _ = state_slot.set(Arc::downgrade(&state));
-    state
+    })
 }

@@ -9,11 +9,12 @@
 //!   its budget, and every paid candidate when the global budget is spent; free and local
 //!   models still serve. When that leaves nothing, the client gets `429 budget_exceeded`.
 
+use std::sync::{Mutex, RwLock};
+
 use chrono::{NaiveDate, Utc};
 
 use crate::catalog::CatalogEntry;
 use crate::config::{Config, CostControl};
-use crate::state::AppState;
 use crate::stats::aggregate::UsageAggregates;
 use crate::stats::alerts::{AlertLog, AlertType, ChannelAlert};
 use crate::usage::record::UsageRecord;
@@ -27,12 +28,12 @@ pub struct BudgetGate {
 
 impl BudgetGate {
     /// The gate for this request; blocks nothing unless `auto_disable_on_budget_exceeded`.
-    pub fn new(state: &AppState, config: &Config) -> Self {
+    pub fn new(aggregates: &RwLock<UsageAggregates>, config: &Config) -> Self {
         let cost: &CostControl = &config.cost_control;
         if !cost.auto_disable_on_budget_exceeded {
             return Self::default();
         }
-        let Ok(aggregates) = state.aggregates.read() else {
+        let Ok(aggregates) = aggregates.read() else {
             return Self::default();
         };
         let today = Utc::now().date_naive();
@@ -69,16 +70,19 @@ impl BudgetGate {
 }
 
 /// After a record: write budget alerts that are due.
-pub fn check_after_record(state: &AppState, record: &UsageRecord) {
+pub fn check_after_record(
+    config: &Config,
+    aggregates: &RwLock<UsageAggregates>,
+    alerts: &Mutex<AlertLog>,
+    record: &UsageRecord,
+) {
     if record.total_cost <= 0.0 {
         return;
     }
-    let snapshot = state.snapshot();
-    let config = &snapshot.config;
-    let Some(today) = crate::stats::aggregate::utc_date_of(&record.timestamp) else {
+    let Some(today) = crate::usage::record::utc_date_of(&record.timestamp) else {
         return;
     };
-    let (global, channel) = match state.aggregates.read() {
+    let (global, channel) = match aggregates.read() {
         Ok(a) => (
             a.spend_on(today, None),
             a.spend_on(today, Some(&record.channel_id)),
@@ -109,7 +113,7 @@ pub fn check_after_record(state: &AppState, record: &UsageRecord) {
     if due.is_empty() {
         return;
     }
-    let mut log = state.alerts.lock().unwrap_or_else(|p| p.into_inner());
+    let mut log = alerts.lock().unwrap_or_else(|p| p.into_inner());
     for (id, name, kind, message) in due {
         if already_today(&log, &id, kind, today) {
             continue;

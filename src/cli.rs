@@ -7,8 +7,8 @@ use std::io::Write;
 
 use crate::catalog::{Catalog, CatalogEntry, ModelKind};
 use crate::config::{load_config, Config, ConfigSource};
-use crate::query::{parse_query, resolve, Needs};
-use crate::scoring::{rank, LiveScores};
+use crate::query::Needs;
+use crate::scoring::{plan, LiveScores, PlanError};
 use crate::stats::aggregate::UsageAggregates;
 
 /// `smart-ai-router check`: validate the config and print a summary. 0 when valid, 1 otherwise.
@@ -194,32 +194,31 @@ pub fn models(
     let entries: Vec<&CatalogEntry> = match query {
         None => catalog.entries.iter().collect(),
         Some(q) => {
-            let parsed = match parse_query(q) {
-                Ok(parsed) => parsed,
-                Err(e) => {
-                    let _ = writeln!(err, "{e}");
-                    return 1;
-                }
-            };
             let needs = Needs {
                 kind: ModelKind::Chat,
                 filters: &config.routing.model_filters,
                 context_tokens: None,
             };
-            let resolution = match resolve(&catalog, q, &parsed, &needs, false) {
-                Ok(r) => r,
-                Err(e) => {
-                    let _ = writeln!(err, "{}", e.message);
+            let Some(strategy) = config
+                .routing
+                .strategies
+                .get(&config.routing.default_strategy)
+            else {
+                let _ = writeln!(err, "the default strategy is not defined");
+                return 1;
+            };
+            let neutral = |_: &CatalogEntry| LiveScores::NEUTRAL;
+            match plan(&catalog, q, &needs, strategy, &neutral, false) {
+                Ok(plan) => plan
+                    .ranked
+                    .iter()
+                    .filter_map(|r| catalog.entry(r.entry))
+                    .collect(),
+                Err(PlanError::BadQuery(message) | PlanError::NoMatch(message)) => {
+                    let _ = writeln!(err, "{message}");
                     return 1;
                 }
-            };
-            let strategy = &config.routing.strategies[&config.routing.default_strategy];
-            rank(&catalog, &resolution.candidates, strategy, &|_| {
-                LiveScores::NEUTRAL
-            })
-            .iter()
-            .filter_map(|r| catalog.entry(r.entry))
-            .collect()
+            }
         }
     };
     let _ = write_entries(out, &entries);

@@ -10,8 +10,8 @@ use tokio::time::Instant;
 use crate::catalog::{Catalog, CatalogEntry, ModelKind};
 use crate::config::Config;
 use crate::health::{Availability, ChannelHealth};
-use crate::query::{parse_query, resolve, Needs};
-use crate::scoring::{rank, Strategy, SubScore};
+use crate::query::Needs;
+use crate::scoring::{plan, Plan, PlanError, Strategy, SubScore};
 
 /// Why explain could not run: a bad query (400) or no match (404).
 #[derive(Debug, Clone, PartialEq)]
@@ -63,19 +63,21 @@ pub fn explain(
     strategy: &Strategy,
     kind: ModelKind,
 ) -> Result<Value, ExplainError> {
-    let parsed = parse_query(query).map_err(|e| ExplainError::BadQuery(e.message))?;
     let needs = Needs {
         kind,
         filters: &config.routing.model_filters,
         context_tokens: None,
     };
-    let resolution = resolve(catalog, query, &parsed, &needs, true)
-        .map_err(|e| ExplainError::NoMatch(e.message))?;
-    let ranked = {
+    let Plan {
+        ranked,
+        dropped: resolution_dropped,
+    } = {
         let live = health.live_board();
-        rank(catalog, &resolution.candidates, strategy, &|e| {
-            live.scores(&e.health_key)
-        })
+        let live = |e: &CatalogEntry| live.scores(&e.health_key);
+        plan(catalog, query, &needs, strategy, &live, true).map_err(|e| match e {
+            PlanError::BadQuery(m) => ExplainError::BadQuery(m),
+            PlanError::NoMatch(m) => ExplainError::NoMatch(m),
+        })?
     };
     let now = Instant::now();
     let mut candidates = Vec::with_capacity(ranked.len());
@@ -113,7 +115,7 @@ pub fn explain(
             "price": price_json(entry),
         }));
     }
-    for d in &resolution.dropped {
+    for d in &resolution_dropped {
         if let Some(entry) = catalog.entry(d.entry) {
             dropped.push(
                 json!({"channel": entry.channel.id, "model": entry.model_id, "reason": d.reason}),

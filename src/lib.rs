@@ -2,7 +2,6 @@
 //!
 //! The request spine: parse → resolve the query against the catalog → rank → attempt with
 //! failover → relay → record usage. Each step is a module below.
-#![forbid(unsafe_code)]
 
 pub mod app;
 pub mod budget;
@@ -17,11 +16,11 @@ pub mod history;
 pub mod metrics;
 pub mod proxy;
 pub mod query;
-pub mod rebuild;
-pub mod reload;
+pub mod runtime;
 pub mod scoring;
 pub mod server;
 pub mod state;
 pub mod stats;
 pub mod ui;
+pub mod upstream;
 pub mod usage;

@@ -16,11 +16,11 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
+use super::facts::DiscoveredModel;
 use super::index::CatalogIndex;
 use super::names::{self, ModelKind};
 use super::{knowledge, Catalog, CatalogEntry, EntryId, ModelPrice, PriceSource, StaticScores};
 use crate::config::{Channel, Config};
-use crate::discovery::parse::DiscoveredModel;
 
 /// Where a channel's model list came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

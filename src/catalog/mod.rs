@@ -7,6 +7,7 @@
 //! order) then model id, so every list of ids is sorted and set operations are merges.
 
 mod build;
+pub mod facts;
 pub mod index;
 pub mod knowledge;
 pub mod names;

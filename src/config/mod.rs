@@ -10,6 +10,7 @@ mod interpolate;
 mod load;
 pub mod raw;
 mod secret;
+pub mod strategy;
 mod validate;
 
 use std::collections::BTreeMap;
@@ -22,7 +23,7 @@ pub use load::{load_config, ConfigSource};
 pub use raw::{AuthStyle, WireFormat};
 pub use secret::Secret;
 
-use crate::scoring::strategy::Strategy;
+pub use strategy::{Strategy, SubScore};
 
 /// Everything the gateway runs on.
 #[derive(Debug, Clone)]

@@ -23,11 +23,11 @@ use super::interpolate::UnsetVariable;
 use super::raw::{
     AuthStyle, RawChannel, RawPrice, RawProvider, RawProvidersFile, RawRouterConfig, RawRouting,
 };
+use super::strategy::{builtin_strategies, Strategy, SubScore};
 use super::{
     AuthConfig, Channel, Config, CostControl, DiscoveryConfig, HistoryConfig, ModelFilters,
     PreparedRequest, Price, Provider, RoutingConfig, Secret, ServerConfig, UsageConfig,
 };
-use crate::scoring::strategy::{builtin_strategies, Strategy, SubScore};
 
 /// Collects errors for one file.
 struct Problems<'a> {

@@ -18,9 +18,9 @@ use serde::Deserialize;
 
 use super::parse::{parse_model_list, DiscoveredModel, ResponseFormat};
 use crate::config::{Channel, WireFormat};
-use crate::proxy::classify::error_message;
-use crate::proxy::outcome::redact;
-use crate::proxy::upstream::authorize;
+use crate::upstream::classify::error_message;
+use crate::upstream::client::authorize;
+use crate::upstream::redact::redact;
 
 /// Largest model list accepted.
 pub const MAX_MODEL_LIST_BYTES: usize = 32 * 1024 * 1024;

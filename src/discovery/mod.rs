@@ -1,10 +1,9 @@
 //! Model discovery: fetch each channel's model list (`fetch`), parse it (`parse`), cache it
-//! (`cache`), and run all that at start, periodically and on demand (`runner`) (SPEC §3, §11).
+//! (`cache`). Running it (at start, periodically, on demand) is `runtime::discovery`.
 
 pub mod cache;
 pub mod fetch;
 pub mod parse;
-pub mod runner;
 
 use std::collections::HashMap;
 use std::sync::Arc;

@@ -55,31 +55,11 @@
 //!   `bert` = embedding. Fireworks/Hyperbolic `supports_chat` is not used: Fireworks sets it on
 //!   FLUX image models.
 
-use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use std::collections::HashSet;
 use std::fmt;
 
-/// One model as a channel's models endpoint describes it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct DiscoveredModel {
-    pub id: String,
-    pub context_tokens: Option<u64>,
-    /// Total parameters, billions.
-    pub params_b: Option<f64>,
-    /// Active parameters of a mixture-of-experts model, billions.
-    pub active_params_b: Option<f64>,
-    /// USD per 1M input tokens.
-    pub input_per_1m: Option<f64>,
-    /// USD per 1M output tokens.
-    pub output_per_1m: Option<f64>,
-    /// USD per 1M cached input tokens.
-    pub cached_input_per_1m: Option<f64>,
-    /// `chat` | `embedding` | `rerank` | `image` | `audio` | `moderation`, when the provider says.
-    pub kind_hint: Option<String>,
-    /// The upstream's entry for this model, as received.
-    pub raw: Value,
-}
+pub use crate::catalog::facts::DiscoveredModel;
 
 /// `format` of providers.yaml: a hint; the shape of the body decides.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -1,71 +1,63 @@
 //! The request history: every routed call, with what it sent, answered and cost, kept in a
 //! database that the `/v1/requests` API and the web UI search.
 //!
-//! Owns the row's shape ([`HistoryRow`]), what the proxy hands over beside the usage record
-//! ([`CallDetails`]), the one trait a storage engine implements ([`HistoryStore`]), the SQLite
+//! Owns the row's shape ([`HistoryRow`]), the one trait a storage engine implements ([`HistoryStore`]), the SQLite
 //! engine ([`sqlite`]) and the writer thread ([`writer`]) that stores rows off the request path.
 //!
 //! Rules kept here:
 //! - Nothing a client authenticates with is ever stored: no headers are kept at all, and bodies
-//!   pass through [`crate::stats::alerts::redact_secrets`] before they are written.
+//!   pass through [`crate::upstream::redact::redact_secrets`] before they are written.
 //! - Bodies are cut at `history.max_body_bytes` (on a character boundary) with a visible
 //!   `…[truncated N bytes]` marker.
 //! - A broken or full database never fails a request: the writer counts its errors and drops,
 //!   and `/health` shows both.
+//!
+//! What a call hands over beside its usage record ([`CallDetails`]) is defined in
+//! `usage::details` (the usage writer carries it and may not name this higher module) and
+//! re-exported here.
 
 pub mod query;
 pub mod row;
 pub mod sqlite;
 pub mod writer;
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
+pub use crate::usage::details::{AttemptLog, CallDetails};
 pub use query::{HistoryPage, HistoryQuery};
 pub use row::HistoryRow;
 pub use writer::HistoryWriter;
 
-/// One attempt of a call, in the order they were made.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct AttemptLog {
-    pub channel: String,
-    pub model: String,
-    /// The upstream's HTTP status, when it answered.
-    pub http_status: Option<u16>,
-    /// `success`, or the failure class (`rate_limited`, `server_error`, `timeout`...).
-    pub error_class: String,
-    pub duration_ms: u64,
-    /// What went wrong (redacted), for a failed attempt.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub message: Option<String>,
-}
-
-/// What a call leaves for its history row beside the usage record; built on the request path
-/// with as little work as possible (the writer redacts and truncates).
-#[derive(Debug, Clone, Default)]
-pub struct CallDetails {
-    /// `X-Title`, else `HTTP-Referer`, else `User-Agent`.
-    pub client_app: Option<String>,
-    /// The name of the API key the client used, when keys are named.
-    pub key_name: Option<String>,
-    /// The client's request body as it sent it; `None` when bodies are not captured.
-    pub request_body: Option<bytes::Bytes>,
-    /// The answer: the upstream's body, or for a stream its reassembled text and tool-call
-    /// arguments; `None` when bodies are not captured.
-    pub response_body: Option<bytes::Bytes>,
-    pub attempts: Vec<AttemptLog>,
-    /// The ranked candidates, one per line (`channel/model score`), when cheap to keep.
-    pub route: Option<String>,
-}
-
 /// Why the history store failed.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug)]
 pub enum HistoryError {
-    #[error("history database: {0}")]
-    Sqlite(#[from] rusqlite::Error),
-    #[error("history database: {0}")]
-    Io(#[from] std::io::Error),
-    #[error("{0}")]
+    Sqlite(rusqlite::Error),
+    Io(std::io::Error),
     BadQuery(String),
+}
+
+impl std::fmt::Display for HistoryError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            HistoryError::Sqlite(e) => write!(f, "history database: {e}"),
+            HistoryError::Io(e) => write!(f, "history database: {e}"),
+            HistoryError::BadQuery(message) => f.write_str(message),
+        }
+    }
+}
+
+impl std::error::Error for HistoryError {}
+
+impl From<rusqlite::Error> for HistoryError {
+    fn from(e: rusqlite::Error) -> Self {
+        HistoryError::Sqlite(e)
+    }
+}
+
+impl From<std::io::Error> for HistoryError {
+    fn from(e: std::io::Error) -> Self {
+        HistoryError::Io(e)
+    }
 }
 
 /// A storage engine for the history. SQLite is built in; an engine shared by several gateway

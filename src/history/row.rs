@@ -5,7 +5,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::{AttemptLog, CallDetails};
-use crate::stats::alerts::redact_secrets;
+use crate::upstream::redact::redact_secrets;
 use crate::usage::record::{CallStatus, UsageRecord};
 
 /// One stored call.

@@ -242,3 +242,9 @@ fn apply_retention(store: &dyn HistoryStore, counters: &Counters, days: u32) {
         Err(e) => counters.failed("cannot delete old rows", &e),
     }
 }
+
+impl crate::usage::writer::FinishedRecords for HistoryWriter {
+    fn finished(&self, record: UsageRecord, details: Option<Box<CallDetails>>) {
+        self.submit(record, details);
+    }
+}

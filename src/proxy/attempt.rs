@@ -1,5 +1,6 @@
-//! One attempt: send the request to one candidate and turn what comes back into either a
-//! response for the client or a classified failure for the attempt loop.
+//! One attempt: send the request to one candidate and turn what comes back into a value —
+//! an [`Answer`] for the client or a classified [`AttemptFailure`] for the failover loop. An
+//! attempt applies no effect (health, alerts, metrics, records): the call context does.
 //!
 //! A 2xx is only an answer when it is one: a non-JSON body (an HTML page) or an
 //! `{"error": ...}` object fails over like an error status. A stream request is relayed as SSE
@@ -10,69 +11,95 @@
 //! between events (a long stream that keeps talking is never cut). Upstream bodies are capped
 //! (`MAX_RESPONSE_BYTES`; error bodies at 1 MiB), so a huge answer cannot exhaust memory.
 
-use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use axum::body::Body;
-use axum::http::{HeaderValue, StatusCode};
-use axum::response::Response;
+use axum::http::HeaderValue;
 use bytes::Bytes;
 use tokio::time::Instant;
 
-use super::classify::{classify_error_body, classify_status, error_message, Failure};
-use super::outcome::{self, Served};
+use super::call::CallContext;
 use super::relay::{open_stream, OpenedStream};
-use super::upstream::{client, completion_request};
-use super::Call;
+use super::RouteKind;
 use crate::catalog::CatalogEntry;
 use crate::chunks::Chunks;
-use crate::scoring::Ranked;
-use crate::usage::tap::{inspect_body, BodyFacts};
+use crate::upstream::classify::{classify_error_body, classify_status, error_message, Failure};
+use crate::upstream::client::{client, completion_request};
+use crate::upstream::redact::{redact, redact_body};
+use crate::usage::tap::{inspect_body, BodyFacts, Usage};
 
 /// Largest non-streamed upstream body accepted.
 pub const MAX_RESPONSE_BYTES: usize = 64 * 1024 * 1024;
 const MAX_ERROR_BYTES: usize = 1024 * 1024;
 
-/// What one attempt came to.
-pub enum Attempted {
-    /// A response for the client (success, or a 400 returned as is).
-    Served(Response),
-    Failed {
-        /// `channel/model: what happened`, for the 502 message.
-        summary: String,
-        context_exceeded: bool,
+/// What one attempt came to. It applies no effect: the call context does.
+#[expect(
+    clippy::large_enum_variant,
+    reason = "one value per attempt, moved once; boxing the answer would allocate per request"
+)]
+pub enum Attempt {
+    /// An answer for the client.
+    Answered(Answer),
+    Failed(AttemptFailure),
+}
+
+/// A failed attempt, as the failover loop needs it.
+pub struct AttemptFailure {
+    pub failure: Failure,
+    /// The upstream's status, when it answered.
+    pub http_status: Option<u16>,
+    /// What happened, redacted.
+    pub message: String,
+    pub took: Duration,
+}
+
+/// An answer for the client.
+pub enum Answer {
+    /// A whole non-streamed body from a 2xx. `refusal`: a refusal inside a 2xx (an error the
+    /// client gets as the upstream sent it).
+    Complete {
+        status: u16,
+        content_type: Option<HeaderValue>,
+        body: Bytes,
+        usage: Option<Usage>,
+        refusal: Option<String>,
+        took: Duration,
+    },
+    /// A 400 or a content-policy refusal relayed as the upstream sent it (key redacted).
+    Relayed {
+        status: u16,
+        content_type: Option<HeaderValue>,
+        body: Bytes,
+        message: String,
+    },
+    /// A stream whose first event arrived.
+    Stream {
+        opened: OpenedStream,
+        sent_at: Instant,
+        ttft: Duration,
     },
 }
 
-/// Try one ranked candidate.
-pub(super) async fn try_candidate(
-    call: &Arc<Call>,
-    candidate: &Ranked,
-    number: u32,
-    trial: bool,
-) -> Attempted {
-    let Some(entry) = call.snapshot.catalog.entry(candidate.entry) else {
-        return Attempted::Failed {
-            summary: "catalog entry vanished".into(),
-            context_exceeded: false,
-        };
-    };
+/// Try one candidate.
+pub(super) async fn try_candidate(call: &CallContext, entry: &CatalogEntry) -> Attempt {
     let channel = &entry.channel;
-    let stream = call.request.stream && call.route != super::RouteKind::Embedding;
+    let stream = call.request.stream && call.route != RouteKind::Embedding;
     let ask_usage = stream && !call.request.include_usage_asked;
     let body = call.request.upstream_body(&entry.model_id, ask_usage);
     let timeout = channel.timeout;
     let sent_at = Instant::now();
-    let send = completion_request(&client(), channel, call.route, body, stream).send();
+    let failed = |failure, http_status, message: String| {
+        Attempt::Failed(AttemptFailure {
+            failure,
+            http_status,
+            message: redact(&message, channel),
+            took: sent_at.elapsed(),
+        })
+    };
+    let send = completion_request(&client(), channel, call.route.endpoint(), body, stream).send();
     let response = match tokio::time::timeout(timeout, send).await {
         Err(_) => {
-            return failed(
-                call,
-                entry,
-                trial,
-                Failure::Timeout,
-                format!("timed out after {}s", secs(timeout)),
-            )
+            let message = format!("timed out after {}s", secs(timeout));
+            return failed(Failure::Timeout, None, message);
         }
         Ok(Err(e)) => {
             let (failure, what) = if e.is_connect() {
@@ -82,50 +109,15 @@ pub(super) async fn try_candidate(
             } else {
                 (Failure::BadResponse, "request failed")
             };
-            return failed(
-                call,
-                entry,
-                trial,
-                failure,
-                format!("{what}: {}", outcome::redact(&error_chain(&e), channel)),
-            );
+            return failed(failure, None, format!("{what}: {}", error_chain(&e)));
         }
         Ok(Ok(response)) => response,
     };
-    let status = response.status();
-    if !status.is_success() {
-        let headers = response.headers().clone();
-        let body = read_capped(response, MAX_ERROR_BYTES, sent_at + timeout)
+    let status = response.status().as_u16();
+    if !response.status().is_success() {
+        return error_answer(response, channel, sent_at, timeout)
             .await
-            .unwrap_or_default();
-        let failure = classify_status(status.as_u16(), &headers, &body, SystemTime::now());
-        let message = if status.is_redirection() {
-            let target = headers
-                .get(reqwest::header::LOCATION)
-                .and_then(|v| v.to_str().ok())
-                .unwrap_or("an unnamed location");
-            format!("redirect to {target} not followed (set the channel's base_url to the target)")
-        } else {
-            error_message(&body)
-        };
-        let message = outcome::redact(&message, channel);
-        if !failure.fails_over() {
-            if trial {
-                call.state
-                    .health
-                    .release_trial(&entry.health_key, Instant::now());
-            }
-            return Attempted::Served(outcome::passthrough(
-                call, entry, candidate, number, status, &headers, body, &message,
-            ));
-        }
-        return failed(
-            call,
-            entry,
-            trial,
-            failure,
-            format!("HTTP {}: {message}", status.as_u16()),
-        );
+            .unwrap_or_else(|(failure, message)| failed(failure, Some(status), message));
     }
     let content_type = response
         .headers()
@@ -139,95 +131,69 @@ pub(super) async fn try_candidate(
         // SSE, whatever the content type says (some upstreams send text/plain); a page that is
         // not SSE has no data event and fails over in `open_stream`.
         return match open_stream(response, ask_usage, timeout).await {
-            Err((failure, message)) => failed(
-                call,
-                entry,
-                trial,
-                failure,
-                outcome::redact(&message, channel),
-            ),
-            Ok(opened) => Attempted::Served(stream_response(
-                call, candidate, entry, number, trial, sent_at, opened,
-            )),
+            Err((failure, message)) => failed(failure, Some(status), message),
+            Ok(opened) => Attempt::Answered(Answer::Stream {
+                opened,
+                sent_at,
+                ttft: sent_at.elapsed(),
+            }),
         };
     }
     let body = match read_capped(response, MAX_RESPONSE_BYTES, sent_at + timeout).await {
         Ok(body) => body,
-        Err(message) => return failed(call, entry, trial, Failure::BadResponse, message),
+        Err(message) => return failed(Failure::BadResponse, Some(status), message),
     };
-    let mut error = None;
     let facts = inspect_body(&body);
-    if let Some((failure, message)) = unusable_answer(status.as_u16(), &body, &facts) {
-        let message = outcome::redact(&message, channel);
+    let mut refusal = None;
+    if let Some((failure, message)) = unusable_answer(status, &body, &facts) {
         if failure.fails_over() {
-            return failed(call, entry, trial, failure, message);
+            return failed(failure, Some(status), message);
         }
         // A refusal inside a 2xx is the client's answer: returned as the upstream sent it.
-        if trial {
-            call.state
-                .health
-                .release_trial(&entry.health_key, Instant::now());
-        }
-        error = Some(message);
+        refusal = Some(redact(&message, channel));
     }
-    let elapsed = sent_at.elapsed();
-    let usage = facts.usage;
-    outcome::record_served(
-        call,
-        entry,
-        Served {
-            attempts: number,
-            http_status: status.as_u16(),
-            usage,
-            output_text: if usage.is_none() {
-                crate::usage::writer::answer_text(&body)
-            } else {
-                String::new()
-            },
-            ttft: None,
-            total: elapsed,
-            error,
-            cancelled: false,
-            response_body: Some(body.clone()),
-        },
-    );
-    let mut response = Response::new(Body::from(body));
-    *response.status_mut() = StatusCode::from_u16(status.as_u16()).unwrap_or(StatusCode::OK);
-    response.headers_mut().insert(
-        axum::http::header::CONTENT_TYPE,
-        content_type.unwrap_or_else(|| HeaderValue::from_static("application/json")),
-    );
-    outcome::router_headers(&mut response, call, entry, candidate, number);
-    Attempted::Served(response)
+    Attempt::Answered(Answer::Complete {
+        status,
+        content_type,
+        body,
+        usage: facts.usage,
+        refusal,
+        took: sent_at.elapsed(),
+    })
 }
 
-/// The client's response for a stream whose first event arrived: the relay, which records
-/// the call when it ends.
-fn stream_response(
-    call: &Arc<Call>,
-    candidate: &Ranked,
-    entry: &CatalogEntry,
-    number: u32,
-    trial: bool,
+/// A non-2xx: the failure to fail over from, or (a 400, a content-policy refusal) the answer
+/// the client gets as the upstream sent it.
+async fn error_answer(
+    response: reqwest::Response,
+    channel: &crate::config::Channel,
     sent_at: Instant,
-    opened: OpenedStream,
-) -> Response {
-    let ttft = sent_at.elapsed();
-    let on_end =
-        outcome::stream_finisher(call.clone(), candidate.entry, number, trial, sent_at, ttft);
-    let body = Body::from_stream(opened.relay.on_end(on_end).into_stream(opened.first));
-    let mut response = Response::new(body);
-    let headers = response.headers_mut();
-    headers.insert(
-        axum::http::header::CONTENT_TYPE,
-        HeaderValue::from_static("text/event-stream"),
-    );
-    headers.insert(
-        axum::http::header::CACHE_CONTROL,
-        HeaderValue::from_static("no-cache"),
-    );
-    outcome::router_headers(&mut response, call, entry, candidate, number);
-    response
+    timeout: Duration,
+) -> Result<Attempt, (Failure, String)> {
+    let status = response.status();
+    let headers = response.headers().clone();
+    let body = read_capped(response, MAX_ERROR_BYTES, sent_at + timeout)
+        .await
+        .unwrap_or_default();
+    let failure = classify_status(status.as_u16(), &headers, &body, SystemTime::now());
+    let message = if status.is_redirection() {
+        let target = headers
+            .get(reqwest::header::LOCATION)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("an unnamed location");
+        format!("redirect to {target} not followed (set the channel's base_url to the target)")
+    } else {
+        error_message(&body)
+    };
+    if failure.fails_over() {
+        return Err((failure, format!("HTTP {}: {message}", status.as_u16())));
+    }
+    Ok(Attempt::Answered(Answer::Relayed {
+        status: status.as_u16(),
+        content_type: headers.get(reqwest::header::CONTENT_TYPE).cloned(),
+        body: redact_body(body, channel),
+        message: redact(&message, channel),
+    }))
 }
 
 /// A 2xx body that is no answer: not JSON (an HTML page, a cut body), or an
@@ -246,21 +212,6 @@ fn unusable_answer(status: u16, body: &[u8], facts: &BodyFacts) -> Option<(Failu
         classify_error_body(body),
         format!("HTTP {status} with an error body: {message}"),
     ))
-}
-
-fn failed(
-    call: &Call,
-    entry: &CatalogEntry,
-    trial: bool,
-    failure: Failure,
-    message: String,
-) -> Attempted {
-    let context_exceeded = failure == Failure::ContextLength;
-    outcome::record_failure(call, entry, trial, &failure, &message);
-    Attempted::Failed {
-        summary: format!("{}/{}: {message}", entry.channel.id, entry.model_id),
-        context_exceeded,
-    }
 }
 
 fn secs(d: Duration) -> String {

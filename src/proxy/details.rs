@@ -1,39 +1,37 @@
-//! The call's contribution to its request-history row ([`CallDetails`]): the client app, the
-//! attempts as they happen, the ranked candidates, and the bodies. Kept beside the call and
-//! handed to the usage record when it is built; the history writer redacts and truncates.
+//! The call's contribution to its request-history row ([`CallDetails`]): the client app and
+//! the ranked candidates (noted when the call context is made), then the attempts and the
+//! bodies (when its record is built). The history writer redacts and truncates, off the
+//! request path.
 //!
-//! With `history.enabled: false` the draft is empty and every method returns at once; with
-//! `capture_bodies: false` no body is kept. Nothing here copies a body: `Bytes` are shared.
-
-use std::sync::Mutex;
+//! With `history.enabled: false` the draft is empty and `finish` returns `None` at once; with
+//! `capture_bodies: false` no body is kept. A whole body is shared (`Bytes`), not copied; a
+//! stream's text is copied once.
 
 use axum::http::HeaderMap;
 use bytes::Bytes;
-use tokio::time::Instant;
 
-use crate::catalog::{Catalog, CatalogEntry};
+use crate::catalog::Catalog;
 use crate::config::HistoryConfig;
-use crate::history::{AttemptLog, CallDetails};
-use crate::scoring::strategy::SubScore;
-use crate::scoring::Ranked;
+use crate::scoring::{Ranked, SubScore};
+use crate::usage::details::{AttemptLog, CallDetails};
 
 /// Candidates kept in the route explanation.
 const ROUTE_LINES: usize = 5;
 /// Longest client app name kept.
 const APP_CHARS: usize = 200;
 
-/// What a call has gathered for its history row so far.
+/// What a call keeps for its history row besides its attempt log (which the call context
+/// keeps anyway).
 #[derive(Debug, Default)]
 pub struct DetailsDraft {
-    inner: Option<Mutex<Draft>>,
+    inner: Option<Draft>,
 }
 
 #[derive(Debug)]
 struct Draft {
-    details: CallDetails,
+    client_app: Option<String>,
+    route: String,
     capture_bodies: bool,
-    /// When the last attempt ended (or the call started): the next attempt's start.
-    mark: Instant,
 }
 
 impl DetailsDraft {
@@ -43,63 +41,43 @@ impl DetailsDraft {
         headers: &HeaderMap,
         catalog: &Catalog,
         ranked: &[Ranked],
-        started: Instant,
     ) -> Self {
         if !history.enabled {
             return Self::default();
         }
-        let details = CallDetails {
-            client_app: client_app(headers),
-            route: Some(route_explanation(catalog, ranked)),
-            ..CallDetails::default()
-        };
         Self {
-            inner: Some(Mutex::new(Draft {
-                details,
+            inner: Some(Draft {
+                client_app: client_app(headers),
+                route: route_explanation(catalog, ranked),
                 capture_bodies: history.capture_bodies,
-                mark: started,
-            })),
+            }),
         }
     }
 
-    /// An attempt on `entry` ended: `class` is `success` or the failure class; `message`
-    /// (already redacted) says what went wrong.
-    pub fn attempt(
-        &self,
-        entry: &CatalogEntry,
-        class: &str,
-        http_status: Option<u16>,
-        message: Option<&str>,
-    ) {
-        let Some(inner) = &self.inner else {
-            return;
-        };
-        let mut draft = inner.lock().unwrap_or_else(|p| p.into_inner());
-        let now = Instant::now();
-        let duration_ms = now.saturating_duration_since(draft.mark).as_millis() as u64;
-        draft.mark = now;
-        let http_status = http_status.or_else(|| message.and_then(status_in));
-        draft.details.attempts.push(AttemptLog {
-            channel: entry.channel.id.clone(),
-            model: entry.model_id.clone(),
-            http_status,
-            error_class: class.to_string(),
-            duration_ms,
-            message: message.map(str::to_string),
-        });
+    /// Whether the history is on (otherwise `finish` returns `None`).
+    pub fn is_on(&self) -> bool {
+        self.inner.is_some()
     }
 
-    /// The details for the usage record: `answer` is the upstream's body, else `text` (a
-    /// stream's reassembled text and tool-call arguments) is kept.
+    /// The details for the usage record: `attempts` in order (the serving one last);
+    /// `answer` is the upstream's body, else `text` (a stream's reassembled text and tool-call
+    /// arguments) is kept. `None` when the history is off.
     pub fn finish(
         &self,
         request_body: &Bytes,
+        attempts: Vec<AttemptLog>,
         answer: Option<Bytes>,
         text: &str,
     ) -> Option<Box<CallDetails>> {
-        let inner = self.inner.as_ref()?;
-        let draft = inner.lock().unwrap_or_else(|p| p.into_inner());
-        let mut details = draft.details.clone();
+        let draft = self.inner.as_ref()?;
+        let mut details = CallDetails {
+            client_app: draft.client_app.clone(),
+            key_name: None,
+            request_body: None,
+            response_body: None,
+            attempts,
+            route: Some(draft.route.clone()),
+        };
         if draft.capture_bodies {
             details.request_body = Some(request_body.clone());
             details.response_body = answer
@@ -117,12 +95,6 @@ fn client_app(headers: &HeaderMap) -> Option<String> {
         .map(str::trim)
         .find(|v| !v.is_empty())
         .map(|v| v.chars().take(APP_CHARS).collect())
-}
-
-/// `HTTP 429: ...` → 429.
-fn status_in(message: &str) -> Option<u16> {
-    let rest = message.strip_prefix("HTTP ")?;
-    rest.get(..3)?.parse().ok()
 }
 
 /// The first candidates, one per line: `channel/model score (sub-score=value ...)`.
@@ -167,11 +139,5 @@ mod tests {
         assert_eq!(client_app(&headers).as_deref(), Some("https://app.example"));
         headers.insert("x-title", "My App".parse().expect("value"));
         assert_eq!(client_app(&headers).as_deref(), Some("My App"));
-    }
-
-    #[test]
-    fn a_status_is_read_from_the_attempt_message() {
-        assert_eq!(status_in("HTTP 429: slow down"), Some(429));
-        assert_eq!(status_in("timed out after 5s"), None);
     }
 }

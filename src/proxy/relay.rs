@@ -12,7 +12,8 @@
 //! complete: the relay waits at most [`DRAIN_AFTER_DONE`] for the upstream to end, and a break
 //! or silence then is no error. The relay's end (done, broken, idle timeout, or the client
 //! gone: the body is dropped, which cancels the upstream request) is reported once through the
-//! `on_end` callback, which writes the usage record.
+//! `on_end` callback, which finishes the call. A client that closes after `[DONE]` was handed
+//! to it, before the upstream's end was seen, received the whole answer: `completed` says so.
 
 use std::pin::Pin;
 use std::time::Duration;
@@ -21,7 +22,7 @@ use bytes::Bytes;
 use futures::{Stream, StreamExt};
 use tokio::time::Instant;
 
-use super::classify::{classify_error_body, Failure};
+use crate::upstream::classify::{classify_error_body, Failure};
 use crate::usage::tap::{inspect_chunk, SseEvent, SseEventSplitter, StreamText, Usage};
 
 /// The longest event the relay buffers before calling the stream broken.
@@ -49,8 +50,11 @@ pub struct RelayEnd {
     /// Set when the stream broke after its first byte (the client got an error event) or the
     /// upstream sent an error event.
     pub error: Option<StreamError>,
-    /// The client went away first.
+    /// The client went away before the upstream's end was seen.
     pub client_gone: bool,
+    /// The final event (`[DONE]`) was handed to the client: the answer is complete, whatever
+    /// the order of the client's close and the upstream's end.
+    pub completed: bool,
     pub ended_at: Instant,
 }
 
@@ -214,6 +218,7 @@ impl RelayStream {
                 text: self.tap.all_text(),
                 error,
                 client_gone,
+                completed: self.tap.saw_done,
                 ended_at: Instant::now(),
             });
         }
@@ -305,7 +310,7 @@ impl Drop for RelayStream {
     fn drop(&mut self) {
         if !self.finished {
             // The client went away (hyper dropped the body): the upstream request is cancelled
-            // with `upstream`, and the call is recorded as cancelled.
+            // with `upstream`. The call is cancelled unless `[DONE]` already went out.
             self.end(None, true);
         }
     }

@@ -16,7 +16,7 @@ use bytes::{Bytes, BytesMut};
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
-use crate::server::error::ApiError;
+use super::error::RouteError;
 
 /// What routing needs from a request body.
 #[derive(Debug, Clone)]
@@ -61,13 +61,13 @@ fn span_of(body: &[u8], raw: &RawValue) -> Option<Range<usize>> {
     (end <= body.len()).then_some(start..end)
 }
 
-fn invalid(message: impl Into<String>) -> ApiError {
-    ApiError::bad_request("invalid_request_body", message)
+fn invalid(message: impl Into<String>) -> RouteError {
+    RouteError::bad_request("invalid_request_body", message)
 }
 
 impl ClientRequest {
     /// Read the fields routing needs; a clear 400 for every way a body can be wrong.
-    pub fn parse(body: Bytes) -> Result<Self, ApiError> {
+    pub fn parse(body: Bytes) -> Result<Self, RouteError> {
         let first = body.iter().position(|b| !b.is_ascii_whitespace());
         let Some(first) = first else {
             return Err(invalid(
@@ -88,7 +88,7 @@ impl ClientRequest {
             )));
         }
         let envelope: Envelope<'_> = serde_json::from_slice(&body).map_err(|e| {
-            ApiError::bad_request(
+            RouteError::bad_request(
                 "invalid_json",
                 format!("The request body is not valid JSON: {e}."),
             )
@@ -128,8 +128,12 @@ impl ClientRequest {
             .into_iter()
             .flatten()
             .find_map(|v| v.as_u64());
-        let model_span = span_of(&body, model_raw)
-            .ok_or_else(|| ApiError::internal("could not locate `model` in the body"))?;
+        let model_span = span_of(&body, model_raw).ok_or_else(|| {
+            RouteError::bad_request(
+                "invalid_request_body",
+                "could not locate `model` in the body",
+            )
+        })?;
         let stream_options_span = envelope.stream_options.and_then(|raw| span_of(&body, raw));
         Ok(Self {
             model,
@@ -206,14 +210,14 @@ mod tests {
     fn parse(body: &str) -> ClientRequest {
         match ClientRequest::parse(Bytes::from(body.to_string())) {
             Ok(r) => r,
-            Err(e) => panic!("{body}: {e}"),
+            Err(e) => panic!("{body}: {e:?}"),
         }
     }
 
     fn error(body: &str) -> String {
         match ClientRequest::parse(Bytes::from(body.to_string())) {
             Ok(_) => panic!("{body} parsed"),
-            Err(e) => e.message,
+            Err(e) => e.message().to_string(),
         }
     }
 

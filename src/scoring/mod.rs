@@ -1,7 +1,8 @@
 //! Ranking candidates: sub-scores, strategies, and the deterministic order (SPEC §6).
 
+pub mod plan;
 pub mod rank;
-pub mod strategy;
 
+pub use crate::config::strategy::{Strategy, SubScore};
+pub use plan::{plan, Plan, PlanError};
 pub use rank::{rank, LiveScores, Ranked};
-pub use strategy::{Strategy, SubScore};

@@ -15,8 +15,8 @@
 //! one integer comparison. The sort is total, so equal inputs always give the same order. Nothing here does I/O or allocates per
 //! sub-score.
 
-use super::strategy::{Strategy, SubScore};
 use crate::catalog::{Catalog, CatalogEntry, EntryId};
+use crate::config::strategy::{Strategy, SubScore};
 
 /// Live figures of one (channel, model) in [0, 1].
 #[derive(Debug, Clone, Copy, PartialEq)]

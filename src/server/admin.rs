@@ -7,11 +7,11 @@ use axum::Json;
 use serde_json::{json, Value};
 
 use super::error::ApiError;
-use crate::discovery::runner::discover;
-use crate::reload::{reload, ReloadOutcome};
+use crate::runtime::discovery::discover;
+use crate::runtime::reload::{reload, ReloadOutcome};
 use crate::state::AppState;
 
-fn rebuilder(state: &AppState) -> Result<&crate::rebuild::Rebuilder, ApiError> {
+fn rebuilder(state: &AppState) -> Result<&crate::state::rebuilder::Rebuilder, ApiError> {
     state
         .rebuilder
         .get()

@@ -7,23 +7,19 @@
 //! Comparison is constant-time (`subtle`). Missing or wrong token: 401; a valid API token on
 //! an admin route: 403. With no `admin_token` configured the API token is also the admin
 //! token. With `auth.enabled` and no `api_token`, a token `sar-` + 32 url-safe characters is
-//! generated once, saved to `<cache_dir>/api_token` (mode 0600) and printed on the start that
-//! created it; later starts read it back. The client's token is never forwarded upstream (the
-//! upstream request is built from scratch in `proxy::upstream`).
+//! generated once (`runtime::token`) and kept in the snapshot. The client's token is never forwarded upstream (the
+//! upstream request is built from scratch in `upstream::client`).
 
-use std::io::Write;
-use std::path::Path;
 use std::sync::Arc;
 
-use axum::extract::{Request, State};
+use axum::extract::Request;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use rand::distr::{Alphanumeric, SampleString};
 use subtle::ConstantTimeEq;
 
 use super::error::ApiError;
 use crate::config::Secret;
-use crate::state::AppState;
+use crate::state::Snapshot;
 
 /// What a route needs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -84,12 +80,10 @@ fn matches(token: &str, expected: Option<&Secret>) -> bool {
 }
 
 /// The middleware.
-pub async fn require_token(
-    State(state): State<Arc<AppState>>,
-    request: Request,
-    next: Next,
-) -> Response {
-    let snapshot = state.snapshot();
+pub async fn require_token(request: Request, next: Next) -> Response {
+    let Some(snapshot) = request.extensions().get::<Arc<Snapshot>>().cloned() else {
+        return ApiError::internal("the request has no config snapshot").into_response();
+    };
     let auth = &snapshot.config.auth;
     if !auth.enabled {
         return next.run(request).await;
@@ -98,8 +92,10 @@ pub async fn require_token(
     if access == Access::Open {
         return next.run(request).await;
     }
-    let generated = state.generated_token.load_full();
-    let api = auth.api_token.as_ref().or(generated.as_deref());
+    let api = auth
+        .api_token
+        .as_ref()
+        .or(snapshot.generated_token.as_deref());
     let admin = auth.admin_token.as_ref().or(api);
     let Some(token) = presented(&request) else {
         return ApiError::unauthorized(
@@ -120,38 +116,14 @@ pub async fn require_token(
     }
 }
 
-/// Whether `token` is the admin token (the web UI's login checks it).
-pub fn is_admin_token(state: &AppState, token: &str) -> bool {
-    let snapshot = state.snapshot();
+/// Whether `token` is the admin token of `snapshot` (the web UI's login checks it).
+pub fn is_admin_token(snapshot: &Snapshot, token: &str) -> bool {
     let auth = &snapshot.config.auth;
-    let generated = state.generated_token.load_full();
-    let api = auth.api_token.as_ref().or(generated.as_deref());
+    let api = auth
+        .api_token
+        .as_ref()
+        .or(snapshot.generated_token.as_deref());
     matches(token, auth.admin_token.as_ref().or(api))
-}
-
-/// Load the generated API token from `<cache_dir>/api_token`, or create it (mode 0600).
-/// Returns the token and whether it was created now.
-pub fn load_or_generate_token(cache_dir: &Path) -> std::io::Result<(Secret, bool)> {
-    let path = cache_dir.join("api_token");
-    if let Ok(text) = std::fs::read_to_string(&path) {
-        let token = text.trim();
-        if token.starts_with("sar-") && token.len() >= 20 {
-            return Ok((Secret::new(token), false));
-        }
-    }
-    std::fs::create_dir_all(cache_dir)?;
-    let token = format!("sar-{}", Alphanumeric.sample_string(&mut rand::rng(), 32));
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create(true).truncate(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        options.mode(0o600);
-    }
-    let mut file = options.open(&path)?;
-    file.write_all(token.as_bytes())?;
-    file.sync_all()?;
-    Ok((Secret::new(token), true))
 }
 
 #[cfg(test)]
@@ -181,24 +153,5 @@ mod tests {
         assert_eq!(strip_bearer("bearer\tt1"), "t1");
         assert_eq!(strip_bearer("t1"), "t1");
         assert_eq!(strip_bearer("Basic dXNlcg=="), "Basic dXNlcg==");
-    }
-
-    #[test]
-    fn generated_tokens_are_persisted_privately_and_reused() {
-        let dir = tempfile::tempdir().expect("dir");
-        let (first, created) = load_or_generate_token(dir.path()).expect("generate");
-        assert!(created);
-        assert!(first.expose().starts_with("sar-"));
-        assert_eq!(first.expose().len(), 36);
-        let (again, created) = load_or_generate_token(dir.path()).expect("load");
-        assert!(!created);
-        assert_eq!(again, first);
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::PermissionsExt;
-            let mode = std::fs::metadata(dir.path().join("api_token"))
-                .map(|m| m.permissions().mode() & 0o777);
-            assert_eq!(mode.ok(), Some(0o600));
-        }
     }
 }

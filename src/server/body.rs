@@ -13,14 +13,13 @@ use http_body_util::BodyExt;
 
 use super::error::ApiError;
 use crate::chunks::Chunks;
-use crate::state::AppState;
+use crate::state::Snapshot;
 
 /// Bytes read and discarded after the limit, so the client gets its 413.
 pub const DRAIN_LIMIT: usize = 64 * 1024 * 1024;
 
 /// The whole body, or the error the client should see.
-pub async fn read_body(state: &AppState, body: Body) -> Result<Bytes, ApiError> {
-    let snapshot = state.snapshot();
+pub async fn read_body(snapshot: &Snapshot, body: Body) -> Result<Bytes, ApiError> {
     let server = &snapshot.config.server;
     let limit = server.max_body_bytes;
     let timeout = server.request_body_timeout;

@@ -8,6 +8,8 @@ use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
+use crate::proxy::RouteError;
+
 /// An error answered by the gateway (not relayed from an upstream).
 #[derive(Debug, Clone, PartialEq)]
 pub struct ApiError {
@@ -192,6 +194,33 @@ impl ApiError {
                 r#"{"error":{"message":"error","type":"server_error","code":null,"param":null}}"#,
             )
         })
+    }
+}
+
+/// The client's error for a routed call that no upstream answered; the status is the one
+/// [`RouteError::status`] decided (and the usage record carries).
+impl From<RouteError> for ApiError {
+    fn from(error: RouteError) -> Self {
+        let status = StatusCode::from_u16(error.status()).unwrap_or(StatusCode::BAD_GATEWAY);
+        let code = error.code();
+        let (kind, param, retry_after) = match &error {
+            RouteError::BadRequest { param, .. } => ("invalid_request_error", *param, None),
+            RouteError::NoMatch { .. } => ("invalid_request_error", Some("model"), None),
+            RouteError::BudgetExceeded { .. } => ("rate_limit_error", None, None),
+            RouteError::Unavailable { retry_after, .. } => ("server_error", None, *retry_after),
+            RouteError::AllFailed { .. } => ("upstream_error", None, None),
+        };
+        let message = match error {
+            RouteError::BadRequest { message, .. }
+            | RouteError::NoMatch { message }
+            | RouteError::BudgetExceeded { message }
+            | RouteError::AllFailed { message }
+            | RouteError::Unavailable { message, .. } => message,
+        };
+        let mut api = Self::new(status, kind, Some(code), message);
+        api.param = param;
+        api.retry_after = retry_after;
+        api
     }
 }
 

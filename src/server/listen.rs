@@ -1,6 +1,6 @@
 //! Serving threads: `server.workers` OS threads, each running its own single-threaded tokio
 //! runtime with its own listening socket (`SO_REUSEPORT`, so the kernel spreads connections
-//! over them) and its own upstream client (`proxy::upstream::client`).
+//! over them) and its own upstream client (`upstream::client::client`).
 //!
 //! Why not one multi-threaded runtime: a request there hops between worker threads (the
 //! connection task, the upstream connection's task and the usage of an idle worker to steal
@@ -116,7 +116,7 @@ pub fn spawn(
 
 async fn serve(listener: TcpListener, router: Router, stop: CancellationToken) {
     // Built before the first accept, not by the first request.
-    drop(crate::proxy::upstream::client());
+    drop(crate::upstream::client::client());
     // Without TCP_NODELAY, one request at a time pays ~40 ms of delayed-ACK latency.
     let listener = listener.tap_io(|tcp| {
         if let Err(e) = tcp.set_nodelay(true) {

@@ -1,8 +1,9 @@
-//! Every route of the gateway, in one table.
+//! Every route of the gateway, in one table, and the middleware every request passes: the
+//! snapshot loaded once, then access control.
 
 use std::sync::Arc;
 
-use axum::extract::Request;
+use axum::extract::{Request, State};
 use axum::routing::{get, post};
 use axum::Router;
 
@@ -43,14 +44,26 @@ pub fn build_router(state: Arc<AppState>) -> Router {
         .route("/v1/requests", get(history_api::list))
         .route("/v1/requests/{id}", get(history_api::one))
         .route("/api/requests/{id}", get(history_api::one))
-        .merge(crate::ui::router(state.clone()))
         .fallback(unknown_route)
         .method_not_allowed_fallback(method_not_allowed)
+        .layer(axum::middleware::from_fn(auth::require_token))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
-            auth::require_token,
+            load_snapshot,
         ))
         .with_state(state)
+}
+
+/// The first middleware: load the snapshot once; everything after it (auth, body limits,
+/// routing, handlers) reads this one from the request, so a reload in between cannot give one
+/// request two configs.
+async fn load_snapshot(
+    State(state): State<Arc<AppState>>,
+    mut request: Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    request.extensions_mut().insert(state.snapshot());
+    next.run(request).await
 }
 
 async fn unknown_route(request: Request) -> ApiError {

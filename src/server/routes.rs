@@ -1,4 +1,5 @@
-//! Thin handlers for the routed endpoints: read the body within limits, hand it to the proxy.
+//! Thin handlers for the routed endpoints: read the body within limits, hand it to the proxy
+//! with the request's snapshot, and turn a [`RouteFailure`] into the client's error answer.
 
 use std::sync::Arc;
 
@@ -6,19 +7,35 @@ use axum::extract::{Request, State};
 use axum::response::{IntoResponse, Response};
 
 use super::body::read_body;
-use crate::proxy::{self, RouteKind};
-use crate::state::AppState;
+use super::error::ApiError;
+use crate::proxy::{self, RouteFailure, RouteKind};
+use crate::state::{AppState, Snapshot};
 
 async fn routed(state: Arc<AppState>, route: RouteKind, request: Request) -> Response {
     // The request's own header map, moved (the `HeaderMap` extractor would clone it).
     let (parts, body) = request.into_parts();
-    match read_body(&state, body).await {
-        Ok(bytes) => proxy::handle(state, route, parts.headers, bytes).await,
-        Err(error) => {
-            state.metrics.request(route.label(), error.status.as_u16());
-            error.into_response()
+    let Some(snapshot) = parts.extensions.get::<Arc<Snapshot>>().cloned() else {
+        return ApiError::internal("the request has no config snapshot").into_response();
+    };
+    let response = match read_body(&snapshot, body).await {
+        Ok(bytes) => {
+            match proxy::handle(state.clone(), snapshot, route, &parts.headers, bytes).await {
+                Ok(response) => response,
+                Err(RouteFailure { error, headers }) => {
+                    let error = ApiError::from(error);
+                    state.metrics.error(error.code.unwrap_or("error"));
+                    let mut response = error.into_response();
+                    response.headers_mut().extend(headers);
+                    response
+                }
+            }
         }
-    }
+        Err(error) => error.into_response(),
+    };
+    state
+        .metrics
+        .request(route.label(), response.status().as_u16());
+    response
 }
 
 pub async fn chat_completions(State(state): State<Arc<AppState>>, request: Request) -> Response {

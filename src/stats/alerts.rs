@@ -19,31 +19,23 @@
 //!   rebuilt from the file on open, so a restart does not repeat alerts. [`AlertLog::push`]
 //!   (budget alerts) applies no rule: the budget check decides, using
 //!   [`AlertLog::last_alert_at`].
-//! - Redaction ([`redact_secrets`]): (1) the value after `Bearer`, and after a key word
-//!   (`api_key`, `api-key`, `apikey`, `x-api-key`, `key`, `token`, `access_token`,
-//!   `auth_token`, `secret`, `password`, `authorization`) followed by `:` or `=` (quotes
-//!   allowed, as in JSON) becomes `[REDACTED]`; (2) any run of `[A-Za-z0-9_-]` that starts
-//!   with a known key prefix (`sk-`, `sk_`, `sar-`, `gsk_`, `xai-`, `pplx-`, `nvapi-`, `ghp_`,
-//!   `github_pat_`, `hf_`, `r8_`, `AIza`) and is at least 12 long, or that is at least 24
-//!   long, has a letter and a digit and a piece (between `-`/`_`) of 16 or more characters
-//!   with a digit, becomes `[REDACTED]`. Model ids (short pieces) survive; UUIDs survive.
-//!   Messages are cut to 500 characters.
+//! - Messages pass through [`redact_secrets`] (the rules are in `upstream::redact`) and are
+//!   cut to 500 characters.
 //! - `clear_channel` / `clear_all` remove the alerts from memory and from the file (rewritten
 //!   as `channel_alerts.jsonl.tmp`, synced, renamed over the file) and reset that channel's
 //!   quiet hours and error counts. Lines that failed to parse on open are dropped by a rewrite.
 //! - All alerts of the file stay in memory (quiet hours make them few); `recent` filters.
 
-use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
-use std::sync::LazyLock;
 
 use chrono::{DateTime, Duration, SecondsFormat, Utc};
-use regex::Regex;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
+
+use crate::upstream::redact::redact_secrets;
 
 /// Errors of one channel within this window...
 const ERROR_WINDOW_SECONDS: i64 = 300;
@@ -441,65 +433,6 @@ fn clean_message(message: &str) -> String {
         Some((cut, _)) => format!("{}...", redacted.get(..cut).unwrap_or_default()),
         None => redacted.into_owned(),
     }
-}
-
-static KEYWORD_VALUE: LazyLock<Regex> = LazyLock::new(|| {
-    let pattern = r#"(?i)(\bbearer\s+|\b(?:x-api-key|api[_-]?key|access[_-]?token|auth[_-]?token|token|key|secret|password|authorization)["']?\s*[:=]\s*["']?(?:(?:bearer|basic)\s+)?)[^\s"'&,;]+"#;
-    Regex::new(pattern).expect("the keyword pattern is a valid regex")
-});
-
-static TOKEN_RUN: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new("[A-Za-z0-9_-]{12,}").expect("the token pattern is a valid regex"));
-
-const KEY_PREFIXES: [&str; 12] = [
-    "sk-",
-    "sk_",
-    "sar-",
-    "gsk_",
-    "xai-",
-    "pplx-",
-    "nvapi-",
-    "ghp_",
-    "github_pat_",
-    "hf_",
-    "r8_",
-    "AIza",
-];
-const REDACTED: &str = "[REDACTED]";
-
-/// `text` with anything that looks like a credential replaced by `[REDACTED]` (rules in the
-/// module doc). Borrows when nothing was replaced.
-pub fn redact_secrets(text: &str) -> Cow<'_, str> {
-    let pass_one = KEYWORD_VALUE.replace_all(text, |caps: &regex::Captures<'_>| {
-        format!("{}{REDACTED}", caps.get(1).map_or("", |m| m.as_str()))
-    });
-    let pass_two = match TOKEN_RUN.replace_all(&pass_one, |caps: &regex::Captures<'_>| {
-        let run = caps.get(0).map_or("", |m| m.as_str());
-        if looks_like_secret(run) {
-            REDACTED.to_owned()
-        } else {
-            run.to_owned()
-        }
-    }) {
-        Cow::Owned(replaced) => Some(replaced),
-        Cow::Borrowed(_) => None,
-    };
-    match (pass_two, pass_one) {
-        (Some(replaced), _) | (None, Cow::Owned(replaced)) => Cow::Owned(replaced),
-        (None, Cow::Borrowed(_)) => Cow::Borrowed(text),
-    }
-}
-
-fn looks_like_secret(run: &str) -> bool {
-    if KEY_PREFIXES.iter().any(|p| run.starts_with(p)) {
-        return true;
-    }
-    let has_letter = run.bytes().any(|b| b.is_ascii_alphabetic());
-    let has_digit = run.bytes().any(|b| b.is_ascii_digit());
-    let long_piece = run
-        .split(['-', '_'])
-        .any(|piece| piece.len() >= 16 && piece.bytes().any(|b| b.is_ascii_digit()));
-    run.len() >= 24 && has_letter && has_digit && long_piece
 }
 
 #[cfg(test)]

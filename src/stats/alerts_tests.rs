@@ -353,36 +353,6 @@ fn secrets_never_reach_the_file() {
 }
 
 #[test]
-fn redaction_rules() {
-    let cases = [
-        ("Incorrect API key provided: sk-proj-abcdEFGH1234ijklMNOP.", "Incorrect API key provided: [REDACTED]."),
-        ("Authorization: Bearer abc123", "Authorization: Bearer [REDACTED]"),
-        ("sent bearer xyz", "sent bearer [REDACTED]"),
-        (r#"{"api_key": "short1", "model": "gpt-4o"}"#, r#"{"api_key": "[REDACTED]", "model": "gpt-4o"}"#),
-        ("GET /v1/models?key=AIzaSyD-abcdefghijklmnopqrstuvwx123&alt=json", "GET /v1/models?key=[REDACTED]&alt=json"),
-        ("x-api-key: sar-ABCDEFGH", "x-api-key: [REDACTED]"),
-        ("password=hunter2; user=bob", "password=[REDACTED]; user=bob"),
-        ("key 9f86d081884c7d659a2feaa0c55ad015 rejected", "key [REDACTED] rejected"),
-        ("gsk_abcdefghijklmnop1234 and xai-ABCDEFGH12345678", "[REDACTED] and [REDACTED]"),
-        ("AIzaSyA1234567890abcdefghij", "[REDACTED]"),
-        ("jwt eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U", "jwt eyJhbGciOiJIUzI1NiJ9.[REDACTED].[REDACTED]"),
-        // Not secrets: model ids, endpoint ids, UUIDs, parameter names.
-        ("model deepseek-r1-distill-llama-70b-instruct not found", "model deepseek-r1-distill-llama-70b-instruct not found"),
-        ("no route to ep-20250613210739-qjxdl", "no route to ep-20250613210739-qjxdl"),
-        ("request 123e4567-e89b-12d3-a456-426614174000 failed", "request 123e4567-e89b-12d3-a456-426614174000 failed"),
-        ("max_tokens=100 exceeds the limit", "max_tokens=100 exceeds the limit"),
-        ("502 Bad Gateway", "502 Bad Gateway"),
-    ];
-    for (input, want) in cases {
-        assert_eq!(redact_secrets(input), want, "{input}");
-    }
-    assert!(matches!(
-        redact_secrets("502 Bad Gateway"),
-        Cow::Borrowed(_)
-    ));
-}
-
-#[test]
 fn alert_log_can_be_shared_between_threads() {
     fn shareable<T: Send + Sync + 'static>() {}
     shareable::<AlertLog>();

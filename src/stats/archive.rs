@@ -25,7 +25,7 @@ use chrono::{Days, NaiveDate};
 use flate2::write::GzEncoder;
 use flate2::Compression;
 
-use super::logfiles::{archive_file_name, list_usage_files, UsageFileKind, ARCHIVE_DIR};
+use crate::usage::logfiles::{archive_file_name, list_usage_files, UsageFileKind, ARCHIVE_DIR};
 
 /// What one archive run did.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

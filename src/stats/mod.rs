@@ -4,8 +4,7 @@
 pub mod aggregate;
 pub mod alerts;
 pub mod archive;
+pub mod from_logs;
 pub mod latency;
-pub mod logfiles;
 pub mod params;
-pub mod rebuild;
 pub mod report;

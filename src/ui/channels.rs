@@ -133,7 +133,7 @@ pub async fn discover(
     let app: Arc<_> = ui.app.clone();
     if let Some(rebuilder) = app.rebuilder.get() {
         let only = [id];
-        crate::discovery::runner::discover(&app, rebuilder, Some(&only)).await;
+        crate::runtime::discovery::discover(&app, rebuilder, Some(&only)).await;
     }
     Redirect::to("/channels").into_response()
 }

@@ -47,8 +47,9 @@ impl Ui {
     }
 }
 
-/// The UI's routes, to merge into the gateway's router.
-pub fn router(app: Arc<AppState>) -> Router<Arc<AppState>> {
+/// The UI's routes, merged with the API's by `app` (the UI sits above `server`, whose
+/// history handlers it reuses).
+pub fn router(app: Arc<AppState>) -> Router {
     let ui = Ui {
         app,
         sessions: Arc::default(),

@@ -177,7 +177,7 @@ pub async fn login(
         return refused.into_response();
     }
     let next = safe_next(form.next.as_deref());
-    if auth_on(&ui) && !is_admin_token(&ui.app, form.token.trim()) {
+    if auth_on(&ui) && !is_admin_token(&ui.app.snapshot(), form.token.trim()) {
         let mut page =
             login_form(&ui, &next, Some("That token is not the admin token.")).into_response();
         *page.status_mut() = StatusCode::UNAUTHORIZED;

@@ -4,6 +4,7 @@
 //! the stats API and users' own tooling read back; never rename one. It must never hold a
 //! secret: no API key, no client token, no request or response body.
 
+use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
 /// How a routed call ended.
@@ -92,4 +93,29 @@ impl Default for UsageRecord {
             error_message: None,
         }
     }
+}
+
+/// The UTC date of an RFC 3339 timestamp. `...Z` and `...+00:00` take a fast path that reads
+/// only the date; other offsets are parsed in full and converted.
+pub fn utc_date_of(timestamp: &str) -> Option<NaiveDate> {
+    let b = timestamp.as_bytes();
+    let is_utc = timestamp.ends_with(['Z', 'z']) || timestamp.ends_with("+00:00");
+    if is_utc && b.len() > 10 && matches!(b.get(10), Some(b'T' | b't' | b' ')) {
+        let (y, m, d) = (digits(b, 0, 4)?, digits(b, 5, 2)?, digits(b, 8, 2)?);
+        if b.get(4) != Some(&b'-') || b.get(7) != Some(&b'-') {
+            return None;
+        }
+        return NaiveDate::from_ymd_opt(i32::try_from(y).ok()?, m, d);
+    }
+    DateTime::parse_from_rfc3339(timestamp)
+        .ok()
+        .map(|t| t.with_timezone(&Utc).date_naive())
+}
+
+/// The decimal number in `b[start..start + len]`, all ASCII digits.
+fn digits(b: &[u8], start: usize, len: usize) -> Option<u32> {
+    let slice = b.get(start..start + len)?;
+    slice.iter().try_fold(0u32, |acc, &c| {
+        c.is_ascii_digit().then(|| acc * 10 + u32::from(c - b'0'))
+    })
 }

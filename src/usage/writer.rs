@@ -40,12 +40,12 @@ use chrono::NaiveDate;
 use tokio::sync::oneshot;
 
 use super::cost::{billable_output, cost_of};
+use super::logfiles::usage_file_name;
+use super::record::utc_date_of;
 use super::record::UsageRecord;
 use super::tap::Usage;
 use super::tokens::{count_text_tokens, estimate_prompt_tokens};
 use crate::catalog::ModelPrice;
-use crate::stats::aggregate::utc_date_of;
-use crate::stats::logfiles::usage_file_name;
 
 /// How long the writer lets records gather before it takes the next batch.
 pub const BATCH_WINDOW: Duration = Duration::from_millis(20);
@@ -67,7 +67,13 @@ pub struct PendingUsage {
     pub output_text: String,
     /// What the request history keeps beside the record (app, bodies, attempts); handed with
     /// the finished record to the history writer, if one is attached.
-    pub details: Option<Box<crate::history::CallDetails>>,
+    pub details: Option<Box<super::details::CallDetails>>,
+}
+
+/// Takes finished records with their call's details, on the writer thread; must not block
+/// (the request history queues them for its own thread).
+pub trait FinishedRecords: Send + Sync {
+    fn finished(&self, record: UsageRecord, details: Option<Box<super::details::CallDetails>>);
 }
 
 /// A write run on the writer thread (see [`UsageWriter::run_in_order`]).
@@ -92,7 +98,7 @@ struct Queue {
     closed: AtomicBool,
     thread: OnceLock<Thread>,
     /// Where finished records go next, with their details (the request history).
-    history: OnceLock<Arc<crate::history::HistoryWriter>>,
+    history: OnceLock<Arc<dyn FinishedRecords>>,
 }
 
 impl Queue {
@@ -199,8 +205,9 @@ impl UsageWriter {
         }
     }
 
-    /// Hand every finished record (with its details) to the request history, after the log.
-    pub fn send_finished_to(&self, history: Arc<crate::history::HistoryWriter>) {
+    /// Hand every finished record (with its details) to `next` (the request history), after
+    /// the log. Set once.
+    pub fn send_finished_to(&self, history: Arc<dyn FinishedRecords>) {
         let _ = self.queue.history.set(history);
     }
 
@@ -327,7 +334,7 @@ fn run(queue: &Queue, dir: Option<PathBuf>, on_record: RecordObserver, linger: D
                         append(out, &record);
                     }
                     if let Some(history) = queue.history.get() {
-                        history.submit(record, details);
+                        history.finished(record, details);
                     }
                 }
                 Message::Job(job) => job(),

@@ -201,7 +201,7 @@ async fn free_calls_raise_no_budget_alert() {
 fn blocked(gateway: &TestGateway) -> Vec<String> {
     let state = &gateway.running.as_ref().expect("running").state;
     let snapshot = state.snapshot();
-    let gate = BudgetGate::new(state, &snapshot.config);
+    let gate = BudgetGate::new(&state.aggregates, &snapshot.config);
     snapshot
         .catalog
         .entries

@@ -5,7 +5,10 @@
 //! set variables cannot leak them into each other.
 
 // `Jail::expect_with` closures return figment's large error type; that is its API, not ours.
-#![allow(clippy::result_large_err)]
+#![expect(
+    clippy::result_large_err,
+    reason = "figment's Jail closures return its large error type"
+)]
 
 use std::path::Path;
 

@@ -1,6 +1,10 @@
 //! The gateway's integration tests: one binary, one module per capability, sharing
 //! `support` (mock upstreams, the gateway harness, catalogs and usage-log helpers), so
 //! `cargo test` compiles the harness once.
+#![expect(
+    clippy::expect_used,
+    reason = "a test stops on the first broken expectation, helpers included"
+)]
 
 mod support;
 
@@ -13,6 +17,7 @@ mod failover;
 mod fuzz;
 mod hardening;
 mod history;
+mod layers;
 mod openai_sdk;
 mod query;
 mod ranking;

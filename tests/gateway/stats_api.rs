@@ -14,7 +14,6 @@ use serde_json::{json, Value};
 use smart_ai_router::stats::aggregate::UsageAggregates;
 
 /// One record of the known log.
-#[allow(clippy::too_many_arguments)]
 fn line(
     timestamp: &str,
     channel: (&str, &str),

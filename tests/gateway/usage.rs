@@ -12,6 +12,7 @@ use std::time::Duration;
 
 use crate::support::usage_log::{read_usage, read_usage_file, usage_files};
 use crate::support::{MockUpstream, Reply, StreamEnd, TestGateway};
+use bytes::Bytes;
 use serde_json::{json, Value};
 use smart_ai_router::catalog::ModelPrice;
 use smart_ai_router::usage::record::UsageRecord;
@@ -605,5 +606,82 @@ async fn a_stream_the_client_leaves_is_recorded_as_cancelled() {
         assert_eq!(&record[field], value, "{field} of {record}");
     }
     assert!(record["ttft_ms"].is_u64());
+    s.gateway.stop().await;
+}
+
+/// Completed means completed: the client reads the whole stream up to `[DONE]` and closes at
+/// once, while the upstream holds its end back (it sends nothing more and keeps the
+/// connection open), so the relay is dropped before it sees the upstream's end. The call is a
+/// success with the upstream's usage, and `/v1/stats/daily` counts it as one.
+#[tokio::test]
+async fn a_stream_whose_done_reached_the_client_is_a_success_even_if_the_client_closes_first() {
+    let s = setup().await;
+    let content = json!({"id": "c", "object": "chat.completion.chunk", "created": 1700000000,
+        "model": "gpt-4o-mini", "choices": [{"index": 0, "delta": {"content": "Forty-two."}, "finish_reason": "stop"}]});
+    let usage = json!({"id": "c", "object": "chat.completion.chunk", "created": 1700000000,
+        "model": "gpt-4o-mini", "choices": [],
+        "usage": {"prompt_tokens": 12, "completion_tokens": 4, "total_tokens": 16}});
+    s.mock.push(Reply::StreamBytes {
+        pieces: vec![
+            Bytes::from(format!("data: {content}\n\n")),
+            Bytes::from(format!("data: {usage}\n\n")),
+            Bytes::from_static(b"data: [DONE]\n\n"),
+        ],
+        gap: Duration::ZERO,
+        end: StreamEnd::Stall,
+    });
+    let body = stream_chat("gpt-4o-mini", Some(true));
+    let mut response = s.gateway.post_json("/v1/chat/completions", &body).await;
+    assert_eq!(response.status(), 200);
+    let id = header(&response, "x-request-id");
+    let mut received = String::new();
+    while !received.contains("data: [DONE]") {
+        let chunk = response
+            .chunk()
+            .await
+            .expect("a chunk")
+            .expect("more chunks");
+        received.push_str(&String::from_utf8_lossy(&chunk));
+    }
+    drop(response);
+    let running = s.gateway.running.as_ref().expect("running");
+    let (state, logs) = (running.state.clone(), s.logs.path().to_path_buf());
+    let waited = tokio::time::timeout(Duration::from_secs(30), async {
+        loop {
+            state.usage.flush().await;
+            if !read_usage(&logs).is_empty() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    })
+    .await;
+    assert!(waited.is_ok(), "the call is recorded");
+    let record = only(&read_usage(&logs), &id);
+    let expected = json!({
+        "status": "success", "http_status": 200, "stream": true, "usage_estimated": false,
+        "input_tokens": 12, "output_tokens": 4, "error_message": null
+    });
+    for (field, value) in expected.as_object().expect("object") {
+        assert_eq!(&record[field], value, "{field} of {record}");
+    }
+    let today = chrono::Utc::now().date_naive().format("%Y-%m-%d");
+    let daily: Value = s
+        .gateway
+        .get(&format!("/v1/stats/daily?target_date={today}"))
+        .await
+        .json()
+        .await
+        .expect("daily stats");
+    let daily = daily.get("data").unwrap_or(&daily);
+    assert_eq!(
+        (
+            &daily["total_requests"],
+            &daily["successful_requests"],
+            &daily["failed_requests"]
+        ),
+        (&json!(1), &json!(1), &json!(0)),
+        "{daily}"
+    );
     s.gateway.stop().await;
 }

@@ -1,6 +1,5 @@
 //! A realistic catalog for query and ranking tests: five channels built from real provider
 //! model lists (OpenRouter, SiliconFlow, Groq, an Ollama server) and configured ones.
-#![allow(dead_code)]
 
 use std::collections::HashMap;
 use std::sync::Arc;

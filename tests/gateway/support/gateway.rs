@@ -2,8 +2,8 @@
 //!
 //! A test gives the `router_config.yaml` body (usually with channels pointing at mock
 //! upstreams); the harness writes a test `providers.yaml`, points `server.cache_dir` and
-//! `usage.dir` (and `history.path`) into the temp dir unless the test set them, and binds `127.0.0.1:0`.
-#![allow(dead_code)]
+//! `usage.dir` (and `history.path`) into the temp dir unless the test set them, and binds
+//! `127.0.0.1:0`.
 
 use std::path::{Path, PathBuf};
 

@@ -5,7 +5,10 @@
 //! echoing the requested model with a `usage` block, or an SSE stream when `"stream": true`.
 //! A test scripts it with [`Reply`]s: a queue of one-shot replies consumed in order, then the
 //! default. Every request is recorded (path, headers, body) for assertions.
-#![allow(dead_code)]
+#![expect(
+    dead_code,
+    reason = "shared by test modules; not every module uses every helper"
+)]
 
 use std::collections::VecDeque;
 use std::net::SocketAddr;

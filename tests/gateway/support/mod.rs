@@ -1,5 +1,8 @@
 //! Shared test support: a scriptable mock upstream and an in-process gateway harness.
-#![allow(dead_code, unused_imports)]
+#![expect(
+    unused_imports,
+    reason = "re-exports for the test modules; not every one is used"
+)]
 
 pub mod browser;
 pub mod gateway;

@@ -1,6 +1,5 @@
 //! Usage logs in tests: read `usage_YYYYMMDD.jsonl` files back, check a line against the SPEC §9
 //! record shape, and write hand-made log lines for tests that pre-seed a usage directory.
-#![allow(dead_code)]
 
 use std::path::{Path, PathBuf};
 

@@ -1,4 +1,4 @@
-//! Talking to a channel: the HTTP client and the request for one attempt.
+//! Talking to a channel: the HTTP client, a channel's auth, and the request for one attempt.
 //!
 //! One client per thread ([`client`]), built when the thread first needs it (serving threads
 //! build theirs before they accept): a pooled connection's I/O task lives on the runtime that
@@ -16,7 +16,6 @@ use std::time::Duration;
 use bytes::Bytes;
 use reqwest::header::{HeaderValue, ACCEPT, CONTENT_TYPE};
 
-use super::RouteKind;
 use crate::config::Channel;
 
 /// Connect timeout for every upstream (the channel's `timeout_s` bounds the whole request).
@@ -61,23 +60,42 @@ pub fn authorize(
     request
 }
 
+/// An OpenAI-style endpoint of a channel.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Endpoint {
+    Chat,
+    Completions,
+    Embeddings,
+}
+
+impl Endpoint {
+    /// Path under the channel's base URL.
+    pub fn path(self) -> &'static str {
+        match self {
+            Endpoint::Chat => "/chat/completions",
+            Endpoint::Completions => "/completions",
+            Endpoint::Embeddings => "/embeddings",
+        }
+    }
+}
+
 /// The POST of one attempt to `{base_url}{path}` (the URL parsed with the config).
 pub fn completion_request(
     client: &reqwest::Client,
     channel: &Channel,
-    route: RouteKind,
+    endpoint: Endpoint,
     body: Bytes,
     stream: bool,
 ) -> reqwest::RequestBuilder {
     let prepared = &channel.prepared;
-    let url = match route {
-        RouteKind::Chat => &prepared.chat_url,
-        RouteKind::Completion => &prepared.completions_url,
-        RouteKind::Embedding => &prepared.embeddings_url,
+    let url = match endpoint {
+        Endpoint::Chat => &prepared.chat_url,
+        Endpoint::Completions => &prepared.completions_url,
+        Endpoint::Embeddings => &prepared.embeddings_url,
     };
     let request = match url {
         Some(url) => client.post(url.clone()),
-        None => client.post(format!("{}{}", channel.base_url, route.path())),
+        None => client.post(format!("{}{}", channel.base_url, endpoint.path())),
     };
     let request = request
         .header(CONTENT_TYPE, HeaderValue::from_static("application/json"))

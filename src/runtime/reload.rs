@@ -16,8 +16,8 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::config::{load_config, Config};
-use crate::discovery::runner::discover;
-use crate::rebuild::{Change, Rebuilder};
+use crate::runtime::discovery::discover;
+use crate::state::rebuilder::{Change, Rebuilder};
 use crate::state::AppState;
 
 /// How long file events are gathered before one reload.
@@ -69,7 +69,6 @@ pub async fn reload(state: &Arc<AppState>, rebuilder: &Rebuilder) -> ReloadOutco
         .await
         .unwrap_or(0);
     state.config_error.store(None);
-    crate::app::ensure_api_token(state);
     tracing::info!(generation, rediscover = ?rediscover, "configuration reloaded");
     if new.discovery.enabled && !rediscover.is_empty() {
         discover(state, rebuilder, Some(&rediscover)).await;

@@ -32,7 +32,7 @@ use flate2::read::MultiGzDecoder;
 use serde::Deserialize;
 
 use super::aggregate::{RecordView, UsageAggregates};
-use super::logfiles::{list_usage_files, UsageFile, UsageFileKind};
+use crate::usage::logfiles::{list_usage_files, UsageFile, UsageFileKind};
 use crate::usage::record::CallStatus;
 
 /// Longest line accepted; longer ones are corrupt.
@@ -354,5 +354,5 @@ fn truncate_on_char(text: &mut String, max: usize) {
 }
 
 #[cfg(test)]
-#[path = "rebuild_tests.rs"]
+#[path = "from_logs_tests.rs"]
 mod tests;

@@ -17,11 +17,11 @@ use serde::Serialize;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-use super::cache::ChannelCache;
-use super::fetch::fetch_models;
 use crate::catalog::{ChannelModelList, ModelSource};
 use crate::config::Channel;
-use crate::rebuild::{Change, Rebuilder};
+use crate::discovery::cache::ChannelCache;
+use crate::discovery::fetch::fetch_models;
+use crate::state::rebuilder::{Change, Rebuilder};
 use crate::state::AppState;
 
 /// One channel's discovery result, as `POST /v1/admin/discover` reports it.
@@ -71,7 +71,7 @@ async fn discover_one(
 ) -> ChannelDiscovery {
     let started = std::time::Instant::now();
     let attempt_at = Utc::now();
-    let fetched = fetch_models(&crate::proxy::upstream::client(), channel, timeout).await;
+    let fetched = fetch_models(&crate::upstream::client::client(), channel, timeout).await;
     let duration_ms = started.elapsed().as_millis() as u64;
     match fetched {
         Ok(models) => {

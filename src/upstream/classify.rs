@@ -43,10 +43,11 @@ pub enum Failure {
 }
 
 impl Failure {
-    /// Short class name for logs, metrics and usage records.
+    /// The failure's name everywhere it is shown: logs, metrics, the attempt log, alerts
+    /// (the one vocabulary; alert classes are a subset of these names).
     pub fn class(&self) -> &'static str {
         match self {
-            Failure::InvalidKey => "invalid_key",
+            Failure::InvalidKey => "invalid_api_key",
             Failure::QuotaExhausted => "quota_exhausted",
             Failure::RateLimited { .. } => "rate_limited",
             Failure::ModelNotFound => "model_not_found",
@@ -55,7 +56,7 @@ impl Failure {
             Failure::BadRequest => "bad_request",
             Failure::ServerError => "server_error",
             Failure::Timeout => "timeout",
-            Failure::Connect => "connect_error",
+            Failure::Connect => "connection",
             Failure::BadResponse => "bad_response",
         }
     }

@@ -2,7 +2,8 @@
 //!
 //! Owns the sub-score names users write in `routing.sorting_strategies`, the seven built-in
 //! strategies with the original router's weights, and the merge of user-defined ones over them.
-//! It must never compute a score: that is `scoring::rank`.
+//! It must never compute a score: that is `scoring::rank`. It lives in `config` because a
+//! strategy is configuration (named weights); scoring reads it.
 
 use std::collections::BTreeMap;
 use std::fmt;

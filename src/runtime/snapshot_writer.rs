@@ -10,65 +10,14 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::catalog::{Catalog, ChannelModelList};
-use crate::config::Config;
+use crate::config::{Config, Secret};
+use crate::state::rebuilder::{Change, Message, Rebuilder};
 use crate::state::{AppState, Snapshot};
-
-/// What changed.
-#[derive(Debug)]
-pub enum Change {
-    /// A new, validated config.
-    Config(Arc<Config>),
-    /// A channel's model list (discovery or cache).
-    Models {
-        channel_id: String,
-        list: Arc<ChannelModelList>,
-    },
-}
-
-struct Message {
-    change: Change,
-    /// Answered with the generation of the snapshot that includes the change.
-    done: Option<oneshot::Sender<u64>>,
-}
-
-/// Handle to the rebuild task.
-#[derive(Clone, Debug)]
-pub struct Rebuilder {
-    tx: mpsc::Sender<Message>,
-}
-
-impl std::fmt::Debug for Message {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Message")
-            .field("change", &self.change)
-            .finish()
-    }
-}
-
-impl Rebuilder {
-    /// Send a change; returns once a snapshot including it is live (or the task is gone).
-    pub async fn apply(&self, change: Change) -> Option<u64> {
-        let (done, wait) = oneshot::channel();
-        self.tx
-            .send(Message {
-                change,
-                done: Some(done),
-            })
-            .await
-            .ok()?;
-        wait.await.ok()
-    }
-
-    /// Send a change without waiting for the swap.
-    pub async fn submit(&self, change: Change) {
-        let _ = self.tx.send(Message { change, done: None }).await;
-    }
-}
 
 /// Build the first snapshot (synchronously, before serving).
 pub fn initial_snapshot(
@@ -76,10 +25,44 @@ pub fn initial_snapshot(
     lists: &HashMap<String, Arc<ChannelModelList>>,
 ) -> Snapshot {
     let catalog = Catalog::build(&config, lists);
+    let generated_token = api_token(&config, None);
     Snapshot {
         config,
         catalog: Arc::new(catalog),
         generation: 1,
+        generated_token,
+    }
+}
+
+/// With `auth.enabled` and no `api_token`, the `sar-` token: kept from the previous snapshot,
+/// else loaded from `<cache_dir>/api_token`, else generated there (and printed once).
+fn api_token(config: &Config, previous: Option<Arc<Secret>>) -> Option<Arc<Secret>> {
+    if !config.auth.enabled || config.auth.api_token.is_some() {
+        return None;
+    }
+    if previous.is_some() {
+        return previous;
+    }
+    match super::token::load_or_generate_token(&config.server.cache_dir) {
+        Ok((token, created)) => {
+            let path = config.server.cache_dir.join("api_token");
+            if created {
+                println!(
+                    "Generated API token (saved to {}): {}",
+                    path.display(),
+                    token.expose()
+                );
+            } else {
+                tracing::info!(path = %path.display(), "using the generated API token saved earlier");
+            }
+            Some(Arc::new(token))
+        }
+        Err(e) => {
+            tracing::error!(
+                "auth is enabled without auth.api_token and no token could be generated ({e}); every /v1 request will be refused"
+            );
+            None
+        }
     }
 }
 
@@ -92,7 +75,7 @@ pub fn spawn(
 ) -> Rebuilder {
     let (tx, rx) = mpsc::channel(256);
     tasks.spawn(run(state, lists, rx, shutdown));
-    Rebuilder { tx }
+    Rebuilder::new(tx)
 }
 
 async fn run(
@@ -138,10 +121,12 @@ async fn run(
             }
         };
         let generation = current.generation + 1;
+        let generated_token = api_token(&config, current.generated_token.clone());
         state.snapshot.store(Arc::new(Snapshot {
             config,
             catalog: Arc::new(catalog),
             generation,
+            generated_token,
         }));
         tracing::debug!(generation, "snapshot swapped");
         for done in waiting {

@@ -2,9 +2,11 @@
 //!
 //! The config and the catalog built from it live together in one immutable [`Snapshot`] behind
 //! an `ArcSwap`: a request loads it once and uses that snapshot to the end, so a reload never
-//! changes a request half-way. Only the rebuild task (`rebuild.rs`) stores a new snapshot.
+//! changes a request half-way. Only the snapshot writer (`runtime::snapshot_writer`) stores a new snapshot.
 //! State that must survive swaps (channel health, usage aggregates, alerts, discovery status,
 //! the last config error) lives beside it, never inside.
+
+pub mod rebuilder;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, RwLock};
@@ -28,6 +30,8 @@ pub struct Snapshot {
     pub catalog: Arc<Catalog>,
     /// Increases with every swap.
     pub generation: u64,
+    /// The API token generated when `auth.enabled` and no `api_token` is configured.
+    pub generated_token: Option<Arc<crate::config::Secret>>,
 }
 
 /// The discovery state of one channel, for `/health` and `channel-status`.
@@ -43,7 +47,8 @@ pub struct DiscoveryStatus {
 
 /// Shared by all handlers and background tasks.
 pub struct AppState {
-    pub snapshot: ArcSwap<Snapshot>,
+    /// Shared with the usage writer's observer (budget alerts read the running config).
+    pub snapshot: Arc<ArcSwap<Snapshot>>,
     pub source: ConfigSource,
     pub started_at: Instant,
     /// The error of the last rejected reload, shown by `/health`; cleared by a good reload.
@@ -56,14 +61,12 @@ pub struct AppState {
     pub alerts: Arc<Mutex<AlertLog>>,
     pub discovery: Mutex<HashMap<String, DiscoveryStatus>>,
     pub metrics: Arc<Metrics>,
-    /// The API token generated when `auth.enabled` and no `api_token` is configured.
-    pub generated_token: ArcSwapOption<crate::config::Secret>,
     /// The request history (writer and store); `None` when `history.enabled: false` or its
     /// database could not be opened (then `history_error` says why).
     pub history: Option<Arc<crate::history::HistoryWriter>>,
     pub history_error: Option<String>,
     /// The snapshot writer, for discovery and reload started from a request.
-    pub rebuilder: std::sync::OnceLock<crate::rebuild::Rebuilder>,
+    pub rebuilder: std::sync::OnceLock<rebuilder::Rebuilder>,
 }
 
 impl std::fmt::Debug for AppState {

@@ -1,0 +1,144 @@
+//! The last step of a call: turn the serving attempt's [`Answer`] into the client's response
+//! and hand the call context to whatever ends it — here for a whole body, the relay's end for
+//! a stream. Also the `x-router-*` headers, for answers and errors alike.
+
+use axum::body::Body;
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::response::Response;
+use bytes::Bytes;
+
+use super::attempt::Answer;
+use super::call::{CallContext, Served};
+use super::relay::RelayEnd;
+use crate::usage::tap::Usage;
+use crate::usage::writer::answer_text;
+
+/// The response for `answer`, served by the candidate the context's last attempt tried
+/// (ranked with `score`). The call is finished here, or by the relay when a stream ends.
+pub(super) fn respond(mut call: CallContext, score: f64, answer: Answer) -> Response {
+    match answer {
+        Answer::Complete {
+            status,
+            content_type,
+            body,
+            usage,
+            refusal,
+            took,
+        } => {
+            if refusal.is_some() {
+                call.attempt_without_verdict();
+            }
+            let output_text = if usage.is_none() {
+                answer_text(&body)
+            } else {
+                String::new()
+            };
+            let response_body = Some(body.clone());
+            let mut response = whole(status, content_type, body);
+            set_router_headers(response.headers_mut(), &call, Some(score));
+            let served = Served {
+                http_status: status,
+                usage,
+                output_text,
+                total: took,
+                error: refusal,
+                response_body,
+                ..Served::default()
+            };
+            call.finish_served(served, None);
+            response
+        }
+        Answer::Relayed {
+            status,
+            content_type,
+            body,
+            message,
+        } => {
+            call.attempt_without_verdict();
+            let total = call.started.elapsed();
+            let response_body = Some(body.clone());
+            let mut response = whole(status, content_type, body);
+            set_router_headers(response.headers_mut(), &call, Some(score));
+            let served = Served {
+                http_status: status,
+                usage: Some(Usage::default()),
+                total,
+                error: Some(message),
+                response_body,
+                ..Served::default()
+            };
+            call.finish_served(served, None);
+            response
+        }
+        Answer::Stream {
+            opened,
+            sent_at,
+            ttft,
+        } => {
+            let mut response = Response::new(Body::empty());
+            set_router_headers(response.headers_mut(), &call, Some(score));
+            let on_end = Box::new(move |end: RelayEnd| {
+                let cancelled = end.client_gone && !end.completed;
+                let failure = end.error.as_ref().map(|e| e.failure.clone());
+                let served = Served {
+                    http_status: 200,
+                    usage: end.usage,
+                    output_text: end.text,
+                    ttft: Some(ttft),
+                    total: end.ended_at.saturating_duration_since(sent_at),
+                    error: end.error.map(|e| e.message),
+                    cancelled,
+                    response_body: None,
+                };
+                call.finish_served(served, failure.as_ref());
+            });
+            *response.body_mut() =
+                Body::from_stream(opened.relay.on_end(on_end).into_stream(opened.first));
+            let headers = response.headers_mut();
+            headers.insert(
+                axum::http::header::CONTENT_TYPE,
+                HeaderValue::from_static("text/event-stream"),
+            );
+            headers.insert(
+                axum::http::header::CACHE_CONTROL,
+                HeaderValue::from_static("no-cache"),
+            );
+            response
+        }
+    }
+}
+
+fn whole(status: u16, content_type: Option<HeaderValue>, body: Bytes) -> Response {
+    let mut response = Response::new(Body::from(body));
+    *response.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::OK);
+    response.headers_mut().insert(
+        axum::http::header::CONTENT_TYPE,
+        content_type.unwrap_or_else(|| HeaderValue::from_static("application/json")),
+    );
+    response
+}
+
+fn header(headers: &mut HeaderMap, name: &'static str, value: String) {
+    // Takes the string's buffer as is (`from_str` would copy it).
+    if let Ok(value) = HeaderValue::from_maybe_shared(Bytes::from(value)) {
+        headers.insert(name, value);
+    }
+}
+
+/// `x-router-attempts`, `-strategy`, `-time`, and, when a candidate served (`score`),
+/// `x-router-channel`, `-model` and `-score`.
+pub fn set_router_headers(headers: &mut HeaderMap, call: &CallContext, score: Option<f64>) {
+    // The six below and `x-request-id`, in one allocation of the map.
+    headers.reserve(8);
+    if let (Some(score), Some(entry)) = (score, call.entry()) {
+        header(headers, "x-router-channel", entry.channel.id.clone());
+        header(headers, "x-router-model", entry.model_id.clone());
+        header(headers, "x-router-score", format!("{score:.4}"));
+    }
+    headers.insert("x-router-attempts", HeaderValue::from(call.attempt_count()));
+    header(headers, "x-router-strategy", call.strategy.clone());
+    headers.insert(
+        "x-router-time",
+        HeaderValue::from(call.started.elapsed().as_millis() as u64),
+    );
+}

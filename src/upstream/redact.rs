@@ -1,0 +1,151 @@
+//! Redaction: the one place that decides what of a message, an error body or a URL is a
+//! secret. Used for every message that leaves the upstream edge (attempt failures, discovery
+//! errors, alerts, the 502 text, relayed error bodies).
+//!
+//! Rules of [`redact_secrets`]: (1) the value after `Bearer`, and after a key word (`api_key`,
+//! `api-key`, `apikey`, `x-api-key`, `key`, `token`, `access_token`, `auth_token`, `secret`,
+//! `password`, `authorization`) followed by `:` or `=` (quotes allowed, as in JSON) becomes
+//! `[REDACTED]`; (2) any run of `[A-Za-z0-9_-]` that starts with a known key prefix (`sk-`,
+//! `sk_`, `sar-`, `gsk_`, `xai-`, `pplx-`, `nvapi-`, `ghp_`, `github_pat_`, `hf_`, `r8_`,
+//! `AIza`) and is at least 12 long, or that is at least 24 long, has a letter and a digit and a
+//! piece (between `-`/`_`) of 16 or more characters with a digit, becomes `[REDACTED]`. Model
+//! ids (short pieces) survive; UUIDs survive. [`redact`] also replaces the channel's own key
+//! with `***`, whatever its shape.
+
+use std::borrow::Cow;
+use std::sync::LazyLock;
+
+use bytes::Bytes;
+use regex::Regex;
+
+use crate::config::Channel;
+
+/// Replace the channel's key and anything key-shaped in `message`.
+pub fn redact(message: &str, channel: &Channel) -> String {
+    let mut text = message.to_string();
+    if let Some(key) = channel_key(channel) {
+        text = text.replace(key, "***");
+    }
+    redact_secrets(&text).into_owned()
+}
+
+/// `body` without the channel's key (a relayed upstream error that echoes it back); the
+/// bytes are not copied when the key is absent.
+pub fn redact_body(body: Bytes, channel: &Channel) -> Bytes {
+    match channel_key(channel) {
+        Some(key) if memchr::memmem::find(&body, key.as_bytes()).is_some() => {
+            Bytes::from(String::from_utf8_lossy(&body).replace(key, "***"))
+        }
+        _ => body,
+    }
+}
+
+fn channel_key(channel: &Channel) -> Option<&str> {
+    channel
+        .api_key
+        .as_ref()
+        .map(|k| k.expose())
+        .filter(|k| k.len() >= 4)
+}
+
+#[expect(
+    clippy::expect_used,
+    reason = "a literal pattern, compiled by the tests: it cannot fail at run time"
+)]
+static KEYWORD_VALUE: LazyLock<Regex> = LazyLock::new(|| {
+    let pattern = r#"(?i)(\bbearer\s+|\b(?:x-api-key|api[_-]?key|access[_-]?token|auth[_-]?token|token|key|secret|password|authorization)["']?\s*[:=]\s*["']?(?:(?:bearer|basic)\s+)?)[^\s"'&,;]+"#;
+    Regex::new(pattern).expect("the keyword pattern is a valid regex")
+});
+
+#[expect(
+    clippy::expect_used,
+    reason = "a literal pattern, compiled by the tests: it cannot fail at run time"
+)]
+static TOKEN_RUN: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new("[A-Za-z0-9_-]{12,}").expect("the token pattern is a valid regex"));
+
+const KEY_PREFIXES: [&str; 12] = [
+    "sk-",
+    "sk_",
+    "sar-",
+    "gsk_",
+    "xai-",
+    "pplx-",
+    "nvapi-",
+    "ghp_",
+    "github_pat_",
+    "hf_",
+    "r8_",
+    "AIza",
+];
+const REDACTED: &str = "[REDACTED]";
+
+/// `text` with anything that looks like a credential replaced by `[REDACTED]` (rules in the
+/// module doc). Borrows when nothing was replaced.
+pub fn redact_secrets(text: &str) -> Cow<'_, str> {
+    let pass_one = KEYWORD_VALUE.replace_all(text, |caps: &regex::Captures<'_>| {
+        format!("{}{REDACTED}", caps.get(1).map_or("", |m| m.as_str()))
+    });
+    let pass_two = match TOKEN_RUN.replace_all(&pass_one, |caps: &regex::Captures<'_>| {
+        let run = caps.get(0).map_or("", |m| m.as_str());
+        if looks_like_secret(run) {
+            REDACTED.to_owned()
+        } else {
+            run.to_owned()
+        }
+    }) {
+        Cow::Owned(replaced) => Some(replaced),
+        Cow::Borrowed(_) => None,
+    };
+    match (pass_two, pass_one) {
+        (Some(replaced), _) | (None, Cow::Owned(replaced)) => Cow::Owned(replaced),
+        (None, Cow::Borrowed(_)) => Cow::Borrowed(text),
+    }
+}
+
+fn looks_like_secret(run: &str) -> bool {
+    if KEY_PREFIXES.iter().any(|p| run.starts_with(p)) {
+        return true;
+    }
+    let has_letter = run.bytes().any(|b| b.is_ascii_alphabetic());
+    let has_digit = run.bytes().any(|b| b.is_ascii_digit());
+    let long_piece = run
+        .split(['-', '_'])
+        .any(|piece| piece.len() >= 16 && piece.bytes().any(|b| b.is_ascii_digit()));
+    run.len() >= 24 && has_letter && has_digit && long_piece
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn redaction_rules() {
+        let cases = [
+            ("Incorrect API key provided: sk-proj-abcdEFGH1234ijklMNOP.", "Incorrect API key provided: [REDACTED]."),
+            ("Authorization: Bearer abc123", "Authorization: Bearer [REDACTED]"),
+            ("sent bearer xyz", "sent bearer [REDACTED]"),
+            (r#"{"api_key": "short1", "model": "gpt-4o"}"#, r#"{"api_key": "[REDACTED]", "model": "gpt-4o"}"#),
+            ("GET /v1/models?key=AIzaSyD-abcdefghijklmnopqrstuvwx123&alt=json", "GET /v1/models?key=[REDACTED]&alt=json"),
+            ("x-api-key: sar-ABCDEFGH", "x-api-key: [REDACTED]"),
+            ("password=hunter2; user=bob", "password=[REDACTED]; user=bob"),
+            ("key 9f86d081884c7d659a2feaa0c55ad015 rejected", "key [REDACTED] rejected"),
+            ("gsk_abcdefghijklmnop1234 and xai-ABCDEFGH12345678", "[REDACTED] and [REDACTED]"),
+            ("AIzaSyA1234567890abcdefghij", "[REDACTED]"),
+            ("jwt eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U", "jwt eyJhbGciOiJIUzI1NiJ9.[REDACTED].[REDACTED]"),
+            // Not secrets: model ids, endpoint ids, UUIDs, parameter names.
+            ("model deepseek-r1-distill-llama-70b-instruct not found", "model deepseek-r1-distill-llama-70b-instruct not found"),
+            ("no route to ep-20250613210739-qjxdl", "no route to ep-20250613210739-qjxdl"),
+            ("request 123e4567-e89b-12d3-a456-426614174000 failed", "request 123e4567-e89b-12d3-a456-426614174000 failed"),
+            ("max_tokens=100 exceeds the limit", "max_tokens=100 exceeds the limit"),
+            ("502 Bad Gateway", "502 Bad Gateway"),
+        ];
+        for (input, want) in cases {
+            assert_eq!(redact_secrets(input), want, "{input}");
+        }
+        assert!(matches!(
+            redact_secrets("502 Bad Gateway"),
+            Cow::Borrowed(_)
+        ));
+    }
+}
