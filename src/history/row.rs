@@ -5,7 +5,9 @@
 use serde::{Deserialize, Serialize};
 
 use super::{AttemptLog, CallDetails};
+use crate::scoring::SubScore;
 use crate::upstream::redact::redact_secrets;
+use crate::usage::details::RoutePlan;
 use crate::usage::record::{CallStatus, UsageRecord};
 
 /// One stored call.
@@ -110,7 +112,7 @@ impl HistoryRow {
             ttft_ms: record.ttft_ms,
             error: record.error_message.clone(),
             attempts: details.map(|d| d.attempts.clone()).unwrap_or_default(),
-            route: details.and_then(|d| d.route.clone()),
+            route: details.and_then(|d| d.route.as_ref()).map(route_text),
             request_body: body(details.and_then(|d| d.request_body.as_ref())),
             response_body: body(details.and_then(|d| d.response_body.as_ref())),
         }
@@ -141,6 +143,28 @@ impl HistoryRow {
         }
         text
     }
+}
+
+/// The route explanation: one candidate per line, `channel/model score (sub-score=value ...)`.
+pub fn route_text(plan: &RoutePlan) -> String {
+    let mut text = String::new();
+    for c in &plan.top {
+        let subs: Vec<String> = SubScore::ALL
+            .iter()
+            .zip(c.sub_scores)
+            .map(|(s, v)| format!("{}={v:.2}", s.field()))
+            .collect();
+        text.push_str(&format!(
+            "{} {:.4} ({})\n",
+            c.candidate,
+            c.score,
+            subs.join(" ")
+        ));
+    }
+    if plan.ranked > plan.top.len() {
+        text.push_str(&format!("… and {} more\n", plan.ranked - plan.top.len()));
+    }
+    text
 }
 
 /// A body as stored: lossy UTF-8, secrets redacted, cut at `max_bytes` with a marker.

@@ -12,8 +12,8 @@ use bytes::Bytes;
 
 use crate::catalog::Catalog;
 use crate::config::HistoryConfig;
-use crate::scoring::{Ranked, SubScore};
-use crate::usage::details::{AttemptLog, CallDetails};
+use crate::scoring::Ranked;
+use crate::usage::details::{AttemptLog, CallDetails, RouteCandidate, RoutePlan};
 
 /// Candidates kept in the route explanation.
 const ROUTE_LINES: usize = 5;
@@ -30,7 +30,7 @@ pub struct DetailsDraft {
 #[derive(Debug)]
 struct Draft {
     client_app: Option<String>,
-    route: String,
+    route: RoutePlan,
     capture_bodies: bool,
 }
 
@@ -48,7 +48,7 @@ impl DetailsDraft {
         Self {
             inner: Some(Draft {
                 client_app: client_app(headers),
-                route: route_explanation(catalog, ranked),
+                route: route_plan(catalog, ranked),
                 capture_bodies: history.capture_bodies,
             }),
         }
@@ -97,29 +97,22 @@ fn client_app(headers: &HeaderMap) -> Option<String> {
         .map(|v| v.chars().take(APP_CHARS).collect())
 }
 
-/// The first candidates, one per line: `channel/model score (sub-score=value ...)`.
-fn route_explanation(catalog: &Catalog, ranked: &[Ranked]) -> String {
-    let mut text = String::new();
-    for candidate in ranked.iter().take(ROUTE_LINES) {
-        let Some(entry) = catalog.entry(candidate.entry) else {
-            continue;
-        };
-        text.push_str(&format!(
-            "{}/{} {:.4} (",
-            entry.channel.id, entry.model_id, candidate.score
-        ));
-        for (i, sub) in SubScore::ALL.iter().enumerate() {
-            if i > 0 {
-                text.push(' ');
-            }
-            text.push_str(&format!("{}={:.2}", sub.field(), candidate.sub_scores[i]));
-        }
-        text.push_str(")\n");
+/// The first [`ROUTE_LINES`] candidates, as shared names and numbers.
+fn route_plan(catalog: &Catalog, ranked: &[Ranked]) -> RoutePlan {
+    RoutePlan {
+        top: ranked
+            .iter()
+            .take(ROUTE_LINES)
+            .filter_map(|r| {
+                catalog.entry(r.entry).map(|entry| RouteCandidate {
+                    candidate: entry.health_key.clone(),
+                    score: r.score,
+                    sub_scores: r.sub_scores,
+                })
+            })
+            .collect(),
+        ranked: ranked.len(),
     }
-    if ranked.len() > ROUTE_LINES {
-        text.push_str(&format!("… and {} more\n", ranked.len() - ROUTE_LINES));
-    }
-    text
 }
 
 #[cfg(test)]

@@ -35,6 +35,26 @@ pub struct CallDetails {
     /// arguments; `None` when bodies are not captured.
     pub response_body: Option<bytes::Bytes>,
     pub attempts: Vec<AttemptLog>,
-    /// The ranked candidates, one per line (`channel/model score`), when cheap to keep.
-    pub route: Option<String>,
+    /// The first ranked candidates, for the route explanation (formatted by the history
+    /// writer, off the request path).
+    pub route: Option<RoutePlan>,
+}
+
+/// The head of a call's ranking: shared names and numbers only, so keeping it costs the request
+/// path a few reference-count increments.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct RoutePlan {
+    pub top: Vec<RouteCandidate>,
+    /// Candidates ranked in all (`top` is the first of them).
+    pub ranked: usize,
+}
+
+/// One ranked candidate.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RouteCandidate {
+    /// `channel/model`.
+    pub candidate: std::sync::Arc<str>,
+    pub score: f64,
+    /// In the order of `scoring::SubScore::ALL`.
+    pub sub_scores: [f64; 8],
 }
