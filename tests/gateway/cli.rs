@@ -102,7 +102,7 @@ fn check_reports_an_invalid_config_on_stderr_and_exits_1() {
         out.stderr,
         format!(
             "configuration is invalid (1 problem):\n  {}:2: unknown field `routng`, expected one of \
-             `server`, `auth`, `channels`, `routing`, `discovery`, `usage`, `cost_control`\n",
+             `server`, `auth`, `channels`, `routing`, `discovery`, `usage`, `cost_control`, `history`\n",
             config.join("router_config.yaml").display()
         )
     );

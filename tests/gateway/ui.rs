@@ -92,12 +92,7 @@ async fn search(browser: &Browser, base: &str, text: &str) -> Vec<String> {
     let field = browser.css("#search").await;
     field.clear().await.expect("clear");
     field.send_keys(text).await.expect("type");
-    browser
-        .css("#search-button")
-        .await
-        .click()
-        .await
-        .expect("search");
+    browser.click_to_navigate("#search-button").await;
     browser.css("#result-count").await;
     let links = browser
         .client
@@ -148,7 +143,7 @@ async fn the_dashboard_works_in_a_real_browser() {
         .await
         .expect("type token");
     browser.screenshot("login").await;
-    browser.css("#login").await.click().await.expect("sign in");
+    browser.click_to_navigate("#login").await;
     assert_eq!(browser.text("h1").await, "Requests");
     browser
         .client
@@ -167,12 +162,7 @@ async fn the_dashboard_works_in_a_real_browser() {
         vec![zh_id.clone()]
     );
     browser.screenshot("requests-search").await;
-    browser
-        .css("#requests td a")
-        .await
-        .click()
-        .await
-        .expect("open detail");
+    browser.click_to_navigate("#requests td a").await;
     assert_eq!(browser.text("#request-id").await, zh_id);
     assert!(browser.text("#request-body").await.contains(PROMPT_ZH));
     assert!(browser
@@ -240,11 +230,8 @@ async fn the_dashboard_works_in_a_real_browser() {
         .contains("cooling down"));
     browser.screenshot("channels").await;
     browser
-        .css("tr[data-channel=a] button[data-action=lift]")
-        .await
-        .click()
-        .await
-        .expect("lift");
+        .click_to_navigate("tr[data-channel=a] button[data-action=lift]")
+        .await;
     browser.css("#channels").await;
     assert!(browser
         .text("tr[data-channel=a] td.health")
@@ -266,12 +253,7 @@ async fn the_dashboard_works_in_a_real_browser() {
         .send_keys("m1")
         .await
         .expect("type query");
-    browser
-        .css("#explain")
-        .await
-        .click()
-        .await
-        .expect("explain");
+    browser.click_to_navigate("#explain").await;
     let ranking = browser.text("table.ranking").await;
     assert!(
         ranking.contains("a / m1") && ranking.contains("b / m1"),
@@ -298,12 +280,7 @@ async fn the_dashboard_works_in_a_real_browser() {
         .expect("alerts");
     assert!(browser.text("#alerts").await.contains("invalid_api_key"));
     browser.screenshot("alerts").await;
-    browser
-        .css("#clear-all")
-        .await
-        .click()
-        .await
-        .expect("clear all");
+    browser.click_to_navigate("#clear-all").await;
     browser.css("h1").await;
     assert!(browser
         .text("main")

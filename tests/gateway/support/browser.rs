@@ -94,9 +94,40 @@ impl Browser {
             .unwrap_or_else(|e| panic!("no element {selector:?}: {e}"))
     }
 
-    /// The text of the element at `selector`.
+    /// The text of the element at `selector` (found again if the page changed under it).
     pub async fn text(&self, selector: &str) -> String {
-        self.css(selector).await.text().await.expect("element text")
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            match self.css(selector).await.text().await {
+                Ok(text) => return text,
+                Err(e) if Instant::now() < deadline => {
+                    let _ = e;
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+                Err(e) => panic!("no text at {selector:?}: {e}"),
+            }
+        }
+    }
+
+    /// Click the element at `selector` and wait until the browser has left the page (a form
+    /// submit or a link), so what is read next is the new page.
+    pub async fn click_to_navigate(&self, selector: &str) {
+        let page = self.css("html").await;
+        self.css(selector)
+            .await
+            .click()
+            .await
+            .unwrap_or_else(|e| panic!("cannot click {selector:?}: {e}"));
+        let deadline = Instant::now() + Duration::from_secs(10);
+        // The old page's root goes stale once the new page replaces it.
+        while page.tag_name().await.is_ok() {
+            assert!(
+                Instant::now() < deadline,
+                "clicking {selector:?} did not navigate"
+            );
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+        self.css("h1").await;
     }
 
     /// Save a PNG of the page as `target/ui-screenshots/{name}.png`.
