@@ -18,6 +18,8 @@ use crate::explain::{explain, ExplainError};
 
 /// Catalog rows shown without a query.
 const CATALOG_ROWS: usize = 300;
+/// Candidates shown under the chosen strategy (pages stay small with thousands of models).
+const RANKING_ROWS: usize = 200;
 /// Candidates shown under each strategy but the chosen one.
 const OTHER_STRATEGY_ROWS: usize = 5;
 
@@ -97,7 +99,7 @@ fn explained(ui: &Ui, q: &str, chosen: &str) -> Markup {
     };
     html! {
         h2 { "Ranking under " (chosen) }
-        (ranking(&main, usize::MAX, true))
+        (ranking(&main, RANKING_ROWS, true))
         h2 { "Dropped" }
         (dropped(&main))
         h2 { "Under the other strategies" }
@@ -119,7 +121,10 @@ fn ranking(explained: &Value, limit: usize, sub_scores: bool) -> Markup {
         .unwrap_or(&empty);
     let s = |v: &Value, k: &str| v.get(k).and_then(Value::as_str).unwrap_or("").to_string();
     html! {
-        p.muted { (candidates.len()) " candidate" (if candidates.len() == 1 { "" } else { "s" }) }
+        p.muted {
+            (candidates.len()) " candidate" (if candidates.len() == 1 { "" } else { "s" })
+            @if candidates.len() > limit { " (the first " (limit) " shown)" }
+        }
         div.scroll { table.ranking {
             tr { th.num { "#" } th { "Channel / model" } th.num { "Score" } th { "Status" } @if sub_scores { th { "Sub-scores (value × weight)" } } }
             @for c in candidates.iter().take(limit) {

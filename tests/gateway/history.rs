@@ -3,7 +3,8 @@
 //! /v1/requests` finds it by full-text search (a Chinese phrase inside a prompt too) and
 //! filters, in pages; `GET /v1/requests/{id}` and `/api/requests/{id}` return the whole row;
 //! secrets never reach the database; bodies are cut with a marker or not kept; a database that
-//! cannot be opened fails no request and shows in `/health`.
+//! cannot be opened fails no request and shows in `/health`; rows past the retention go at
+//! start.
 
 use serde_json::{json, Value};
 
@@ -323,4 +324,40 @@ async fn a_database_that_cannot_open_fails_no_request() {
     .await;
     assert_eq!(status, 200);
     assert!(!off.gateway.dir.path().join("data/history.db").exists());
+}
+
+#[tokio::test]
+async fn rows_past_the_retention_are_deleted_at_start() {
+    use smart_ai_router::history::sqlite::SqliteStore;
+    use smart_ai_router::history::HistoryStore;
+    let dir = tempfile::tempdir().expect("dir");
+    let path = dir.path().join("kept/history.db");
+    let now = chrono::Utc::now().timestamp_millis();
+    {
+        let store = SqliteStore::open(&path).expect("opens");
+        let old: smart_ai_router::history::HistoryRow =
+            serde_json::from_value(json!({
+                "id": "req_old", "timestamp": "2020-01-01T00:00:00.000Z", "time_ms": now - 3 * 86_400_000,
+                "request_format": "chat", "app": null, "key_name": null, "query": "m1", "strategy": "flat",
+                "model": "m1", "channel_id": "a", "channel_name": "a", "provider": "mock",
+                "status": "ok", "http_status": 200, "stream": false, "input_tokens": 1, "output_tokens": 1,
+                "total_tokens": 2, "cached_tokens": 0, "reasoning_tokens": 0, "input_cost": 0.0,
+                "output_cost": 0.0, "total_cost": 0.0, "cost_currency": "USD", "cost_known": true,
+                "usage_estimated": false, "latency_ms": 1, "ttft_ms": null, "error": null,
+                "attempts": [], "route": null,
+            }))
+            .expect("a row");
+        let mut recent = old.clone();
+        recent.id = "req_recent".into();
+        recent.time_ms = now - 3_600_000;
+        store.insert(&[old, recent]).expect("insert");
+    }
+    let extra = format!(
+        "history: {{ path: \"{}\", retention_days: 2 }}\n",
+        path.display()
+    );
+    let s = setup(&extra).await;
+    s.gateway.flush_history().await;
+    assert_eq!(s.gateway.get("/v1/requests/req_old").await.status(), 404);
+    assert_eq!(s.gateway.get("/v1/requests/req_recent").await.status(), 200);
 }
