@@ -8,7 +8,9 @@ use std::hint::black_box;
 
 use bytes::Bytes;
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
-use smart_ai_router::usage::tap::{inspect_chunk, usage_from_body, SseEventSplitter, StreamText};
+use smart_ai_router::upstream::sse::SseEventSplitter;
+use smart_ai_router::usage::stream_text::StreamText;
+use smart_ai_router::usage::tap::{inspect_chunk, usage_from_body};
 
 const OPENAI_TEXT: &str = include_str!(concat!(
     env!("CARGO_MANIFEST_DIR"),

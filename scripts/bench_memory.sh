@@ -1,14 +1,13 @@
 #!/usr/bin/env bash
 # Memory with a 4,000-model catalog (scripts/bench-config-4k): the gateway's RSS idle after
-# start, its peak (VmHWM) under wrk at 64 connections against the shared bench mock, and its
+# start, its peak (VmHWM) under wrk at 64 connections against the load harness's mock, and its
 # RSS idle again after the load. Usage logging on as shipped (LOGGING=off to compare).
 #
-#   scripts/bench_memory.sh               # 20 s of load at 64 connections
-#   DURATION=60 CONNS=64 scripts/bench_memory.sh
+#   BENCH_HARNESS=DIR scripts/bench_memory.sh      # 20 s of load at 64 connections
+#   BENCH_HARNESS=DIR DURATION=60 CONNS=64 scripts/bench_memory.sh
 #   scripts/bench_memory.sh --regenerate  # rewrite scripts/bench-config-4k/router_config.yaml
 set -uo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
-SHARED_BENCH=${SHARED_BENCH:-$root/../shared/bench}
 CONFIG_DIR=${CONFIG_DIR:-$root/scripts/bench-config-4k}
 DURATION=${DURATION:-20}
 CONNS=${CONNS:-64}
@@ -26,13 +25,17 @@ if [ "${1:-}" = --regenerate ]; then
 fi
 
 die() { echo "bench_memory.sh: $*" >&2; exit 2; }
+# BENCH_HARNESS (required; SHARED_BENCH is accepted too): the external load harness, a
+# directory with run.sh (mock upstream, wrk, sse-load), post.lua and mock-upstream/.
+BENCH_HARNESS=${BENCH_HARNESS:-${SHARED_BENCH:-}}
+[ -n "$BENCH_HARNESS" ] || { echo "$(basename "$0"): set BENCH_HARNESS to the load harness directory (run.sh, post.lua, mock-upstream/)" >&2; exit 2; }
 cargo build --release --quiet --manifest-path "$root/Cargo.toml" || die "gateway build failed"
-cargo build --release --quiet --manifest-path "$SHARED_BENCH/mock-upstream/Cargo.toml" \
-  --target-dir "$SHARED_BENCH/mock-upstream/target" || die "mock build failed"
+cargo build --release --quiet --manifest-path "$BENCH_HARNESS/mock-upstream/Cargo.toml" \
+  --target-dir "$BENCH_HARNESS/mock-upstream/target" || die "mock build failed"
 work=$(mktemp -d); pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done; wait 2>/dev/null; rm -rf "$work"; }
 trap cleanup EXIT; trap 'exit 130' INT TERM
-"$SHARED_BENCH/mock-upstream/target/release/mock-upstream" "127.0.0.1:$MOCK_PORT" >/dev/null 2>&1 & pids+=($!)
+"$BENCH_HARNESS/mock-upstream/target/release/mock-upstream" "127.0.0.1:$MOCK_PORT" >/dev/null 2>&1 & pids+=($!)
 enabled=true; [ "$LOGGING" = off ] && enabled=false
 SAR_USAGE__ENABLED=$enabled SAR_BENCH_DIR=$work RUST_LOG=warn "$root/target/release/smart-ai-router" serve \
   --config-dir "$CONFIG_DIR" --port "$PORT" >"$work/gateway.log" 2>&1 & gw=$!; pids+=($gw)
@@ -47,7 +50,7 @@ echo "catalog entries: $entries; threads: $(kb Threads)"
 echo "idle RSS after start: $((idle / 1024)) MB ($idle kB)"
 printf '{"model":"mock-model","messages":[{"role":"system","content":"You are a helpful assistant."},{"role":"user","content":"Say hello in one short sentence, please."}],"max_tokens":32}' >"$work/body.json"
 BENCH_BODY_FILE=$work/body.json BENCH_TOKEN=sk-bench wrk -t1 -c"$CONNS" -d"${DURATION}s" --latency \
-  -s "$SHARED_BENCH/post.lua" "http://127.0.0.1:$PORT/v1/chat/completions" >"$work/wrk.txt"
+  -s "$BENCH_HARNESS/post.lua" "http://127.0.0.1:$PORT/v1/chat/completions" >"$work/wrk.txt"
 echo "load: wrk c=$CONNS ${DURATION}s: $(awk '/Requests\/sec/ {print $2}' "$work/wrk.txt") rps, non-2xx: $(awk '/Non-2xx/ {n = $NF} END {print n + 0}' "$work/wrk.txt")"
 echo "peak RSS under load (VmHWM): $(( $(kb VmHWM) / 1024 )) MB ($(kb VmHWM) kB)"
 sleep 5

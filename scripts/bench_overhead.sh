@@ -1,24 +1,28 @@
 #!/usr/bin/env bash
-# The overhead table of BENCHMARKS.md: ../shared/bench/run.sh (mock upstream, wrk, sse-load)
+# The overhead table of BENCHMARKS.md: the load harness's run.sh (mock upstream, wrk, sse-load)
 # against a release build with scripts/bench-config (one channel at the mock), usage logging on
 # as shipped, then again with it off. Prints the git SHA, the machine and its load.
 #
-#   scripts/bench_overhead.sh                          # DURATION=10 REPEAT=2, logging on and off
-#   DURATION=5 REPEAT=1 LOGGING="on" scripts/bench_overhead.sh
-#   CONFIG_DIR=scripts/bench-config-4k scripts/bench_overhead.sh   # with the 4,000-model catalog
-#   COMPARE=history DURATION=5 scripts/bench_overhead.sh   # request history (bodies kept) on, then off
+#   BENCH_HARNESS=DIR scripts/bench_overhead.sh        # DURATION=10 REPEAT=2, logging on and off
+#   BENCH_HARNESS=DIR DURATION=5 REPEAT=1 LOGGING="on" scripts/bench_overhead.sh
+#   BENCH_HARNESS=DIR CONFIG_DIR=scripts/bench-config-4k scripts/bench_overhead.sh   # 4,000 models
+#   BENCH_HARNESS=DIR COMPARE=history DURATION=5 scripts/bench_overhead.sh   # request history on, then off
 #
 # Every other run.sh setting (CONNS, STREAM_CONNS, STREAM_CHUNK_DELAY_MS, ...) passes through.
 set -uo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
-SHARED_BENCH=${SHARED_BENCH:-$root/../shared/bench}
+# BENCH_HARNESS (required; SHARED_BENCH is accepted too): the external load harness, a
+# directory with run.sh (mock upstream, wrk, sse-load), post.lua and mock-upstream/.
+BENCH_HARNESS=${BENCH_HARNESS:-${SHARED_BENCH:-}}
+[ -n "$BENCH_HARNESS" ] || { echo "$(basename "$0"): set BENCH_HARNESS to the load harness directory (run.sh, post.lua, mock-upstream/)" >&2; exit 2; }
 CONFIG_DIR=${CONFIG_DIR:-$root/scripts/bench-config}
 PORT=${PORT:-7601}
 LOGGING=${LOGGING:-"on off"}
-# COMPARE=history: usage logging on in both runs; the request history on (as shipped), then off.
+# COMPARE=history: usage logging on in both runs; the request history on (bodies kept, as
+# shipped), then off.
 COMPARE=${COMPARE:-logging}
 export DURATION=${DURATION:-10} REPEAT=${REPEAT:-2}
-[ -x "$SHARED_BENCH/run.sh" ] || { echo "bench_overhead.sh: no $SHARED_BENCH/run.sh (set SHARED_BENCH)" >&2; exit 2; }
+[ -x "$BENCH_HARNESS/run.sh" ] || { echo "bench_overhead.sh: no $BENCH_HARNESS/run.sh (set BENCH_HARNESS)" >&2; exit 2; }
 cargo build --release --quiet --manifest-path "$root/Cargo.toml" || { echo "bench_overhead.sh: build failed" >&2; exit 2; }
 bin=$root/target/release/smart-ai-router
 echo "git $(git -C "$root" rev-parse --short HEAD)$(git -C "$root" diff --quiet HEAD -- src Cargo.toml || echo ' (+ uncommitted changes)'), $(nproc) cores, $(awk '/MemTotal/ {printf "%d MB", $2/1024}' /proc/meminfo), $(uname -r)"
@@ -31,7 +35,7 @@ for logging in $LOGGING; do
   echo "== $COMPARE $logging; load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
   GATEWAY_URL=http://127.0.0.1:$PORT \
     GATEWAY_CMD="SAR_USAGE__ENABLED=$enabled SAR_HISTORY__ENABLED=$history SAR_BENCH_DIR=$SAR_BENCH_DIR RUST_LOG=warn exec $bin serve --config-dir $CONFIG_DIR --port $PORT" \
-    "$SHARED_BENCH/run.sh"
-  echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg); usage lines written: $(cat "$SAR_BENCH_DIR"/logs/usage_*.jsonl 2>/dev/null | wc -l); history: $(du -sh "$SAR_BENCH_DIR"/history.db* 2>/dev/null | awk '{print $1}' | paste -sd+)"
+    "$BENCH_HARNESS/run.sh"
+  echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg); usage lines written: $(cat "$SAR_BENCH_DIR"/logs/usage_*.jsonl 2>/dev/null | wc -l); history: $(du -shc "$SAR_BENCH_DIR"/history.db* 2>/dev/null | tail -1 | cut -f1)"
   rm -rf "$SAR_BENCH_DIR"
 done

@@ -1,15 +1,18 @@
 #!/usr/bin/env bash
 # RSS soak: the gateway with the 4,000-model catalog (scripts/bench-config-4k, usage logging on)
 # under steady mixed load for SOAK_S seconds (default 600): wrk at 64 connections whose requests
-# the shared mock answers after 20 ms (~3,000 requests/s), plus 16 paced streams. VmRSS is
+# the load harness's mock answers after 20 ms (~3,000 requests/s), plus 16 paced streams. VmRSS is
 # sampled every INTERVAL_S seconds; the summary fits a line to the samples after the first
 # minute (warm-up) and prints its slope: a leak shows as a steady positive slope.
 #
-#   scripts/soak_rss.sh                   # 10 minutes
-#   SOAK_S=120 INTERVAL_S=5 scripts/soak_rss.sh
+#   BENCH_HARNESS=DIR scripts/soak_rss.sh         # 10 minutes
+#   BENCH_HARNESS=DIR SOAK_S=120 INTERVAL_S=5 scripts/soak_rss.sh
 set -uo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
-SHARED_BENCH=${SHARED_BENCH:-$root/../shared/bench}
+# BENCH_HARNESS (required; SHARED_BENCH is accepted too): the external load harness, a
+# directory with run.sh (mock upstream, wrk, sse-load), post.lua and mock-upstream/.
+BENCH_HARNESS=${BENCH_HARNESS:-${SHARED_BENCH:-}}
+[ -n "$BENCH_HARNESS" ] || { echo "$(basename "$0"): set BENCH_HARNESS to the load harness directory (run.sh, post.lua, mock-upstream/)" >&2; exit 2; }
 CONFIG_DIR=${CONFIG_DIR:-$root/scripts/bench-config-4k}
 SOAK_S=${SOAK_S:-600}
 INTERVAL_S=${INTERVAL_S:-10}
@@ -18,9 +21,9 @@ OUT=${OUT:-}
 
 die() { echo "soak_rss.sh: $*" >&2; exit 2; }
 cargo build --release --quiet --manifest-path "$root/Cargo.toml" || die "gateway build failed"
-cargo build --release --quiet --manifest-path "$SHARED_BENCH/mock-upstream/Cargo.toml" \
-  --target-dir "$SHARED_BENCH/mock-upstream/target" || die "mock build failed"
-tools=$SHARED_BENCH/mock-upstream/target/release
+cargo build --release --quiet --manifest-path "$BENCH_HARNESS/mock-upstream/Cargo.toml" \
+  --target-dir "$BENCH_HARNESS/mock-upstream/target" || die "mock build failed"
+tools=$BENCH_HARNESS/mock-upstream/target/release
 work=$(mktemp -d); pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done; wait 2>/dev/null; rm -rf "$work"; }
 trap cleanup EXIT; trap 'exit 130' INT TERM
@@ -33,7 +36,7 @@ printf '{"model":"mock-model","messages":[{"role":"user","content":"Say hello. [
 printf '{"model":"mock-model","stream":true,"messages":[{"role":"user","content":"Say hello. [mock chunk_delay_ms=20]"}],"max_tokens":32}' >"$work/stream.json"
 echo "git $(git -C "$root" rev-parse --short HEAD), $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg); soak ${SOAK_S}s, sample every ${INTERVAL_S}s"
 BENCH_BODY_FILE=$work/plain.json BENCH_TOKEN=sk-bench wrk -t1 -c64 -d"${SOAK_S}s" --timeout 10s \
-  -s "$SHARED_BENCH/post.lua" "http://127.0.0.1:$PORT/v1/chat/completions" >"$work/wrk.txt" 2>&1 & pids+=($!)
+  -s "$BENCH_HARNESS/post.lua" "http://127.0.0.1:$PORT/v1/chat/completions" >"$work/wrk.txt" 2>&1 & pids+=($!)
 BENCH_TOKEN=sk-bench "$tools/sse-load" "http://127.0.0.1:$PORT/v1/chat/completions" 16 "$SOAK_S" "$work/stream.json" \
   >"$work/sse.txt" 2>&1 & pids+=($!)
 start=$(date +%s)

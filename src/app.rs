@@ -26,7 +26,8 @@ use crate::server::{build_router, listen};
 use crate::state::rebuilder::Rebuilder;
 use crate::state::AppState;
 use crate::stats::aggregate::UsageAggregates;
-use crate::stats::alerts::AlertLog;
+use crate::stats::alerts::{AlertLog, AlertType, ChannelAlert};
+use crate::upstream::answer_budget::AnswerBudget;
 use crate::usage::record::UsageRecord;
 use crate::usage::writer::UsageWriter;
 
@@ -166,7 +167,9 @@ pub async fn start_with_config(
 
     let router = build_router(state.clone()).merge(crate::ui::router(state.clone()));
     let count = workers.len();
-    if let Err(e) = listen::spawn(workers, router, &tasks, &shutdown) {
+    let limits = config.server.connections;
+    let metrics = state.metrics.clone();
+    if let Err(e) = listen::spawn(workers, router, limits, metrics, &tasks, &shutdown) {
         shutdown.cancel();
         return Err(StartError::Workers(e));
     }
@@ -189,6 +192,26 @@ fn record_cached(state: &AppState, cached: &[(String, CachedModels)]) {
         status.models = c.list.models.len();
         status.source = Some(ModelSource::Cache.as_str());
     }
+}
+
+/// A `usage_log_write_failed` alert (channel `gateway`) when the usage log starts failing;
+/// kept in memory when the alert file fails too.
+fn raise_alert_when_usage_log_fails(usage: &UsageWriter, alerts: &Arc<Mutex<AlertLog>>) {
+    let alerts = alerts.clone();
+    usage.on_failing(Box::new(move |message| {
+        let alert = ChannelAlert::new(
+            "gateway",
+            "usage log",
+            AlertType::UsageLogWrite,
+            message,
+            None,
+            chrono::Utc::now(),
+        );
+        let mut log = alerts.lock().unwrap_or_else(|p| p.into_inner());
+        if let Err(e) = log.push(alert) {
+            tracing::debug!("the usage-log alert is kept in memory only: {e}");
+        }
+    }));
 }
 
 /// Everything the handlers share, with usage aggregates rebuilt from the logs on disk.
@@ -261,6 +284,14 @@ async fn build_state(
     };
     let writer_dir = config.usage.enabled.then(|| usage_dir.clone());
     let usage = UsageWriter::start(writer_dir, config.usage.queue_capacity, observer);
+    if let Err(e) = crate::usage::logfiles::check_writable(&usage_dir) {
+        tracing::warn!(
+            dir = %usage_dir.display(),
+            "the usage log directory is not writable ({e}); serving anyway: records wait in memory and /health is degraded until it is"
+        );
+    }
+    raise_alert_when_usage_log_fails(&usage, &alerts);
+    let answer_budget = AnswerBudget::new(config.server.max_buffered_answer_bytes);
     let (history, history_error) = crate::history::start_from_config(&config.history).await;
     if let Some(history) = &history {
         usage.send_finished_to(history.clone());
@@ -280,5 +311,6 @@ async fn build_state(
         history,
         history_error,
         rebuilder: OnceLock::new(),
+        answer_budget,
     })
 }

@@ -73,7 +73,7 @@ fn write_summary(
                 "  enabled   {:width$}  {} {}{}",
                 channel.id,
                 channel.provider.key,
-                channel.base_url,
+                crate::config::url_without_credentials(&channel.base_url),
                 if channel.tags.is_empty() {
                     String::new()
                 } else {

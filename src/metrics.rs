@@ -4,11 +4,15 @@
 //! Label sets are bounded: `route` and `status`/`class`/`outcome` come from fixed lists, and
 //! `channel`/`model` only ever from the catalog (never from what a client typed). Past
 //! `MAX_SERIES` (channel, model) pairs, further pairs are counted under `channel="other"`.
-//! Updates take one uncontended mutex; rendering copies nothing it does not print.
+//! Updates take one uncontended mutex; rendering copies nothing it does not print. Connection
+//! counters are atomics (every accept and close updates them).
 
 use std::collections::BTreeMap;
 use std::fmt::Write;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
+
+use crate::usage::backlog::UsageCounts;
 
 const MAX_SERIES: usize = 5_000;
 /// Histogram bucket upper bounds, seconds.
@@ -83,6 +87,81 @@ impl Inner {
 #[derive(Debug, Default)]
 pub struct Metrics {
     inner: Mutex<Inner>,
+    /// Client connections (`server::listen`), lock-free: updated on every accept and close.
+    pub connections: ConnectionCounters,
+}
+
+/// Client connections: open now, accepted, closed by a limit, accept errors.
+#[derive(Debug, Default)]
+pub struct ConnectionCounters {
+    open: AtomicU64,
+    accepted: AtomicU64,
+    accept_errors: AtomicU64,
+    /// Closed by the gateway: header_timeout, idle, send_stalled.
+    closed_by_limit: [AtomicU64; 3],
+}
+
+const CLOSE_REASONS: [&str; 3] = ["header_timeout", "idle", "send_stalled"];
+
+impl ConnectionCounters {
+    pub fn opened(&self) {
+        self.open.fetch_add(1, Ordering::Relaxed);
+        self.accepted.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// A connection ended; `by_limit` names the limit that closed it, if one did.
+    pub fn closed(&self, by_limit: Option<&str>) {
+        self.open.fetch_sub(1, Ordering::Relaxed);
+        if let Some(i) = by_limit.and_then(|r| CLOSE_REASONS.iter().position(|x| *x == r)) {
+            self.closed_by_limit[i].fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    pub fn accept_error(&self) {
+        self.accept_errors.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub fn open_now(&self) -> u64 {
+        self.open.load(Ordering::Relaxed)
+    }
+
+    fn render(&self, out: &mut String) {
+        let _ = writeln!(
+            out,
+            "# HELP sar_connections_open Client connections open now."
+        );
+        let _ = writeln!(out, "# TYPE sar_connections_open gauge");
+        let _ = writeln!(out, "sar_connections_open {}", self.open_now());
+        let _ = writeln!(
+            out,
+            "# HELP sar_connections_accepted_total Client connections accepted."
+        );
+        let _ = writeln!(out, "# TYPE sar_connections_accepted_total counter");
+        let _ = writeln!(
+            out,
+            "sar_connections_accepted_total {}",
+            self.accepted.load(Ordering::Relaxed)
+        );
+        let _ = writeln!(out, "# HELP sar_connections_closed_by_limit_total Client connections the gateway closed, by the limit they broke.");
+        let _ = writeln!(out, "# TYPE sar_connections_closed_by_limit_total counter");
+        for (reason, n) in CLOSE_REASONS.iter().zip(&self.closed_by_limit) {
+            let n = n.load(Ordering::Relaxed);
+            let _ = writeln!(
+                out,
+                "sar_connections_closed_by_limit_total{{reason=\"{reason}\"}} {n}"
+            );
+        }
+        let _ = writeln!(
+            out,
+            "# HELP sar_accept_errors_total Failed accepts (such as out of file descriptors)."
+        );
+        let _ = writeln!(out, "# TYPE sar_accept_errors_total counter");
+        let _ = writeln!(
+            out,
+            "sar_accept_errors_total {}",
+            self.accept_errors.load(Ordering::Relaxed)
+        );
+    }
 }
 
 impl Metrics {
@@ -137,8 +216,8 @@ impl Metrics {
         }
     }
 
-    /// The Prometheus text body. `usage_dropped` is the usage writer's drop counter.
-    pub fn render(&self, usage_dropped: u64) -> String {
+    /// The Prometheus text body, with the usage writer's counters.
+    pub fn render(&self, usage: UsageCounts) -> String {
         let inner = self.lock();
         let mut out = String::with_capacity(4096);
         let _ = writeln!(
@@ -157,9 +236,16 @@ impl Metrics {
         for (class, n) in &inner.errors {
             let _ = writeln!(out, "sar_errors_total{{class=\"{class}\"}} {n}");
         }
-        let _ = writeln!(out, "# HELP sar_usage_records_dropped_total Usage records dropped because the writer queue was full.");
+        let _ = writeln!(out, "# HELP sar_usage_records_dropped_total Usage records lost: the writer queue was full, or writing failed with the backlog full.");
         let _ = writeln!(out, "# TYPE sar_usage_records_dropped_total counter");
-        let _ = writeln!(out, "sar_usage_records_dropped_total {usage_dropped}");
+        let _ = writeln!(out, "sar_usage_records_dropped_total {}", usage.dropped);
+        let _ = writeln!(out, "# HELP sar_usage_write_errors_total Usage records and alerts whose write to the log failed (kept in the backlog or dropped).");
+        let _ = writeln!(out, "# TYPE sar_usage_write_errors_total counter");
+        let _ = writeln!(out, "sar_usage_write_errors_total {}", usage.write_errors);
+        let _ = writeln!(out, "# HELP sar_usage_backlog_records Usage records waiting in memory for the log directory.");
+        let _ = writeln!(out, "# TYPE sar_usage_backlog_records gauge");
+        let _ = writeln!(out, "sar_usage_backlog_records {}", usage.backlog);
+        self.connections.render(&mut out);
         render_pairs(&mut out, &inner.pairs);
         out
     }
@@ -274,11 +360,26 @@ mod tests {
         m.attempt("groq", "llama-3.1-8b-instant", "success");
         m.timing("groq", "llama-3.1-8b-instant", 0.3, Some(0.04));
         m.usage("groq", "llama-3.1-8b-instant", 10, 5, 2, 0.5);
-        let text = m.render(3);
+        m.connections.opened();
+        m.connections.opened();
+        m.connections.closed(Some("idle"));
+        m.connections.accept_error();
+        let text = m.render(UsageCounts {
+            dropped: 3,
+            write_errors: 7,
+            backlog: 2,
+        });
         for line in [
             "sar_requests_total{route=\"chat\",status=\"200\"} 2",
             "sar_errors_total{class=\"rate_limited\"} 1",
             "sar_usage_records_dropped_total 3",
+            "sar_usage_write_errors_total 7",
+            "sar_usage_backlog_records 2",
+            "sar_connections_open 1",
+            "sar_connections_accepted_total 2",
+            "sar_connections_closed_by_limit_total{reason=\"idle\"} 1",
+            "sar_connections_closed_by_limit_total{reason=\"header_timeout\"} 0",
+            "sar_accept_errors_total 1",
             "sar_attempts_total{channel=\"groq\",model=\"llama-3.1-8b-instant\",outcome=\"success\"} 1",
             "sar_latency_seconds_bucket{channel=\"groq\",model=\"llama-3.1-8b-instant\",le=\"0.25\"} 0",
             "sar_latency_seconds_bucket{channel=\"groq\",model=\"llama-3.1-8b-instant\",le=\"0.5\"} 1",

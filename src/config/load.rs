@@ -109,7 +109,16 @@ fn read_yaml_file(
         }
     };
     let mut value = match serde_yaml::from_str::<Value>(&text) {
-        Ok(Value::Null) => Value::Mapping(Default::default()),
+        // Empty, or only comments: never a config (a file caught between truncate and write,
+        // applied, would turn auth off and drop every channel).
+        Ok(Value::Null) => {
+            errors.push(ConfigError::new(
+                &file,
+                "",
+                "the file is empty (or only comments): write the configuration into it (a reload keeps the running config)",
+            ));
+            return None;
+        }
         Ok(value) => value,
         Err(e) => {
             errors.push(yaml_error(&file, &e));
@@ -202,8 +211,14 @@ fn with_env_overrides(
         Err(error) => {
             for e in error {
                 let variable = format!("SAR_{}", e.path.join("__").to_ascii_uppercase());
+                // Blame the environment only when it set this key (or something under it).
+                let blamed = if env_sets(&variable) {
+                    format!("environment ({variable})")
+                } else {
+                    file.to_string()
+                };
                 errors.push(ConfigError::new(
-                    &format!("environment ({variable})"),
+                    &blamed,
                     e.path.join("."),
                     e.kind.to_string(),
                 ));
@@ -211,4 +226,14 @@ fn with_env_overrides(
             None
         }
     }
+}
+
+/// Whether an override variable `variable`, or one below it (`variable__...`), is set.
+fn env_sets(variable: &str) -> bool {
+    let below = format!("{variable}__");
+    std::env::vars_os().any(|(name, _)| {
+        name.to_str().is_some_and(|n| {
+            n.eq_ignore_ascii_case(variable) || n.to_ascii_uppercase().starts_with(&below)
+        })
+    })
 }

@@ -21,7 +21,7 @@ use std::time::Duration;
 pub use error::{ConfigError, ConfigErrors};
 pub use load::{load_config, ConfigSource};
 pub use raw::{AuthStyle, WireFormat};
-pub use secret::Secret;
+pub use secret::{url_without_credentials, Secret};
 
 pub use strategy::{Strategy, SubScore};
 
@@ -61,6 +61,20 @@ pub struct ServerConfig {
     pub request_body_timeout: Duration,
     /// Serving threads (at least 1; `server.workers: 0` in the file means one per core).
     pub workers: usize,
+    /// Client connection limits (`server::connection`); fixed at start, like `workers`.
+    pub connections: ConnectionLimits,
+    /// Bytes of non-streamed upstream answers held at once across requests (fixed at start).
+    pub max_buffered_answer_bytes: usize,
+}
+
+/// How long a client connection may take and how many may be open.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ConnectionLimits {
+    pub header_read_timeout: Duration,
+    pub idle_timeout: Duration,
+    /// 0: derived from the open-file limit when serving starts (`server::connection`).
+    pub max_connections: usize,
+    pub shutdown_timeout: Duration,
 }
 
 #[derive(Debug, Clone)]
@@ -69,6 +83,7 @@ pub struct AuthConfig {
     pub api_token: Option<Secret>,
     pub admin_token: Option<Secret>,
     pub protect_metrics: bool,
+    pub allow_disable_on_reload: bool,
 }
 
 /// A provider kind from providers.yaml.

@@ -91,6 +91,18 @@ pub struct RawServer {
     pub request_body_timeout_s: f64,
     /// Serving threads; 0: one per CPU core.
     pub workers: u32,
+    /// Seconds a client may take to send a request head (also: to send anything at all on a
+    /// new connection).
+    pub header_read_timeout_s: f64,
+    /// Seconds a connection may sit with no request in flight, or with an answer the client
+    /// does not read, before it is closed.
+    pub idle_timeout_s: f64,
+    /// Open client connections across all workers; 0: derived from the open-file limit.
+    pub max_connections: u32,
+    /// Seconds SIGTERM waits for in-flight requests before closing what is left.
+    pub shutdown_timeout_s: f64,
+    /// Bytes of non-streamed upstream answers held in memory at once, across requests.
+    pub max_buffered_answer_bytes: u64,
 }
 
 impl Default for RawServer {
@@ -102,6 +114,11 @@ impl Default for RawServer {
             cache_dir: "cache".into(),
             request_body_timeout_s: 30.0,
             workers: 0,
+            header_read_timeout_s: 30.0,
+            idle_timeout_s: 60.0,
+            max_connections: 0,
+            shutdown_timeout_s: 30.0,
+            max_buffered_answer_bytes: 256 * 1024 * 1024,
         }
     }
 }
@@ -113,6 +130,8 @@ pub struct RawAuth {
     pub api_token: Option<String>,
     pub admin_token: Option<String>,
     pub protect_metrics: bool,
+    /// A reload may turn `enabled` from true to false only when this is true.
+    pub allow_disable_on_reload: bool,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

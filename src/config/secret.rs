@@ -9,6 +9,41 @@ use std::fmt;
 
 use serde::{Serialize, Serializer};
 
+/// `url` with its credentials masked, for files, listings and logs: user and password become
+/// `***`, and so does every query value (`?key=...`). Text that is not a URL is shown as
+/// `***` whole when it has an `@` or a `?` (it might hold a credential), else as it is.
+pub fn url_without_credentials(url: &str) -> String {
+    let Ok(mut parsed) = reqwest::Url::parse(url) else {
+        return if url.contains(['@', '?']) {
+            "***".into()
+        } else {
+            url.into()
+        };
+    };
+    if !parsed.username().is_empty() || parsed.password().is_some() {
+        let _ = parsed.set_username("***");
+        let _ = parsed.set_password(None);
+    }
+    if parsed.query().is_some() {
+        let names: Vec<String> = parsed.query_pairs().map(|(k, _)| k.into_owned()).collect();
+        let mut query = parsed.query_pairs_mut();
+        query.clear();
+        for name in &names {
+            query.append_pair(name, "***");
+        }
+    }
+    let text = parsed.to_string();
+    // `Url` adds a `/` to a bare host; keep the text as configured otherwise.
+    if !url.ends_with('/')
+        && text.ends_with('/')
+        && parsed.path() == "/"
+        && parsed.query().is_none()
+    {
+        return text[..text.len() - 1].to_string();
+    }
+    text
+}
+
 /// A secret string (API key or access token).
 #[derive(Clone, PartialEq, Eq, Hash)]
 pub struct Secret(String);
@@ -60,5 +95,35 @@ mod tests {
             Some("\"***\"")
         );
         assert_eq!(secret.expose(), "sk-live-1234567890");
+    }
+}
+
+#[cfg(test)]
+mod url_tests {
+    use super::url_without_credentials;
+
+    #[test]
+    fn credentials_in_urls_are_masked() {
+        let cases = [
+            (
+                "https://api.groq.com/openai/v1",
+                "https://api.groq.com/openai/v1",
+            ),
+            (
+                "http://user:pass@10.0.0.5:8080/v1",
+                "http://***@10.0.0.5:8080/v1",
+            ),
+            ("http://user@host/v1", "http://***@host/v1"),
+            (
+                "https://host/v1?key=sk-abc123&api-version=2024",
+                "https://host/v1?key=***&api-version=***",
+            ),
+            ("https://host", "https://host"),
+            ("not a url?key=1", "***"),
+            ("plain", "plain"),
+        ];
+        for (url, shown) in cases {
+            assert_eq!(url_without_credentials(url), shown, "{url}");
+        }
     }
 }

@@ -24,6 +24,7 @@ use super::raw::{
     AuthStyle, RawChannel, RawPrice, RawProvider, RawProvidersFile, RawRouterConfig, RawRouting,
 };
 use super::strategy::{builtin_strategies, Strategy, SubScore};
+use super::ConnectionLimits;
 use super::{
     AuthConfig, Channel, Config, CostControl, DiscoveryConfig, HistoryConfig, ModelFilters,
     PreparedRequest, Price, Provider, RoutingConfig, Secret, ServerConfig, UsageConfig,
@@ -303,7 +304,31 @@ fn validate_server(raw: &RawRouterConfig, problems: &mut Problems<'_>) -> Server
             0 => std::thread::available_parallelism().map_or(1, usize::from),
             n => n as usize,
         },
+        connections: ConnectionLimits {
+            header_read_timeout: problems
+                .positive_seconds("server.header_read_timeout_s", s.header_read_timeout_s),
+            idle_timeout: problems.positive_seconds("server.idle_timeout_s", s.idle_timeout_s),
+            max_connections: s.max_connections as usize,
+            shutdown_timeout: problems
+                .positive_seconds("server.shutdown_timeout_s", s.shutdown_timeout_s),
+        },
+        max_buffered_answer_bytes: answer_budget_bytes(s, problems),
     }
+}
+
+fn answer_budget_bytes(s: &super::raw::RawServer, problems: &mut Problems<'_>) -> usize {
+    // Room for at least one error body (1 MiB).
+    let min = 1024 * 1024;
+    if s.max_buffered_answer_bytes < min {
+        problems.push(
+            "server.max_buffered_answer_bytes",
+            format!(
+                "must be at least {min}, got {}",
+                s.max_buffered_answer_bytes
+            ),
+        );
+    }
+    usize::try_from(s.max_buffered_answer_bytes).unwrap_or(usize::MAX)
 }
 
 fn validate_auth(raw: &RawRouterConfig, unset: &[UnsetVariable]) -> AuthConfig {
@@ -320,6 +345,7 @@ fn validate_auth(raw: &RawRouterConfig, unset: &[UnsetVariable]) -> AuthConfig {
         api_token: token("auth.api_token", &raw.auth.api_token),
         admin_token: token("auth.admin_token", &raw.auth.admin_token),
         protect_metrics: raw.auth.protect_metrics,
+        allow_disable_on_reload: raw.auth.allow_disable_on_reload,
     }
 }
 

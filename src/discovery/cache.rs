@@ -3,11 +3,13 @@
 //!
 //! A file holds the models (with the facts derived from their names, for people reading it),
 //! the raw upstream entries, when it was fetched, and the channel id, provider and base URL it
-//! belongs to. It is written atomically (temp file in the same directory, fsync, rename).
-//! On load, a file that does not parse, has another schema version, or was written for another
-//! channel id, provider or base URL is ignored with a warning. It never contains a secret: no
-//! key, no key fingerprint (a changed key triggers rediscovery through the config, not the
-//! cache).
+//! belongs to. It is written atomically (temp file in the same directory, fsync, rename),
+//! created 0600 in a directory created 0700 (unix). On load, a file that does not parse, has
+//! another schema version, or was written for another channel id, provider or base URL is
+//! ignored with a warning. It never contains a secret: no key, no key fingerprint (a changed
+//! key triggers rediscovery through the config, not the cache), and the base URL is stored with
+//! its credentials masked (`config::url_without_credentials`: user, password and query values),
+//! and compared in that form.
 
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
@@ -19,9 +21,18 @@ use serde::{Deserialize, Serialize};
 use super::parse::DiscoveredModel;
 use crate::catalog::names::analyse;
 use crate::catalog::{ChannelModelList, ModelSource};
-use crate::config::Channel;
+use crate::config::{url_without_credentials, Channel};
 
 const SCHEMA: u32 = 1;
+
+/// A new file, 0600 on unix (a leftover temp file is replaced).
+fn create_private(path: &Path) -> io::Result<std::fs::File> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    options.open(path)
+}
 
 /// A channel's cached list.
 #[derive(Debug, Clone, PartialEq)]
@@ -77,12 +88,12 @@ impl ChannelCache {
         list: &ChannelModelList,
         fetched_at: DateTime<Utc>,
     ) -> io::Result<()> {
-        std::fs::create_dir_all(&self.dir)?;
+        crate::usage::logfiles::create_private_dir(&self.dir)?;
         let file = CacheFile {
             schema: SCHEMA,
             channel_id: channel.id.clone(),
             provider: channel.provider.key.clone(),
-            base_url: channel.base_url.clone(),
+            base_url: url_without_credentials(&channel.base_url),
             fetched_at,
             source: ModelSource::Api.as_str().into(),
             models: list
@@ -104,7 +115,7 @@ impl ChannelCache {
             .dir
             .join(format!(".{}.{}.tmp", channel.id, std::process::id()));
         let written = (|| {
-            let mut out = std::fs::File::create(&temp)?;
+            let mut out = create_private(&temp)?;
             out.write_all(&bytes)?;
             out.sync_all()?;
             std::fs::rename(&temp, &target)
@@ -137,7 +148,9 @@ impl ChannelCache {
             Some(format!("schema {} (expected {SCHEMA})", file.schema))
         } else if file.channel_id != channel.id {
             Some(format!("written for channel {:?}", file.channel_id))
-        } else if file.provider != channel.provider.key || file.base_url != channel.base_url {
+        } else if file.provider != channel.provider.key
+            || file.base_url != url_without_credentials(&channel.base_url)
+        {
             Some(format!(
                 "written for {} at {}",
                 file.provider, file.base_url
@@ -242,6 +255,38 @@ mod tests {
             .filter_map(|e| e.ok().map(|e| e.file_name().to_string_lossy().into_owned()))
             .collect();
         assert_eq!(names, vec!["groq.json"]);
+    }
+
+    #[test]
+    fn base_url_credentials_never_reach_the_file_which_is_private() {
+        let dir = tempfile::tempdir().expect("dir");
+        let cache = ChannelCache::new(dir.path());
+        let ch = channel(
+            "lan",
+            "http://admin:hunter2pass@10.0.0.5:8080/v1?key=sk-URLKEY-999",
+        );
+        cache.store(&ch, &list(), Utc::now()).expect("store");
+        let path = dir.path().join("channels/lan.json");
+        let text = std::fs::read_to_string(&path).expect("file");
+        for secret in ["admin", "hunter2pass", "sk-URLKEY-999"] {
+            assert!(!text.contains(secret), "{secret} in {text}");
+        }
+        assert!(
+            text.contains(r#""base_url": "http://***@10.0.0.5:8080/v1?key=***""#),
+            "{text}"
+        );
+        assert!(cache.load(&ch).is_some(), "still matches its channel");
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = |p: &Path| {
+                std::fs::metadata(p)
+                    .map(|m| m.permissions().mode() & 0o777)
+                    .ok()
+            };
+            assert_eq!(mode(&path), Some(0o600));
+            assert_eq!(mode(&dir.path().join("channels")), Some(0o700));
+        }
     }
 
     #[test]

@@ -137,13 +137,13 @@ async fn fetch_pages(
         match next_page(&body) {
             Some(next) if after.as_ref() != Some(&next) => after = Some(next),
             Some(_) => {
-                tracing::warn!(channel = %channel.id, "{url}: the page cursor did not move; keeping {} models", models.len());
+                tracing::warn!(channel = %channel.id, "{}: the page cursor did not move; keeping {} models", redact(url, channel), models.len());
                 return Ok(models);
             }
             None => return Ok(models),
         }
     }
-    tracing::warn!(channel = %channel.id, "{url}: more than {MAX_PAGES} pages; keeping the first {}", models.len());
+    tracing::warn!(channel = %channel.id, "{}: more than {MAX_PAGES} pages; keeping the first {}", redact(url, channel), models.len());
     Ok(models)
 }
 

@@ -21,7 +21,8 @@ use super::call::CallContext;
 use super::relay::{open_stream, OpenedStream};
 use super::RouteKind;
 use crate::catalog::CatalogEntry;
-use crate::chunks::Chunks;
+use crate::config::Channel;
+use crate::upstream::answer_budget::AnswerBudget;
 use crate::upstream::classify::{classify_error_body, classify_status, error_message, Failure};
 use crate::upstream::client::{client, completion_request};
 use crate::upstream::redact::{redact, redact_body};
@@ -79,13 +80,12 @@ pub enum Answer {
     },
 }
 
-/// Try one candidate.
+/// Try one candidate: send, then read what came back as an answer or a failure.
 pub(super) async fn try_candidate(call: &CallContext, entry: &CatalogEntry) -> Attempt {
     let channel = &entry.channel;
     let stream = call.request.stream && call.route != RouteKind::Embedding;
     let ask_usage = stream && !call.request.include_usage_asked;
     let body = call.request.upstream_body(&entry.model_id, ask_usage);
-    let timeout = channel.timeout;
     let sent_at = Instant::now();
     let failed = |failure, http_status, message: String| {
         Attempt::Failed(AttemptFailure {
@@ -95,12 +95,44 @@ pub(super) async fn try_candidate(call: &CallContext, entry: &CatalogEntry) -> A
             took: sent_at.elapsed(),
         })
     };
-    let send = completion_request(&client(), channel, call.route.endpoint(), body, stream).send();
-    let response = match tokio::time::timeout(timeout, send).await {
-        Err(_) => {
-            let message = format!("timed out after {}s", secs(timeout));
-            return failed(Failure::Timeout, None, message);
-        }
+    let request = completion_request(&client(), channel, call.route.endpoint(), body, stream);
+    let response = match send(request, channel.timeout).await {
+        Ok(response) => response,
+        Err((failure, message)) => return failed(failure, None, message),
+    };
+    let status = response.status().as_u16();
+    let budget = &call.state.answer_budget;
+    let read = if !response.status().is_success() {
+        error_answer(response, channel, sent_at, budget).await
+    } else if stream && !is_json(&response) {
+        // SSE, whatever the content type says (some upstreams send text/plain); a page that is
+        // not SSE has no data event and fails over in `open_stream`.
+        open_stream(response, ask_usage, channel.timeout)
+            .await
+            .map(|opened| Answer::Stream {
+                opened,
+                sent_at,
+                ttft: sent_at.elapsed(),
+            })
+    } else {
+        whole_answer(response, channel, sent_at, budget).await
+    };
+    match read {
+        Ok(answer) => Attempt::Answered(answer),
+        Err((failure, message)) => failed(failure, Some(status), message),
+    }
+}
+
+/// Send within the channel's timeout; a failure to get a response head is classified here.
+async fn send(
+    request: reqwest::RequestBuilder,
+    timeout: Duration,
+) -> Result<reqwest::Response, (Failure, String)> {
+    match tokio::time::timeout(timeout, request.send()).await {
+        Err(_) => Err((
+            Failure::Timeout,
+            format!("timed out after {}s", secs(timeout)),
+        )),
         Ok(Err(e)) => {
             let (failure, what) = if e.is_connect() {
                 (Failure::Connect, "connection failed")
@@ -109,50 +141,44 @@ pub(super) async fn try_candidate(call: &CallContext, entry: &CatalogEntry) -> A
             } else {
                 (Failure::BadResponse, "request failed")
             };
-            return failed(failure, None, format!("{what}: {}", error_chain(&e)));
+            Err((failure, format!("{what}: {}", error_chain(&e))))
         }
-        Ok(Ok(response)) => response,
-    };
-    let status = response.status().as_u16();
-    if !response.status().is_success() {
-        return error_answer(response, channel, sent_at, timeout)
-            .await
-            .unwrap_or_else(|(failure, message)| failed(failure, Some(status), message));
+        Ok(Ok(response)) => Ok(response),
     }
+}
+
+fn is_json(response: &reqwest::Response) -> bool {
+    response
+        .headers()
+        .get(reqwest::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.contains("json"))
+}
+
+/// A whole 2xx body: the answer, a refusal inside it (the client's answer as sent), or a
+/// failure (not JSON, an error object) to fail over from.
+async fn whole_answer(
+    response: reqwest::Response,
+    channel: &Channel,
+    sent_at: Instant,
+    budget: &AnswerBudget,
+) -> Result<Answer, (Failure, String)> {
+    let status = response.status().as_u16();
     let content_type = response
         .headers()
         .get(reqwest::header::CONTENT_TYPE)
         .cloned();
-    let is_json = content_type
-        .as_ref()
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.contains("json"));
-    if stream && !is_json {
-        // SSE, whatever the content type says (some upstreams send text/plain); a page that is
-        // not SSE has no data event and fails over in `open_stream`.
-        return match open_stream(response, ask_usage, timeout).await {
-            Err((failure, message)) => failed(failure, Some(status), message),
-            Ok(opened) => Attempt::Answered(Answer::Stream {
-                opened,
-                sent_at,
-                ttft: sent_at.elapsed(),
-            }),
-        };
-    }
-    let body = match read_capped(response, MAX_RESPONSE_BYTES, sent_at + timeout).await {
-        Ok(body) => body,
-        Err(message) => return failed(Failure::BadResponse, Some(status), message),
-    };
+    let deadline = sent_at + channel.timeout;
+    let body = read_capped(response, MAX_RESPONSE_BYTES, deadline, budget).await?;
     let facts = inspect_body(&body);
     let mut refusal = None;
     if let Some((failure, message)) = unusable_answer(status, &body, &facts) {
         if failure.fails_over() {
-            return failed(failure, Some(status), message);
+            return Err((failure, message));
         }
-        // A refusal inside a 2xx is the client's answer: returned as the upstream sent it.
         refusal = Some(redact(&message, channel));
     }
-    Attempt::Answered(Answer::Complete {
+    Ok(Answer::Complete {
         status,
         content_type,
         body,
@@ -166,13 +192,13 @@ pub(super) async fn try_candidate(call: &CallContext, entry: &CatalogEntry) -> A
 /// the client gets as the upstream sent it.
 async fn error_answer(
     response: reqwest::Response,
-    channel: &crate::config::Channel,
+    channel: &Channel,
     sent_at: Instant,
-    timeout: Duration,
-) -> Result<Attempt, (Failure, String)> {
+    budget: &AnswerBudget,
+) -> Result<Answer, (Failure, String)> {
     let status = response.status();
     let headers = response.headers().clone();
-    let body = read_capped(response, MAX_ERROR_BYTES, sent_at + timeout)
+    let body = read_capped(response, MAX_ERROR_BYTES, sent_at + channel.timeout, budget)
         .await
         .unwrap_or_default();
     let failure = classify_status(status.as_u16(), &headers, &body, SystemTime::now());
@@ -188,12 +214,12 @@ async fn error_answer(
     if failure.fails_over() {
         return Err((failure, format!("HTTP {}: {message}", status.as_u16())));
     }
-    Ok(Attempt::Answered(Answer::Relayed {
+    Ok(Answer::Relayed {
         status: status.as_u16(),
         content_type: headers.get(reqwest::header::CONTENT_TYPE).cloned(),
         body: redact_body(body, channel),
         message: redact(&message, channel),
-    }))
+    })
 }
 
 /// A 2xx body that is no answer: not JSON (an HTML page, a cut body), or an
@@ -243,23 +269,27 @@ async fn read_capped(
     mut response: reqwest::Response,
     cap: usize,
     deadline: Instant,
-) -> Result<Bytes, String> {
-    let mut chunks = Chunks::default();
+    budget: &AnswerBudget,
+) -> Result<Bytes, (Failure, String)> {
+    let broken = |message: String| (Failure::BadResponse, message);
+    let mut chunks = budget.reader();
     let mut total = 0usize;
     loop {
         match tokio::time::timeout_at(deadline, response.chunk()).await {
-            Err(_) => return Err("timed out reading the response body".into()),
-            Ok(Err(e)) => return Err(format!("response body broke: {e}")),
+            Err(_) => return Err(broken("timed out reading the response body".into())),
+            Ok(Err(e)) => return Err(broken(format!("response body broke: {e}"))),
             Ok(Ok(None)) => return Ok(chunks.finish()),
             Ok(Ok(Some(chunk))) => {
                 total += chunk.len();
                 if total > cap {
-                    return Err(format!(
+                    return Err(broken(format!(
                         "response body larger than {} MiB",
                         cap / (1024 * 1024)
-                    ));
+                    )));
                 }
-                chunks.push(chunk);
+                chunks
+                    .push(chunk)
+                    .map_err(|message| (Failure::GatewayBusy, message))?;
             }
         }
     }

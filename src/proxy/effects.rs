@@ -90,7 +90,10 @@ pub fn apply_failure(
             health.record_failure(key, &backoff, text, now);
             Some(ErrorClass::Connection)
         }
-        Failure::ContextLength | Failure::BadRequest | Failure::ContentPolicy => None,
+        Failure::ContextLength
+        | Failure::BadRequest
+        | Failure::ContentPolicy
+        | Failure::GatewayBusy => None,
     };
     if let Some(class) = alert {
         write_alert(state, channel, class, message);

@@ -164,9 +164,12 @@ fn plan_call(
     )
     .map_err(|e| match e {
         PlanError::BadQuery(message) => {
+            let message = request::clip_client_text(&message).into_owned();
             RouteError::bad_request("invalid_model_query", message).with_param("model")
         }
-        PlanError::NoMatch(message) => RouteError::NoMatch { message },
+        PlanError::NoMatch(message) => RouteError::NoMatch {
+            message: request::clip_client_text(&message).into_owned(),
+        },
     })?;
     Ok((strategy.name.clone(), plan.ranked))
 }

@@ -23,7 +23,9 @@ use futures::{Stream, StreamExt};
 use tokio::time::Instant;
 
 use crate::upstream::classify::{classify_error_body, Failure};
-use crate::usage::tap::{inspect_chunk, SseEvent, SseEventSplitter, StreamText, Usage};
+use crate::upstream::sse::{SseEvent, SseEventSplitter};
+use crate::usage::stream_text::StreamText;
+use crate::usage::tap::{inspect_chunk, Usage};
 
 /// The longest event the relay buffers before calling the stream broken.
 pub const MAX_EVENT_BYTES: usize = 16 * 1024 * 1024;

@@ -8,7 +8,9 @@
 //! for byte. When the client streams without `stream_options.include_usage`, the gateway asks
 //! for it (SPEC §9): inserted after the opening `{`, or merged into the client's own
 //! `stream_options` object. Duplicate top-level keys are rejected (which `model` would win is
-//! ambiguous).
+//! ambiguous). A `model` longer than [`MAX_MODEL_BYTES`] is refused before routing, and what
+//! a client sent is shown in error messages through [`clip_client_text`], so neither a record
+//! nor an error grows with what a client typed.
 
 use std::ops::Range;
 
@@ -17,6 +19,20 @@ use serde::Deserialize;
 use serde_json::value::RawValue;
 
 use super::error::RouteError;
+
+/// Longest `model` accepted (a model id or a tag query is far shorter).
+pub const MAX_MODEL_BYTES: usize = 4096;
+/// Characters of client text shown in an error message.
+pub const MAX_SHOWN_CHARS: usize = 512;
+
+/// `text` cut to [`MAX_SHOWN_CHARS`] characters (saying so), for messages that echo what a
+/// client sent.
+pub fn clip_client_text(text: &str) -> std::borrow::Cow<'_, str> {
+    match text.char_indices().nth(MAX_SHOWN_CHARS) {
+        None => text.into(),
+        Some((at, _)) => format!("{}… (cut: {} bytes in all)", &text[..at], text.len()).into(),
+    }
+}
 
 /// What routing needs from a request body.
 #[derive(Debug, Clone)]
@@ -108,6 +124,13 @@ impl ClientRequest {
                 .with_param("model"))
             }
         };
+        if model.len() > MAX_MODEL_BYTES {
+            return Err(invalid(format!(
+                "`model` is {} bytes long; at most {MAX_MODEL_BYTES} are accepted (a model name or a tag query).",
+                model.len()
+            ))
+            .with_param("model"));
+        }
         let stream = match envelope.stream.map(RawValue::get) {
             None | Some("null") | Some("false") => false,
             Some("true") => true,
@@ -314,6 +337,24 @@ mod tests {
         assert_eq!(
             error("nope"),
             "The request body must be a JSON object; got text that is not JSON."
+        );
+    }
+
+    #[test]
+    fn a_model_past_the_limit_is_refused_and_client_text_is_clipped() {
+        let at_limit = format!(r#"{{"model":"{}"}}"#, "a".repeat(MAX_MODEL_BYTES));
+        assert_eq!(parse(&at_limit).model.len(), MAX_MODEL_BYTES);
+        let over = format!(r#"{{"model":"{}"}}"#, "a".repeat(MAX_MODEL_BYTES + 1));
+        assert_eq!(
+            error(&over),
+            "`model` is 4097 bytes long; at most 4096 are accepted (a model name or a tag query)."
+        );
+        assert_eq!(clip_client_text("tag:free"), "tag:free");
+        let long = "é".repeat(600);
+        let clipped = clip_client_text(&long);
+        assert_eq!(
+            clipped,
+            format!("{}… (cut: 1200 bytes in all)", "é".repeat(MAX_SHOWN_CHARS))
         );
     }
 

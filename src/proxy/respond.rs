@@ -6,17 +6,24 @@ use axum::body::Body;
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::Response;
 use bytes::Bytes;
+use std::time::Duration;
+use tokio::time::Instant;
 
 use super::attempt::Answer;
 use super::call::{CallContext, Served};
-use super::relay::RelayEnd;
+use super::relay::{OpenedStream, RelayEnd};
 use crate::usage::tap::Usage;
 use crate::usage::writer::answer_text;
 
 /// The response for `answer`, served by the candidate the context's last attempt tried
 /// (ranked with `score`). The call is finished here, or by the relay when a stream ends.
 pub(super) fn respond(mut call: CallContext, score: f64, answer: Answer) -> Response {
-    match answer {
+    let (response, served) = match answer {
+        Answer::Stream {
+            opened,
+            sent_at,
+            ttft,
+        } => return stream(call, score, opened, sent_at, ttft),
         Answer::Complete {
             status,
             content_type,
@@ -33,20 +40,16 @@ pub(super) fn respond(mut call: CallContext, score: f64, answer: Answer) -> Resp
             } else {
                 String::new()
             };
-            let response_body = Some(body.clone());
-            let mut response = whole(status, content_type, body);
-            set_router_headers(response.headers_mut(), &call, Some(score));
             let served = Served {
                 http_status: status,
                 usage,
                 output_text,
                 total: took,
                 error: refusal,
-                response_body,
+                response_body: Some(body.clone()),
                 ..Served::default()
             };
-            call.finish_served(served, None);
-            response
+            (whole(status, content_type, body), served)
         }
         Answer::Relayed {
             status,
@@ -55,57 +58,59 @@ pub(super) fn respond(mut call: CallContext, score: f64, answer: Answer) -> Resp
             message,
         } => {
             call.attempt_without_verdict();
-            let total = call.started.elapsed();
-            let response_body = Some(body.clone());
-            let mut response = whole(status, content_type, body);
-            set_router_headers(response.headers_mut(), &call, Some(score));
             let served = Served {
                 http_status: status,
                 usage: Some(Usage::default()),
-                total,
+                total: call.started.elapsed(),
                 error: Some(message),
-                response_body,
+                response_body: Some(body.clone()),
                 ..Served::default()
             };
-            call.finish_served(served, None);
-            response
+            (whole(status, content_type, body), served)
         }
-        Answer::Stream {
-            opened,
-            sent_at,
-            ttft,
-        } => {
-            let mut response = Response::new(Body::empty());
-            set_router_headers(response.headers_mut(), &call, Some(score));
-            let on_end = Box::new(move |end: RelayEnd| {
-                let cancelled = end.client_gone && !end.completed;
-                let failure = end.error.as_ref().map(|e| e.failure.clone());
-                let served = Served {
-                    http_status: 200,
-                    usage: end.usage,
-                    output_text: end.text,
-                    ttft: Some(ttft),
-                    total: end.ended_at.saturating_duration_since(sent_at),
-                    error: end.error.map(|e| e.message),
-                    cancelled,
-                    response_body: None,
-                };
-                call.finish_served(served, failure.as_ref());
-            });
-            *response.body_mut() =
-                Body::from_stream(opened.relay.on_end(on_end).into_stream(opened.first));
-            let headers = response.headers_mut();
-            headers.insert(
-                axum::http::header::CONTENT_TYPE,
-                HeaderValue::from_static("text/event-stream"),
-            );
-            headers.insert(
-                axum::http::header::CACHE_CONTROL,
-                HeaderValue::from_static("no-cache"),
-            );
-            response
-        }
-    }
+    };
+    let mut response = response;
+    set_router_headers(response.headers_mut(), &call, Some(score));
+    call.finish_served(served, None);
+    response
+}
+
+/// A stream's response: the relay, which finishes the call when it ends.
+fn stream(
+    call: CallContext,
+    score: f64,
+    opened: OpenedStream,
+    sent_at: Instant,
+    ttft: Duration,
+) -> Response {
+    let mut response = Response::new(Body::empty());
+    set_router_headers(response.headers_mut(), &call, Some(score));
+    let on_end = Box::new(move |end: RelayEnd| {
+        let cancelled = end.client_gone && !end.completed;
+        let failure = end.error.as_ref().map(|e| e.failure.clone());
+        let served = Served {
+            http_status: 200,
+            usage: end.usage,
+            output_text: end.text,
+            ttft: Some(ttft),
+            total: end.ended_at.saturating_duration_since(sent_at),
+            error: end.error.map(|e| e.message),
+            cancelled,
+            response_body: None,
+        };
+        call.finish_served(served, failure.as_ref());
+    });
+    *response.body_mut() = Body::from_stream(opened.relay.on_end(on_end).into_stream(opened.first));
+    let headers = response.headers_mut();
+    headers.insert(
+        axum::http::header::CONTENT_TYPE,
+        HeaderValue::from_static("text/event-stream"),
+    );
+    headers.insert(
+        axum::http::header::CACHE_CONTROL,
+        HeaderValue::from_static("no-cache"),
+    );
+    response
 }
 
 fn whole(status: u16, content_type: Option<HeaderValue>, body: Bytes) -> Response {

@@ -4,7 +4,15 @@
 //! discovery runs for the channels that are new or whose provider, base URL or key changed.
 //! An invalid one is rejected: the error is logged and shown in `/health` (`config_error`),
 //! and the running config keeps serving. Host and port are bound at start; a change to them
-//! takes effect on restart (logged).
+//! takes effect on restart (logged), and so do the connection limits and the answer budget.
+//!
+//! Guards (a reload must never open the door):
+//! - an empty or comment-only file is rejected (`config::load`), so a file caught between
+//!   truncate and write (`>` redirection, `cp`, editors that save in place) is never applied;
+//! - before loading, the files must [`settle`]: read twice [`SETTLE`] apart with the same
+//!   content (up to [`SETTLE_TRIES`] times), so a write in progress is waited out;
+//! - a reload that would turn `auth.enabled` from true to false is refused unless the new file
+//!   says `auth.allow_disable_on_reload: true` (shown in `/health` like any rejected reload).
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -33,9 +41,32 @@ pub enum ReloadOutcome {
     Rejected(String),
 }
 
+/// How long the config files must stay unchanged before a reload reads them.
+pub const SETTLE: Duration = Duration::from_millis(100);
+/// Reads before a reload gives up waiting for the files to settle and loads what is there.
+pub const SETTLE_TRIES: usize = 20;
+
+/// Wait until both config files read the same twice in a row, [`SETTLE`] apart.
+pub async fn settle(paths: &[PathBuf]) {
+    let read = |paths: &[PathBuf]| -> Vec<Option<Vec<u8>>> {
+        paths.iter().map(|p| std::fs::read(p).ok()).collect()
+    };
+    let mut before = read(paths);
+    for _ in 0..SETTLE_TRIES {
+        tokio::time::sleep(SETTLE).await;
+        let now = read(paths);
+        if now == before {
+            return;
+        }
+        before = now;
+    }
+    tracing::warn!("the config files kept changing; loading them as they are now");
+}
+
 /// Load the config again and apply it (or record why not).
 pub async fn reload(state: &Arc<AppState>, rebuilder: &Rebuilder) -> ReloadOutcome {
     let source = state.source.clone();
+    settle(&[source.router_path(), source.providers_path()]).await;
     let loaded = tokio::task::spawn_blocking(move || load_config(&source)).await;
     let new = match loaded {
         Ok(Ok(config)) => config,
@@ -43,6 +74,15 @@ pub async fn reload(state: &Arc<AppState>, rebuilder: &Rebuilder) -> ReloadOutco
         Err(e) => return reject(state, format!("reload task failed: {e}")),
     };
     let old = state.snapshot().config.clone();
+    if old.auth.enabled && !new.auth.enabled && !new.auth.allow_disable_on_reload {
+        return reject(
+            state,
+            format!(
+                "{}: auth.enabled: turning authentication off is refused on reload (set auth.allow_disable_on_reload: true to allow it, or restart)",
+                state.source.router_path().display()
+            ),
+        );
+    }
     let mut new = new;
     // The listener is bound once; keep what is actually serving.
     if (
@@ -58,6 +98,15 @@ pub async fn reload(state: &Arc<AppState>, rebuilder: &Rebuilder) -> ReloadOutco
         new.server.host = old.server.host.clone();
         new.server.port = old.server.port;
         new.server.workers = old.server.workers;
+    }
+    if new.server.connections != old.server.connections
+        || new.server.max_buffered_answer_bytes != old.server.max_buffered_answer_bytes
+    {
+        tracing::warn!(
+            "server connection limits or max_buffered_answer_bytes changed: take effect on restart"
+        );
+        new.server.connections = old.server.connections;
+        new.server.max_buffered_answer_bytes = old.server.max_buffered_answer_bytes;
     }
     for warning in &new.warnings {
         tracing::warn!("{warning}");

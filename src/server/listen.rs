@@ -15,12 +15,18 @@
 //! the token, every server finishes its in-flight requests, and the thread ends.
 
 use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
 
-use axum::serve::ListenerExt;
 use axum::Router;
 use tokio::net::{TcpListener, TcpSocket};
+use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
+
+use super::connection::{self, Closed};
+use crate::config::ConnectionLimits;
+use crate::metrics::Metrics;
 
 /// Pending connections the kernel queues per listener.
 const BACKLOG: u32 = 1024;
@@ -37,6 +43,7 @@ pub async fn bind(addr: &str, workers: usize) -> std::io::Result<Vec<std::net::T
             "the host resolves to no address",
         )
     })?;
+    probe_free(at)?;
     let mut listeners = Vec::with_capacity(workers);
     for _ in 0..workers {
         let listener = reuse_port_listener(at)?;
@@ -45,6 +52,34 @@ pub async fn bind(addr: &str, workers: usize) -> std::io::Result<Vec<std::net::T
         listeners.push(listener.into_std()?);
     }
     Ok(listeners)
+}
+
+/// Fail when another socket listens on `addr`: `SO_REUSEPORT` would otherwise let this
+/// gateway share the port with any other process of the same user that set it too (another
+/// gateway, say), and each would get a share of the connections. The probe binds without
+/// `SO_REUSEPORT` (with `SO_REUSEADDR`, so connections of a previous run in TIME_WAIT do not
+/// block a restart) and is closed at once; only this gateway's own workers share the port.
+fn probe_free(addr: SocketAddr) -> std::io::Result<()> {
+    if addr.port() == 0 {
+        return Ok(());
+    }
+    let socket = if addr.is_ipv4() {
+        TcpSocket::new_v4()?
+    } else {
+        TcpSocket::new_v6()?
+    };
+    socket.set_reuseaddr(true)?;
+    match socket.bind(addr).and_then(|()| socket.listen(1)) {
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AddrInUse => Err(std::io::Error::new(
+            std::io::ErrorKind::AddrInUse,
+            format!(
+                "port {} is already in use by another process (stop it, or set another server.port)",
+                addr.port()
+            ),
+        )),
+        Err(e) => Err(e),
+    }
 }
 
 /// A listener on `addr` that shares its port (`SO_REUSEPORT`, on unix: the only platforms
@@ -88,22 +123,36 @@ pub fn prepare(listeners: Vec<std::net::TcpListener>) -> std::io::Result<Vec<Wor
 }
 
 /// Start one thread per worker; each serves `router` until `shutdown`, then finishes its
-/// in-flight requests. The threads are tracked by `tasks`.
+/// in-flight requests within `limits.shutdown_timeout` and closes what is left. The threads
+/// are tracked by `tasks`. `max_connections` is shared by all of them.
 pub fn spawn(
     workers: Vec<Worker>,
     router: Router,
+    limits: ConnectionLimits,
+    metrics: Arc<Metrics>,
     tasks: &TaskTracker,
     shutdown: &CancellationToken,
 ) -> std::io::Result<()> {
+    let cap = match limits.max_connections {
+        0 => connection::default_max_connections(),
+        n => n,
+    };
+    let shared = Arc::new(Shared {
+        router,
+        limits,
+        open: Arc::new(Semaphore::new(cap.min(Semaphore::MAX_PERMITS))),
+        metrics,
+    });
     for (i, worker) in workers.into_iter().enumerate() {
-        let router = router.clone();
+        let shared = shared.clone();
         let stop = shutdown.clone();
         let (ended, wait_end) = tokio::sync::oneshot::channel::<()>();
         std::thread::Builder::new()
             .name(format!("sar-worker-{i}"))
             .spawn(move || {
                 let Worker { runtime, listener } = worker;
-                runtime.block_on(serve(listener, router, stop));
+                runtime.block_on(serve(listener, &shared, stop));
+                // Connections still open past the shutdown timeout are dropped here.
                 drop(runtime);
                 let _ = ended.send(());
             })?;
@@ -114,20 +163,100 @@ pub fn spawn(
     Ok(())
 }
 
-async fn serve(listener: TcpListener, router: Router, stop: CancellationToken) {
+/// What every worker shares.
+struct Shared {
+    router: Router,
+    limits: ConnectionLimits,
+    /// Room for one more open client connection, across workers.
+    open: Arc<Semaphore>,
+    metrics: Arc<Metrics>,
+}
+
+async fn serve(listener: TcpListener, shared: &Shared, stop: CancellationToken) {
     // Built before the first accept, not by the first request.
     drop(crate::upstream::client::client());
-    // Without TCP_NODELAY, one request at a time pays ~40 ms of delayed-ACK latency.
-    let listener = listener.tap_io(|tcp| {
+    let builder = connection::builder();
+    let connections = TaskTracker::new();
+    let mut backoff = AcceptBackoff::default();
+    loop {
+        // At the cap, wait here: new connections queue in the kernel's backlog, and the
+        // ones open are not disturbed.
+        let permit = tokio::select! {
+            permit = shared.open.clone().acquire_owned() => permit,
+            _ = stop.cancelled() => break,
+        };
+        let Ok(permit) = permit else { break };
+        let accepted = tokio::select! {
+            accepted = listener.accept() => accepted,
+            _ = stop.cancelled() => break,
+        };
+        let tcp = match accepted {
+            Ok((tcp, _peer)) => tcp,
+            Err(e) => {
+                drop(permit);
+                shared.metrics.connections.accept_error();
+                tokio::select! {
+                    _ = backoff.wait(&e) => continue,
+                    _ = stop.cancelled() => break,
+                }
+            }
+        };
+        backoff.reset();
+        // Without TCP_NODELAY, one request at a time pays ~40 ms of delayed-ACK latency.
         if let Err(e) = tcp.set_nodelay(true) {
             tracing::debug!("cannot set TCP_NODELAY: {e}");
         }
-    });
-    let served = axum::serve(listener, router)
-        .with_graceful_shutdown(async move { stop.cancelled().await })
-        .await;
-    if let Err(e) = served {
-        tracing::error!("server stopped with an error: {e}");
+        let router = shared.router.clone();
+        let builder = builder.clone();
+        let limits = shared.limits;
+        let metrics = shared.metrics.clone();
+        let stop = stop.clone();
+        connections.spawn(async move {
+            metrics.connections.opened();
+            let closed = connection::serve(tcp, router, &builder, &limits, &stop).await;
+            metrics.connections.closed(closed.map(Closed::as_str));
+            drop(permit);
+        });
+    }
+    // Stop accepting: the listening socket closes, new connections are refused.
+    drop(listener);
+    connections.close();
+    let finished = tokio::time::timeout(shared.limits.shutdown_timeout, connections.wait()).await;
+    if finished.is_err() {
+        tracing::warn!(
+            open = connections.len(),
+            "shutdown: connections still busy after server.shutdown_timeout_s are closed"
+        );
+    }
+}
+
+/// Accept errors (out of file descriptors, out of memory) back off instead of spinning: a
+/// pause from 10 ms doubling to 1 s, and one warning per episode.
+#[derive(Default)]
+struct AcceptBackoff {
+    pause: Option<Duration>,
+}
+
+impl AcceptBackoff {
+    async fn wait(&mut self, error: &std::io::Error) {
+        let pause = match self.pause {
+            None => {
+                tracing::warn!(
+                    "cannot accept connections: {error}; pausing accepts (raise the open-file \
+                     limit or lower server.max_connections)"
+                );
+                Duration::from_millis(10)
+            }
+            Some(pause) => (pause * 2).min(Duration::from_secs(1)),
+        };
+        self.pause = Some(pause);
+        tokio::time::sleep(pause).await;
+    }
+
+    fn reset(&mut self) {
+        if self.pause.take().is_some() {
+            tracing::info!("accepting connections again");
+        }
     }
 }
 

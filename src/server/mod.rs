@@ -4,6 +4,7 @@ mod admin;
 pub mod auth;
 mod body;
 mod catalog_api;
+pub mod connection;
 pub mod error;
 pub(crate) mod history_api;
 pub mod listen;

@@ -51,7 +51,7 @@ pub async fn embeddings(State(state): State<Arc<AppState>>, request: Request) ->
 }
 
 pub async fn metrics(State(state): State<Arc<AppState>>) -> Response {
-    let text = state.metrics.render(state.usage.dropped());
+    let text = state.metrics.render(state.usage.counts());
     (
         [(
             axum::http::header::CONTENT_TYPE,

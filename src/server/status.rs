@@ -1,8 +1,10 @@
 //! `GET /health` (and its Kubernetes-style aliases): is the gateway serving, and with what —
-//! channel counts, catalog size, discovery state per channel, dropped usage records, the
-//! error of the last rejected config reload, and the request history's write errors (a broken
-//! history database never fails a request; it shows here). `degraded` when a reload was rejected, no channel
-//! is enabled, or the catalog is empty. Never shows a key.
+//! channel counts, catalog size, discovery state per channel, the usage log (dropped records,
+//! write errors, the backlog and the last write error), open connections, the error of the
+//! last rejected config reload, and the request history's counters and write errors (a broken
+//! history database never fails a request and does not degrade the status; it shows here).
+//! `degraded` when a reload was rejected, the usage log cannot be written, no channel is
+//! enabled, or the catalog is empty. Never shows a key.
 
 use std::sync::Arc;
 
@@ -18,11 +20,19 @@ pub async fn health(State(state): State<Arc<AppState>>) -> Json<Value> {
     let catalog = &snapshot.catalog;
     let enabled = config.enabled_channels().count();
     let config_error = state.config_error.load_full().map(|e| e.to_string());
-    let status = if config_error.is_some() || enabled == 0 || catalog.is_empty() {
-        "degraded"
-    } else {
-        "ok"
-    };
+    let usage_error = state.usage.failing();
+    let usage = state.usage.counts();
+    let alert_write_errors = state
+        .alerts
+        .lock()
+        .map(|a| a.write_errors())
+        .unwrap_or_default();
+    let status =
+        if config_error.is_some() || usage_error.is_some() || enabled == 0 || catalog.is_empty() {
+            "degraded"
+        } else {
+            "ok"
+        };
     let discovery = state
         .discovery
         .lock()
@@ -69,8 +79,19 @@ pub async fn health(State(state): State<Arc<AppState>>) -> Json<Value> {
         "last_discovery": last_discovery,
         "discovery": channels,
         "usage": {
-            "dropped_records": state.usage.dropped(),
+            "dropped_records": usage.dropped,
+            "write_errors": usage.write_errors,
+            "backlog_records": usage.backlog,
+            "last_write_error": usage_error,
+            "alert_write_errors": alert_write_errors,
             "corrupt_lines_skipped_at_start": state.corrupt_usage_lines,
+        },
+        "connections": {
+            "open": state.metrics.connections.open_now(),
+            "max": match config.server.connections.max_connections {
+                0 => super::connection::default_max_connections(),
+                n => n,
+            },
         },
         "config_error": config_error,
         "history": history_health(&state),

@@ -67,6 +67,8 @@ pub struct AppState {
     pub history_error: Option<String>,
     /// The snapshot writer, for discovery and reload started from a request.
     pub rebuilder: std::sync::OnceLock<rebuilder::Rebuilder>,
+    /// Memory for upstream answers read whole, shared by every request.
+    pub answer_budget: crate::upstream::answer_budget::AnswerBudget,
 }
 
 impl std::fmt::Debug for AppState {

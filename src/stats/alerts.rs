@@ -27,7 +27,7 @@
 //! - All alerts of the file stay in memory (quiet hours make them few); `recent` filters.
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
-use std::fs::{self, File, OpenOptions};
+use std::fs::{self, File};
 use std::io::{self, BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 
@@ -36,6 +36,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
 use crate::upstream::redact::redact_secrets;
+use crate::usage::logfiles::{append_lines, create_private_dir, open_private_append};
 
 /// Errors of one channel within this window...
 const ERROR_WINDOW_SECONDS: i64 = 300;
@@ -45,6 +46,8 @@ const ERRORS_BEFORE_ALERT: usize = 3;
 const QUIET_SECONDS: i64 = 3600;
 const MAX_MESSAGE_CHARS: usize = 500;
 const MAX_HOURS: u32 = 168;
+/// Alerts kept for a later write while the file cannot be written.
+const MAX_UNWRITTEN: usize = 1000;
 
 /// The kinds of alert this gateway writes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -54,6 +57,8 @@ pub enum AlertType {
     BudgetWarning,
     BudgetExceeded,
     RepeatedErrors,
+    /// The gateway cannot write its usage log (channel id `gateway`).
+    UsageLogWrite,
 }
 
 impl AlertType {
@@ -65,6 +70,7 @@ impl AlertType {
             AlertType::BudgetWarning => "budget_warning",
             AlertType::BudgetExceeded => "budget_exceeded",
             AlertType::RepeatedErrors => "repeated_errors",
+            AlertType::UsageLogWrite => "usage_log_write_failed",
         }
     }
 }
@@ -158,6 +164,10 @@ pub struct AlertLog {
     /// channel id -> times of its latest counted errors (at most `ERRORS_BEFORE_ALERT`).
     recent_errors: HashMap<String, VecDeque<DateTime<Utc>>>,
     skipped_lines: usize,
+    /// Alerts kept in memory whose line could not be written yet (oldest first, bounded);
+    /// written before the next alert.
+    unwritten: VecDeque<ChannelAlert>,
+    write_errors: u64,
 }
 
 impl AlertLog {
@@ -171,6 +181,8 @@ impl AlertLog {
             last_alert: HashMap::new(),
             recent_errors: HashMap::new(),
             skipped_lines: 0,
+            unwritten: VecDeque::new(),
+            write_errors: 0,
         }
     }
 
@@ -260,6 +272,10 @@ impl AlertLog {
 
     /// Writes an alert decided elsewhere (budgets) without applying the rules. The message is
     /// redacted again; a timestamp that is not RFC 3339 is an `InvalidInput` error.
+    ///
+    /// When the file cannot be written, the alert is kept in memory all the same (listed,
+    /// quiet hours apply), counted in [`AlertLog::write_errors`], and written before the next
+    /// alert; the error is returned for the caller to log.
     pub fn push(&mut self, mut alert: ChannelAlert) -> io::Result<()> {
         let at = parse_time(&alert.timestamp).ok_or_else(|| {
             io::Error::new(
@@ -268,9 +284,35 @@ impl AlertLog {
             )
         })?;
         alert.message = clean_message(&alert.message);
-        append_line(&self.path, &alert)?;
+        if self.unwritten.len() >= MAX_UNWRITTEN {
+            self.unwritten.pop_front();
+        }
+        self.unwritten.push_back(alert.clone());
         self.remember(StoredAlert { at, alert });
-        Ok(())
+        self.write_unwritten()
+    }
+
+    /// Alerts whose write failed (kept in memory, retried).
+    pub fn write_errors(&self) -> u64 {
+        self.write_errors
+    }
+
+    fn write_unwritten(&mut self) -> io::Result<()> {
+        let mut lines = Vec::new();
+        for alert in &self.unwritten {
+            lines.extend(serde_json::to_vec(alert).map_err(io::Error::other)?);
+            lines.push(b'\n');
+        }
+        match append_lines_to(&self.path, &lines) {
+            Ok(()) => {
+                self.unwritten.clear();
+                Ok(())
+            }
+            Err(e) => {
+                self.write_errors += 1;
+                Err(e)
+            }
+        }
     }
 
     /// When the last alert of `alert_type` for `channel_id` was written, if ever.
@@ -390,12 +432,11 @@ fn parse_time(timestamp: &str) -> Option<DateTime<Utc>> {
         .map(|t| t.with_timezone(&Utc))
 }
 
-fn append_line(path: &Path, alert: &ChannelAlert) -> io::Result<()> {
-    let mut line = serde_json::to_vec(alert).map_err(io::Error::other)?;
-    line.push(b'\n');
-    ensure_parent(path)?;
-    let mut file = OpenOptions::new().create(true).append(true).open(path)?;
-    file.write_all(&line)
+/// Whole lines or nothing (`logfiles::append_lines`), in a file created 0600.
+fn append_lines_to(path: &Path, lines: &[u8]) -> io::Result<()> {
+    let mut file = open_private_append(path)?;
+    let mut torn = false;
+    append_lines(&mut file, lines, &mut torn)
 }
 
 /// Replaces the file with `alerts`: write a temp file beside it, sync, rename.
@@ -405,7 +446,8 @@ fn rewrite(path: &Path, alerts: &[StoredAlert]) -> io::Result<()> {
     let tmp = PathBuf::from(tmp_name);
     ensure_parent(path)?;
     let result = (|| {
-        let mut out = io::BufWriter::new(File::create(&tmp)?);
+        let _ = fs::remove_file(&tmp);
+        let mut out = io::BufWriter::new(open_private_append(&tmp)?);
         for stored in alerts {
             serde_json::to_writer(&mut out, &stored.alert).map_err(io::Error::other)?;
             out.write_all(b"\n")?;
@@ -422,7 +464,7 @@ fn rewrite(path: &Path, alerts: &[StoredAlert]) -> io::Result<()> {
 
 fn ensure_parent(path: &Path) -> io::Result<()> {
     match path.parent().filter(|p| !p.as_os_str().is_empty()) {
-        Some(parent) => fs::create_dir_all(parent),
+        Some(parent) => create_private_dir(parent),
         None => Ok(()),
     }
 }

@@ -40,6 +40,9 @@ pub enum Failure {
     Connect,
     /// 2xx that is not what was asked for (HTML page, invalid JSON, redirect, cut stream).
     BadResponse,
+    /// The gateway had no room to read the answer (`server.max_buffered_answer_bytes` in use
+    /// by other requests): not the channel's fault, so no health effect and no alert.
+    GatewayBusy,
 }
 
 impl Failure {
@@ -58,6 +61,7 @@ impl Failure {
             Failure::Timeout => "timeout",
             Failure::Connect => "connection",
             Failure::BadResponse => "bad_response",
+            Failure::GatewayBusy => "gateway_busy",
         }
     }
 

@@ -20,11 +20,16 @@ use regex::Regex;
 
 use crate::config::Channel;
 
-/// Replace the channel's key and anything key-shaped in `message`.
+/// Replace the channel's key, the credentials of its base URL, and anything key-shaped in
+/// `message`.
 pub fn redact(message: &str, channel: &Channel) -> String {
     let mut text = message.to_string();
     if let Some(key) = channel_key(channel) {
         text = text.replace(key, "***");
+    }
+    let shown = crate::config::url_without_credentials(&channel.base_url);
+    if shown != channel.base_url {
+        text = text.replace(&channel.base_url, &shown);
     }
     redact_secrets(&text).into_owned()
 }

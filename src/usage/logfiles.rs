@@ -1,12 +1,15 @@
 //! Names and listing of the usage log files (SPEC §2, §9): `usage_YYYYMMDD.jsonl` in the
 //! usage directory and their gzip'd archives `archive/usage_YYYYMMDD.jsonl.gz`.
 //!
-//! Owns the file-name rule, used by the rebuild and the archiver alike. It must never open,
-//! read or change a file; it only lists directories. Names that do not follow the rule exactly
-//! (wrong digit count, impossible date, temp files, other logs) are ignored.
+//! Owns the file-name rule, used by the rebuild and the archiver alike, and how the gateway's
+//! own log lines reach a file ([`append_lines`], [`create_private_dir`]): files are created
+//! 0600 and directories 0700 (on unix; existing ones keep their mode), and a write either
+//! lands whole lines or is rolled back, so a full or failing disk never leaves a torn line
+//! that the next record would be joined to. Names that do not follow the rule exactly (wrong
+//! digit count, impossible date, temp files, other logs) are ignored.
 
-use std::fs;
-use std::io;
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
 use chrono::NaiveDate;
@@ -31,6 +34,58 @@ pub struct UsageFile {
     pub date: NaiveDate,
     pub kind: UsageFileKind,
     pub path: PathBuf,
+}
+
+/// `dir` and its missing parents, created 0700 (unix).
+pub fn create_private_dir(dir: &Path) -> io::Result<()> {
+    let mut builder = fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+    builder.create(dir)
+}
+
+/// Open `path` for appending, creating it 0600 (unix) and its directory 0700.
+pub fn open_private_append(path: &Path) -> io::Result<File> {
+    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        create_private_dir(parent)?;
+    }
+    let mut options = OpenOptions::new();
+    options.create(true).append(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    options.open(path)
+}
+
+/// Append `lines` (whole lines, each ending in `\n`) to `file`, or nothing: when the write
+/// fails part-way, the file is cut back to its length before it. When even that fails,
+/// `*torn` is set, and the next append starts with a line break, so the broken piece stays a
+/// line of its own (skipped as corrupt) instead of swallowing the next record.
+pub fn append_lines(file: &mut File, lines: &[u8], torn: &mut bool) -> io::Result<()> {
+    let before = file.metadata()?.len();
+    let written = if *torn {
+        file.write_all(b"\n").and_then(|()| file.write_all(lines))
+    } else {
+        file.write_all(lines)
+    };
+    if let Err(e) = written {
+        let now = file.metadata().map(|m| m.len()).unwrap_or(u64::MAX);
+        if now != before && file.set_len(before).is_err() {
+            *torn = true;
+        }
+        return Err(e);
+    }
+    *torn = false;
+    Ok(())
+}
+
+/// Create a file in `dir` and remove it again: whether the gateway can write its logs there.
+pub fn check_writable(dir: &Path) -> io::Result<()> {
+    create_private_dir(dir)?;
+    let probe = dir.join(format!(".write_check.{}", std::process::id()));
+    let written = open_private_append(&probe).and_then(|mut f| f.write_all(b"ok\n"));
+    let _ = fs::remove_file(&probe);
+    written
 }
 
 /// `usage_YYYYMMDD.jsonl` for a UTC date.
@@ -93,6 +148,34 @@ fn list_kind(dir: &Path, wanted: UsageFileKind) -> io::Result<Vec<UsageFile>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[cfg(unix)]
+    #[test]
+    fn log_files_and_dirs_are_private_and_appends_are_whole_lines() {
+        use std::os::unix::fs::PermissionsExt;
+        let root = tempfile::tempdir().expect("dir");
+        let dir = root.path().join("logs/deeper");
+        let path = dir.join("usage_20260203.jsonl");
+        let mut file = open_private_append(&path).expect("open");
+        let mode = |p: &Path| fs::metadata(p).map(|m| m.permissions().mode() & 0o777).ok();
+        assert_eq!(mode(&path), Some(0o600));
+        assert_eq!(mode(&dir), Some(0o700));
+        assert_eq!(mode(&root.path().join("logs")), Some(0o700));
+        let mut torn = true;
+        append_lines(&mut file, b"{\"a\":1}\n", &mut torn).expect("append");
+        assert!(!torn);
+        append_lines(&mut file, b"{\"b\":2}\n", &mut torn).expect("append");
+        assert_eq!(
+            fs::read_to_string(&path).expect("read"),
+            "\n{\"a\":1}\n{\"b\":2}\n"
+        );
+        assert!(check_writable(&dir).is_ok());
+        assert_eq!(
+            fs::read_dir(&dir).expect("list").count(),
+            1,
+            "the probe is gone"
+        );
+    }
 
     #[test]
     fn file_names() {

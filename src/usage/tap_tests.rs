@@ -1,6 +1,9 @@
 //! Tests of the SSE tap against real stream recordings: splitting, usage, stripping, text.
 
 use super::*;
+use crate::upstream::sse::{SseEvent, SseEventSplitter};
+use crate::usage::stream_text::{StreamText, STREAM_TEXT_LIMIT};
+use bytes::Bytes;
 use proptest::prelude::*;
 
 fn recording(name: &str) -> String {

@@ -23,24 +23,23 @@
 //!
 //! When the queue is full (the disk is far behind), the record is dropped, counted in
 //! [`UsageWriter::dropped`] (shown by `/health` and `/metrics`), and a warning is logged for
-//! the first drop and every 1000th after; records are never dropped silently. With
+//! the first drop and every 1000th after; records are never dropped silently. A write that
+//! fails (full disk, read-only directory) loses nothing at once: the record waits in a bounded
+//! backlog, is counted, turns `/health` degraded and raises an alert (`backlog`). With
 //! `usage.enabled: false` records still reach the observer (stats and budgets keep working)
 //! but no file is written.
 
-use std::fs::{File, OpenOptions};
-use std::io::{BufWriter, Write};
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::thread::Thread;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use chrono::NaiveDate;
 use tokio::sync::oneshot;
 
+use super::backlog::{LogHealth, LogOut, UsageCounts, RETRY};
 use super::cost::{billable_output, cost_of};
-use super::logfiles::usage_file_name;
 use super::record::utc_date_of;
 use super::record::UsageRecord;
 use super::tap::Usage;
@@ -131,7 +130,7 @@ impl Queue {
 /// Handle to the writer thread.
 pub struct UsageWriter {
     queue: Arc<Queue>,
-    dropped: AtomicU64,
+    health: Arc<LogHealth>,
 }
 
 impl std::fmt::Debug for UsageWriter {
@@ -162,21 +161,20 @@ impl UsageWriter {
             thread: OnceLock::new(),
             history: OnceLock::new(),
         });
+        let health = Arc::new(LogHealth::default());
+        let out = dir.map(|dir| LogOut::new(dir, health.clone()));
         let shared = queue.clone();
         let started = std::thread::Builder::new()
             .name("usage-writer".into())
             .spawn(move || {
                 // Set before the thread ever parks, so no wake can be lost.
                 let _ = shared.thread.set(std::thread::current());
-                run(&shared, dir, on_record, linger)
+                run(&shared, out, on_record, linger)
             });
         if let Err(e) = started {
             tracing::error!("cannot start the usage writer thread: {e}");
         }
-        Arc::new(Self {
-            queue,
-            dropped: AtomicU64::new(0),
-        })
+        Arc::new(Self { queue, health })
     }
 
     /// Queue a record; never waits. A full queue drops it (counted and logged).
@@ -195,7 +193,7 @@ impl UsageWriter {
 
     fn send_or_drop(&self, message: Message) {
         if self.queue.push(message, false).is_err() {
-            let dropped = self.dropped.fetch_add(1, Ordering::Relaxed) + 1;
+            let dropped = self.health.dropped.fetch_add(1, Ordering::Relaxed) + 1;
             if dropped == 1 || dropped % 1000 == 0 {
                 tracing::warn!(
                     dropped,
@@ -211,9 +209,31 @@ impl UsageWriter {
         let _ = self.queue.history.set(history);
     }
 
-    /// Records dropped because the queue was full.
+    /// Records lost: the queue was full, or a write failed with the backlog full.
     pub fn dropped(&self) -> u64 {
-        self.dropped.load(Ordering::Relaxed)
+        self.health.dropped.load(Ordering::Relaxed)
+    }
+
+    /// Drops, write errors and the backlog, for `/metrics` and `/health`.
+    pub fn counts(&self) -> UsageCounts {
+        self.health.counts()
+    }
+
+    /// The last write error while the log is failing (`/health` is then degraded).
+    pub fn failing(&self) -> Option<String> {
+        self.health.failing()
+    }
+
+    /// Called (on the writer thread) with the error when writing starts failing, once per
+    /// episode: the process raises an alert with it.
+    pub fn on_failing(&self, raise: super::backlog::FailingHook) {
+        self.health.set_on_failing(raise);
+    }
+
+    /// For tests: make every write fail as on a full disk (`on: false` heals it).
+    #[doc(hidden)]
+    pub fn inject_write_failures(&self, on: bool) {
+        self.health.inject_write_failures(on);
     }
 
     /// Wait until everything queued so far is written and flushed (wakes the writer at once).
@@ -248,60 +268,7 @@ impl Drop for UsageWriter {
     }
 }
 
-struct DailyFile {
-    dir: PathBuf,
-    date: Option<NaiveDate>,
-    file: Option<BufWriter<File>>,
-}
-
-impl DailyFile {
-    fn writer_for(&mut self, date: NaiveDate) -> Option<&mut BufWriter<File>> {
-        if self.date != Some(date) {
-            self.finish();
-            if let Err(e) = std::fs::create_dir_all(&self.dir) {
-                tracing::error!(dir = %self.dir.display(), "cannot create the usage log dir: {e}");
-                return None;
-            }
-            let path = self.dir.join(usage_file_name(date));
-            match OpenOptions::new().create(true).append(true).open(&path) {
-                Ok(file) => {
-                    self.file = Some(BufWriter::with_capacity(64 * 1024, file));
-                    self.date = Some(date);
-                }
-                Err(e) => {
-                    tracing::error!(path = %path.display(), "cannot open the usage log: {e}");
-                    return None;
-                }
-            }
-        }
-        self.file.as_mut()
-    }
-
-    fn flush(&mut self) {
-        if let Some(file) = self.file.as_mut() {
-            if let Err(e) = file.flush() {
-                tracing::error!("cannot write the usage log: {e}");
-            }
-        }
-    }
-
-    fn finish(&mut self) {
-        self.flush();
-        if let Some(file) = self.file.take() {
-            if let Err(e) = file.get_ref().sync_all() {
-                tracing::warn!("cannot fsync the usage log: {e}");
-            }
-        }
-        self.date = None;
-    }
-}
-
-fn run(queue: &Queue, dir: Option<PathBuf>, on_record: RecordObserver, linger: Duration) {
-    let mut out = dir.map(|dir| DailyFile {
-        dir,
-        date: None,
-        file: None,
-    });
+fn run(queue: &Queue, mut out: Option<LogOut>, on_record: RecordObserver, linger: Duration) {
     let mut batch: Vec<Message> = Vec::new();
     let mut last_record = Instant::now();
     loop {
@@ -312,6 +279,12 @@ fn run(queue: &Queue, dir: Option<PathBuf>, on_record: RecordObserver, linger: D
             }
             if last_record.elapsed() < linger {
                 std::thread::park_timeout(BATCH_WINDOW);
+                continue;
+            }
+            // A failing log is tried again now and then, records or not.
+            if let Some(out) = out.as_mut().filter(|o| o.has_backlog()) {
+                out.write();
+                std::thread::park_timeout(RETRY);
                 continue;
             }
             // Idle: park until a submit wakes us. Announce it first, then look again, so a
@@ -340,14 +313,15 @@ fn run(queue: &Queue, dir: Option<PathBuf>, on_record: RecordObserver, linger: D
                 Message::Job(job) => job(),
                 Message::Flush(done) => {
                     if let Some(out) = out.as_mut() {
-                        out.finish();
+                        out.write();
+                        out.sync();
                     }
                     let _ = done.send(());
                 }
             }
         }
         if let Some(out) = out.as_mut() {
-            out.flush();
+            out.write();
         }
         // Let the next batch gather (a flush or shutdown cuts this short).
         std::thread::park_timeout(BATCH_WINDOW);
@@ -357,16 +331,14 @@ fn run(queue: &Queue, dir: Option<PathBuf>, on_record: RecordObserver, linger: D
     }
 }
 
-fn append(out: &mut DailyFile, record: &UsageRecord) {
+fn append(out: &mut LogOut, record: &UsageRecord) {
     let date = utc_date_of(&record.timestamp).unwrap_or_else(|| chrono::Utc::now().date_naive());
-    let Some(file) = out.writer_for(date) else {
-        return;
-    };
-    let written = serde_json::to_writer(&mut *file, record)
-        .map_err(std::io::Error::from)
-        .and_then(|_| file.write_all(b"\n"));
-    if let Err(e) = written {
-        tracing::error!("cannot append a usage record: {e}");
+    match serde_json::to_vec(record) {
+        Ok(mut line) => {
+            line.push(b'\n');
+            out.push(date, line);
+        }
+        Err(e) => tracing::error!("cannot serialise a usage record: {e}"),
     }
 }
 

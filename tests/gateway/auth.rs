@@ -288,7 +288,7 @@ async fn a_generated_token_is_saved_privately_works_and_is_reused() {
 /// Run the binary until it logs that it is listening, then kill it; everything it printed on
 /// stdout (the token line is printed before the listening log, on a line-buffered stdout).
 async fn stdout_until_listening(config_dir: &std::path::Path) -> String {
-    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_smart-ai-router"))
+    let mut child = crate::support::binary_async()
         .arg("--config-dir")
         .arg(config_dir)
         .args(["--port", "0", "--log-format", "json"])

@@ -4,7 +4,6 @@
 
 use std::io::Read;
 use std::path::Path;
-use std::process::Command;
 
 use crate::support::usage_log::{usage_file_name, usage_record, write_log};
 use chrono::{Days, Utc};
@@ -39,7 +38,7 @@ struct Run {
 }
 
 fn run(config_dir: &Path, args: &[&str]) -> Run {
-    let output = Command::new(env!("CARGO_BIN_EXE_smart-ai-router"))
+    let output = crate::support::binary()
         .arg("--config-dir")
         .arg(config_dir)
         .args(args)

@@ -213,7 +213,7 @@ fn an_unknown_key_names_the_key_the_file_and_the_line() {
         let router = "server:\n  port: 7601\n  hots: x\n";
         assert_eq!(
             errors_of(&write(jail.directory(), router)),
-            vec!["DIR/router_config.yaml:3: server: unknown field `hots`, expected one of `host`, `port`, `max_body_bytes`, `cache_dir`, `request_body_timeout_s`, `workers`"]
+            vec!["DIR/router_config.yaml:3: server: unknown field `hots`, expected one of `host`, `port`, `max_body_bytes`, `cache_dir`, `request_body_timeout_s`, `workers`, `header_read_timeout_s`, `idle_timeout_s`, `max_connections`, `shutdown_timeout_s`, `max_buffered_answer_bytes`"]
         );
         let router = "channels:\n  - id: a\n    provider: mock\n    api_key: k\n    tagz: [x]\n";
         assert_eq!(

@@ -19,7 +19,9 @@ use smart_ai_router::config::{load_config, ConfigSource};
 use smart_ai_router::proxy::request::ClientRequest;
 use smart_ai_router::query::{parse_query, resolve, Needs, Query};
 use smart_ai_router::upstream::classify::{classify_status, parse_retry_after, wait_hint};
-use smart_ai_router::usage::tap::{inspect_chunk, usage_from_body, SseEventSplitter, StreamText};
+use smart_ai_router::upstream::sse::SseEventSplitter;
+use smart_ai_router::usage::stream_text::StreamText;
+use smart_ai_router::usage::tap::{inspect_chunk, usage_from_body};
 
 /// Strings shaped like queries: prefixes, tags, negations, filters, separators, junk.
 fn query_like() -> impl Strategy<Value = String> {

@@ -47,7 +47,7 @@ channels:
             mock.base_url()
         ),
     );
-    let child = std::process::Command::new(env!("CARGO_BIN_EXE_smart-ai-router"))
+    let child = crate::support::binary()
         .args(["serve", "--config-dir"])
         .arg(dir.path().join("config"))
         .env("RUST_LOG", "trace")

@@ -136,7 +136,7 @@ channels:
         ),
     )
     .expect("write");
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_smart-ai-router"))
+    let mut child = crate::support::binary()
         .args(["serve", "--config-dir"])
         .arg(&config)
         .env("RUST_LOG", "error")

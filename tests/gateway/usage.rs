@@ -487,7 +487,7 @@ async fn stopping_under_load_loses_and_doubles_no_record() {
 async fn spawn_binary(
     config_dir: &std::path::Path,
 ) -> (tokio::process::Child, String, tokio::task::JoinHandle<()>) {
-    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_smart-ai-router"))
+    let mut child = crate::support::binary_async()
         .arg("--config-dir")
         .arg(config_dir)
         .args(["--port", "0", "--log-format", "json"])
