@@ -18,7 +18,7 @@ pub const DEFAULT_PER_PAGE: u32 = 50;
 /// The largest `per_page`.
 pub const MAX_PER_PAGE: u32 = 200;
 /// Matches are counted up to this many; past it the total is a lower bound.
-pub const COUNT_LIMIT: u64 = 10_000;
+pub const COUNT_LIMIT: u64 = 1_000;
 
 /// Filters and a page.
 #[derive(Debug, Clone, Default, PartialEq)]

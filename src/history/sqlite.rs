@@ -3,8 +3,10 @@
 //! text (so a phrase in any script is found inside a longer text, spaces or not).
 //!
 //! Two connections: the writer thread's and one for reads (the API and the UI, run on a
-//! blocking thread). Rows are newest-first by insertion order (`seq`). Counting stops at
-//! [`COUNT_LIMIT`] so a page over a million rows stays fast.
+//! blocking thread). Pages are newest first by start time, each filter served by an index on
+//! (column, time) so a page reads only its rows; a search walks the full-text index newest
+//! first (by insertion order). Counting stops at [`COUNT_LIMIT`] so a page over a million rows
+//! stays fast.
 
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
@@ -53,10 +55,14 @@ CREATE TABLE IF NOT EXISTS requests (
     response_body TEXT
 );
 CREATE INDEX IF NOT EXISTS requests_time ON requests(time_ms);
-CREATE INDEX IF NOT EXISTS requests_model ON requests(model);
-CREATE INDEX IF NOT EXISTS requests_channel ON requests(channel_id);
-CREATE INDEX IF NOT EXISTS requests_status ON requests(status);
-CREATE INDEX IF NOT EXISTS requests_app ON requests(app);
+DROP INDEX IF EXISTS requests_model;
+DROP INDEX IF EXISTS requests_channel;
+DROP INDEX IF EXISTS requests_status;
+DROP INDEX IF EXISTS requests_app;
+CREATE INDEX IF NOT EXISTS requests_model_time ON requests(model, time_ms);
+CREATE INDEX IF NOT EXISTS requests_channel_time ON requests(channel_id, time_ms);
+CREATE INDEX IF NOT EXISTS requests_status_time ON requests(status, time_ms);
+CREATE INDEX IF NOT EXISTS requests_app_time ON requests(app, time_ms);
 CREATE VIRTUAL TABLE IF NOT EXISTS requests_fts
     USING fts5(text, tokenize = 'trigram', content = '', contentless_delete = 1);
 ";
@@ -142,7 +148,7 @@ impl HistoryStore for SqliteStore {
         let (from_where, values, order) = filtered(query);
         let conn = lock(&self.reader);
         let sql = format!(
-            "SELECT {SUMMARY_COLUMNS} {from_where} ORDER BY {order} DESC LIMIT {} OFFSET {}",
+            "SELECT {SUMMARY_COLUMNS} {from_where} ORDER BY {order} LIMIT {} OFFSET {}",
             query.per_page,
             query.offset()
         );
@@ -230,12 +236,14 @@ fn filtered(query: &HistoryQuery) -> (String, Vec<Value>, &'static str) {
         Some(expression) => {
             clauses.push("requests_fts MATCH ?".into());
             values.push(Value::Text(expression));
+            // CROSS JOIN keeps the index as the outer loop: SQLite never evaluates the match
+            // row by row from a filter's side.
             (
-                "FROM requests_fts f JOIN requests r ON r.seq = f.rowid".to_string(),
-                "f.rowid",
+                "FROM requests_fts f CROSS JOIN requests r ON r.seq = f.rowid".to_string(),
+                "f.rowid DESC",
             )
         }
-        None => ("FROM requests r".to_string(), "r.seq"),
+        None => ("FROM requests r".to_string(), "r.time_ms DESC, r.seq DESC"),
     };
     for word in short_words(&words) {
         let like = format!(
