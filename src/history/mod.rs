@@ -89,7 +89,7 @@ pub struct Bucket {
 }
 
 /// Queue capacity of the history writer.
-pub const QUEUE_CAPACITY: usize = 16_384;
+pub const QUEUE_CAPACITY: usize = 4_096;
 
 /// Open the configured database and start its writer; `(None, Some(why))` when it cannot be
 /// opened (the gateway serves anyway; `/health` shows why).
