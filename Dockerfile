@@ -20,7 +20,7 @@ WORKDIR /app
 COPY --from=build /src/target/release/smart-ai-router /usr/local/bin/smart-ai-router
 COPY config ./config
 COPY docker/entrypoint.sh /usr/local/bin/entrypoint.sh
-RUN mkdir -p cache logs && chown -R router:router /app
+RUN mkdir -p cache logs data && chown -R router:router /app
 EXPOSE 7601
 HEALTHCHECK --interval=30s --timeout=3s CMD curl -fsS http://127.0.0.1:7601/health || exit 1
 ENTRYPOINT ["/usr/local/bin/entrypoint.sh"]

@@ -46,6 +46,7 @@ fn pending(usage: Option<Usage>) -> PendingUsage {
             br#"{"model":"tag:qwen,instruct,!free","messages":[{"role":"system","content":"You are a helpful assistant."},{"role":"user","content":"Say hello in one short sentence, please."}],"max_tokens":32}"#,
         )),
         output_text: "Hello! It is nice to meet you, and I hope your day goes well.".into(),
+        details: None,
     }
 }
 

@@ -6,6 +6,7 @@
 #   BENCH_HARNESS=DIR scripts/bench_overhead.sh        # DURATION=10 REPEAT=2, logging on and off
 #   BENCH_HARNESS=DIR DURATION=5 REPEAT=1 LOGGING="on" scripts/bench_overhead.sh
 #   BENCH_HARNESS=DIR CONFIG_DIR=scripts/bench-config-4k scripts/bench_overhead.sh   # 4,000 models
+#   BENCH_HARNESS=DIR COMPARE=history DURATION=5 scripts/bench_overhead.sh   # request history on, then off
 #
 # Every other run.sh setting (CONNS, STREAM_CONNS, STREAM_CHUNK_DELAY_MS, ...) passes through.
 set -uo pipefail
@@ -17,6 +18,9 @@ BENCH_HARNESS=${BENCH_HARNESS:-${SHARED_BENCH:-}}
 CONFIG_DIR=${CONFIG_DIR:-$root/scripts/bench-config}
 PORT=${PORT:-7601}
 LOGGING=${LOGGING:-"on off"}
+# COMPARE=history: usage logging on in both runs; the request history on (bodies kept, as
+# shipped), then off.
+COMPARE=${COMPARE:-logging}
 export DURATION=${DURATION:-10} REPEAT=${REPEAT:-2}
 [ -x "$BENCH_HARNESS/run.sh" ] || { echo "bench_overhead.sh: no $BENCH_HARNESS/run.sh (set BENCH_HARNESS)" >&2; exit 2; }
 cargo build --release --quiet --manifest-path "$root/Cargo.toml" || { echo "bench_overhead.sh: build failed" >&2; exit 2; }
@@ -24,12 +28,14 @@ bin=$root/target/release/smart-ai-router
 echo "git $(git -C "$root" rev-parse --short HEAD)$(git -C "$root" diff --quiet HEAD -- src Cargo.toml || echo ' (+ uncommitted changes)'), $(nproc) cores, $(awk '/MemTotal/ {printf "%d MB", $2/1024}' /proc/meminfo), $(uname -r)"
 for logging in $LOGGING; do
   enabled=true; [ "$logging" = off ] && enabled=false
+  history=true
+  if [ "$COMPARE" = history ]; then history=$enabled; enabled=true; fi
   export SAR_BENCH_DIR; SAR_BENCH_DIR=$(mktemp -d)
   echo
-  echo "== usage logging $logging; load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
+  echo "== $COMPARE $logging; load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
   GATEWAY_URL=http://127.0.0.1:$PORT \
-    GATEWAY_CMD="SAR_USAGE__ENABLED=$enabled SAR_BENCH_DIR=$SAR_BENCH_DIR RUST_LOG=warn exec $bin serve --config-dir $CONFIG_DIR --port $PORT" \
+    GATEWAY_CMD="SAR_USAGE__ENABLED=$enabled SAR_HISTORY__ENABLED=$history SAR_BENCH_DIR=$SAR_BENCH_DIR RUST_LOG=warn exec $bin serve --config-dir $CONFIG_DIR --port $PORT" \
     "$BENCH_HARNESS/run.sh"
-  echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg); usage lines written: $(cat "$SAR_BENCH_DIR"/logs/usage_*.jsonl 2>/dev/null | wc -l)"
+  echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg); usage lines written: $(cat "$SAR_BENCH_DIR"/logs/usage_*.jsonl 2>/dev/null | wc -l); history: $(du -shc "$SAR_BENCH_DIR"/history.db* 2>/dev/null | tail -1 | cut -f1)"
   rm -rf "$SAR_BENCH_DIR"
 done

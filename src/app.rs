@@ -98,6 +98,9 @@ impl RunningGateway {
         self.tasks.close();
         self.tasks.wait().await;
         self.state.usage.shutdown().await;
+        if let Some(history) = &self.state.history {
+            history.shutdown().await;
+        }
     }
 
     /// Wait until something cancels the shutdown token, then drain.
@@ -163,7 +166,7 @@ pub async fn start_with_config(
     discovery::spawn_periodic(state.clone(), rebuilder.clone(), &tasks, shutdown.clone());
     reload::spawn_watcher(state.clone(), rebuilder.clone(), &tasks, shutdown.clone());
 
-    let router = build_router(state.clone());
+    let router = build_router(state.clone()).merge(crate::ui::router(state.clone()));
     let count = workers.len();
     let limits = config.server.connections;
     let metrics = state.metrics.clone();
@@ -305,6 +308,10 @@ async fn build_state(
     }
     raise_alert_when_usage_log_fails(&usage, &alerts);
     let answer_budget = AnswerBudget::new(config.server.max_buffered_answer_bytes);
+    let (history, history_error) = crate::history::start_from_config(&config.history).await;
+    if let Some(history) = &history {
+        usage.send_finished_to(history.clone());
+    }
     Arc::new(AppState {
         snapshot,
         source,
@@ -317,6 +324,8 @@ async fn build_state(
         alerts,
         discovery: Mutex::new(HashMap::new()),
         metrics,
+        history,
+        history_error,
         rebuilder: OnceLock::new(),
         limits,
         key_ring: ArcSwapOption::empty(),

@@ -486,6 +486,19 @@ pub fn import_one_api(
     check(target, out, err)
 }
 
+/// The request history database is not a log file: say where it is and how it is trimmed.
+fn history_note(history: &crate::config::HistoryConfig, err: &mut dyn Write) {
+    if history.enabled {
+        let _ = writeln!(
+            err,
+            "note: the request history {} is not archived; it deletes rows older than {} days \
+             itself (history.retention_days; 0 keeps everything)",
+            history.path.display(),
+            history.retention_days
+        );
+    }
+}
+
 /// `smart-ai-router logs archive --days-to-keep N`.
 pub fn archive(
     source: &ConfigSource,
@@ -513,6 +526,7 @@ pub fn archive(
                 report.bytes_out,
                 report.kept
             );
+            history_note(&config.history, err);
             i32::from(!report.failed.is_empty())
         }
         Err(e) => {

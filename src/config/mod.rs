@@ -50,6 +50,7 @@ pub struct Config {
     pub usage: UsageConfig,
     pub cost_control: CostControl,
     pub state: StateConfig,
+    pub history: HistoryConfig,
     /// Non-fatal findings of loading (disabled channels and why), logged once at start.
     pub warnings: Vec<String>,
 }
@@ -383,6 +384,18 @@ pub struct UsageConfig {
     pub enabled: bool,
     pub dir: PathBuf,
     pub queue_capacity: usize,
+}
+
+/// The request history database (`history:`).
+#[derive(Debug, Clone)]
+pub struct HistoryConfig {
+    pub enabled: bool,
+    pub path: PathBuf,
+    /// Keep request and response bodies (redacted, truncated at `max_body_bytes`).
+    pub capture_bodies: bool,
+    pub max_body_bytes: usize,
+    /// Rows older than this many days are deleted; 0 keeps them forever.
+    pub retention_days: u32,
 }
 
 #[derive(Debug, Clone)]

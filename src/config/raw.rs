@@ -88,6 +88,8 @@ pub struct RawRouterConfig {
     pub cost_control: RawCostControl,
     #[serde(default, skip_serializing_if = "RawState::is_default")]
     pub state: RawState,
+    #[serde(default)]
+    pub history: RawHistory,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -402,6 +404,29 @@ impl Default for RawCostControl {
             global_daily_budget: None,
             alert_threshold: 0.8,
             auto_disable_on_budget_exceeded: false,
+        }
+    }
+}
+
+/// `history:`: the request history database (what each call sent, answered and cost).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RawHistory {
+    pub enabled: bool,
+    pub path: String,
+    pub capture_bodies: bool,
+    pub max_body_bytes: usize,
+    pub retention_days: u32,
+}
+
+impl Default for RawHistory {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            path: "data/history.db".into(),
+            capture_bodies: true,
+            max_body_bytes: 65536,
+            retention_days: 30,
         }
     }
 }

@@ -28,7 +28,8 @@ use super::validate_channels::validate_channels;
 use super::validate_routing::validate_routing;
 use super::ConnectionLimits;
 use super::{
-    AuthConfig, Config, CostControl, DiscoveryConfig, Provider, Secret, ServerConfig, UsageConfig,
+    AuthConfig, Config, CostControl, DiscoveryConfig, HistoryConfig, Provider, Secret,
+    ServerConfig, UsageConfig,
 };
 
 pub(super) fn validate(
@@ -101,6 +102,17 @@ pub(super) fn validate(
     let keys = super::scaling::validate_keys(&mut findings, &raw.auth.keys, unset, &mut warnings);
     super::scaling::report(&mut problems, findings);
     let auth = AuthConfig { keys, ..auth };
+    let history = HistoryConfig {
+        enabled: raw.history.enabled,
+        path: PathBuf::from(non_empty(&mut problems, "history.path", &raw.history.path)),
+        capture_bodies: raw.history.capture_bodies,
+        max_body_bytes: at_least_one(
+            &mut problems,
+            "history.max_body_bytes",
+            raw.history.max_body_bytes,
+        ),
+        retention_days: raw.history.retention_days,
+    };
 
     if !errors.is_empty() {
         return Err(ConfigErrors(errors));
@@ -115,6 +127,7 @@ pub(super) fn validate(
         usage,
         cost_control,
         state,
+        history,
         warnings,
     })
 }

@@ -270,6 +270,18 @@ impl ChannelHealth {
         });
     }
 
+    /// Lift a channel's blacklist and the cooldown of each of its models (an admin action
+    /// from the Channels page): its next call is tried at once. Live figures are kept.
+    pub fn lift(&self, channel_id: &str) {
+        self.clear_blacklist(channel_id);
+        let prefix = format!("{channel_id}/");
+        for (key, state) in self.models.iter() {
+            if key.starts_with(&prefix) {
+                lock(&state).breaker = Breaker::default();
+            }
+        }
+    }
+
     fn model(&self, key: &str) -> Option<Arc<Mutex<ModelHealth>>> {
         self.models.get(key)
     }

@@ -13,9 +13,11 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use bytes::Bytes;
 use chrono::{DateTime, SecondsFormat, Utc};
 use tokio::time::Instant;
 
+use super::details::DetailsDraft;
 use super::effects;
 use super::error::RouteError;
 use super::request::ClientRequest;
@@ -23,6 +25,7 @@ use super::RouteKind;
 use crate::catalog::{CatalogEntry, EntryId};
 use crate::state::{AppState, Snapshot};
 use crate::upstream::classify::Failure;
+use crate::usage::details::AttemptLog as HistoryAttempt;
 use crate::usage::record::{CallStatus, UsageRecord};
 use crate::usage::tap::Usage;
 use crate::usage::writer::PendingUsage;
@@ -56,6 +59,8 @@ pub struct Served {
     pub error: Option<String>,
     /// The client left before the answer was complete.
     pub cancelled: bool,
+    /// The upstream's whole body, for the request history (a stream's is `output_text`).
+    pub response_body: Option<Bytes>,
 }
 
 /// Everything one routed call carries from step to step, and its record.
@@ -80,6 +85,8 @@ pub struct CallContext {
     finished: bool,
     /// The client key (`auth.keys`) the call came with.
     pub key: Option<crate::limits::ClientKey>,
+    /// What the request history keeps of the call beyond its record (set after `new`).
+    pub details: DetailsDraft,
 }
 
 impl CallContext {
@@ -108,6 +115,7 @@ impl CallContext {
             trial: None,
             finished: false,
             key: None,
+            details: DetailsDraft::default(),
         }
     }
 
@@ -205,6 +213,12 @@ impl CallContext {
         }
         let mut record = self.record(Some(entry), status, served.http_status);
         record.ttft_ms = served.ttft.map(|t| t.as_millis() as u64);
+        let details = self.details.finish(
+            &self.request.body,
+            self.history_attempts(Some((entry, &served, failure))),
+            served.response_body,
+            &served.output_text,
+        );
         record.error_message = served.error;
         let estimate = served.usage.is_none();
         self.state.usage.submit(PendingUsage {
@@ -213,6 +227,7 @@ impl CallContext {
             price: entry.price,
             request_body: estimate.then(|| self.request.body.clone()),
             output_text: served.output_text,
+            details,
         });
     }
 
@@ -287,13 +302,56 @@ impl CallContext {
 
     /// A record of a call that used no tokens (nothing answered): a known cost of 0.
     fn submit_unbilled(&self, record: UsageRecord) {
+        let details =
+            self.details
+                .finish(&self.request.body, self.history_attempts(None), None, "");
         self.state.usage.submit(PendingUsage {
             record,
             usage: Some(Usage::default()),
             price: None,
             request_body: None,
             output_text: String::new(),
+            details,
         });
+    }
+
+    /// The attempt log as the request history keeps it, with the serving attempt last.
+    fn history_attempts(
+        &self,
+        serving: Option<(&CatalogEntry, &Served, Option<&Failure>)>,
+    ) -> Vec<HistoryAttempt> {
+        if !self.details.is_on() {
+            return Vec::new();
+        }
+        let mut log: Vec<HistoryAttempt> = self
+            .attempts
+            .iter()
+            .map(|a| HistoryAttempt {
+                channel: a.channel.clone(),
+                model: a.model.clone(),
+                http_status: a.http_status,
+                error_class: a.error_class.unwrap_or("success").to_string(),
+                duration_ms: a.duration_ms,
+                message: a.message.clone(),
+            })
+            .collect();
+        if let Some((entry, served, failure)) = serving {
+            let class = match (failure, served.cancelled, &served.error) {
+                (Some(f), _, _) => f.class(),
+                (None, true, _) => "cancelled",
+                (None, false, Some(_)) => "refused",
+                (None, false, None) => "success",
+            };
+            log.push(HistoryAttempt {
+                channel: entry.channel.id.clone(),
+                model: entry.model_id.clone(),
+                http_status: Some(served.http_status),
+                error_class: class.to_string(),
+                duration_ms: served.total.as_millis() as u64,
+                message: served.error.clone(),
+            });
+        }
+        log
     }
 }
 

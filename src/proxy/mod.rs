@@ -22,6 +22,7 @@
 
 mod attempt;
 pub mod call;
+mod details;
 mod effects;
 pub mod error;
 mod failover;
@@ -145,6 +146,12 @@ pub async fn handle(
     if route == RouteKind::Messages {
         call.anthropic_beta = headers.get("anthropic-beta").cloned();
     }
+    call.details = details::DetailsDraft::start(
+        &call.snapshot.config.history,
+        headers,
+        &call.snapshot.catalog,
+        &ranked,
+    );
     // 3-5. Attempt in order, respond (relay), record.
     let mut outcome = failover::attempt_in_order(call, ranked).await;
     let headers = match &mut outcome {

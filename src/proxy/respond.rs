@@ -62,6 +62,7 @@ pub(super) fn respond(mut call: CallContext, score: f64, answer: Answer) -> Resp
                 output_text,
                 total: took,
                 error: refusal,
+                response_body: Some(body.clone()),
                 ..Served::default()
             };
             let mut response = whole(status, content_type, body);
@@ -87,6 +88,7 @@ pub(super) fn respond(mut call: CallContext, score: f64, answer: Answer) -> Resp
                 usage: Some(Usage::default()),
                 total: call.started.elapsed(),
                 error: Some(message),
+                response_body: Some(body.clone()),
                 ..Served::default()
             };
             (whole(status, content_type, body), served)
@@ -119,6 +121,7 @@ fn stream(
             total: end.ended_at.saturating_duration_since(sent_at),
             error: end.error.map(|e| e.message),
             cancelled,
+            response_body: None,
         };
         call.finish_served(served, failure.as_ref());
     });

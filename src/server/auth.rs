@@ -1,5 +1,6 @@
 //! Access control (SPEC §10): the API token for `/v1/*`, the admin token for `/v1/stats/*`,
-//! `/v1/admin/*` and `/v1/route/explain`; `/health` always open; `/metrics` open unless
+//! `/v1/admin/*`, `/v1/route/explain` and the request history (`/v1/requests`,
+//! `/api/requests/*`); the web UI checks its own session cookie (`ui::session`); `/health` always open; `/metrics` open unless
 //! `auth.protect_metrics`.
 //!
 //! A token may come as `Authorization: Bearer T`, `Authorization: T` or `x-api-key: T`.
@@ -49,6 +50,8 @@ fn access_of(path: &str, protect_metrics: bool) -> Access {
     if path.starts_with("/v1/stats")
         || path.starts_with("/v1/admin")
         || path.starts_with("/v1/route/explain")
+        || path.starts_with("/v1/requests")
+        || path.starts_with("/api/requests")
     {
         Access::Admin
     } else if path.starts_with("/v1/") || path == "/v1" || path.starts_with("/anthropic/") {
@@ -177,6 +180,16 @@ fn key_ring(state: &AppState, snapshot: &Snapshot) -> Arc<KeyRing> {
     ring
 }
 
+/// Whether `token` is the admin token of `snapshot` (the web UI's login checks it).
+pub fn is_admin_token(snapshot: &Snapshot, token: &str) -> bool {
+    let auth = &snapshot.config.auth;
+    let api = auth
+        .api_token
+        .as_ref()
+        .or(snapshot.generated_token.as_deref());
+    matches(token, auth.admin_token.as_ref().or(api))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -193,6 +206,9 @@ mod tests {
         assert_eq!(access_of("/v1/stats/daily", false), Access::Admin);
         assert_eq!(access_of("/v1/admin/discover", false), Access::Admin);
         assert_eq!(access_of("/v1/route/explain", false), Access::Admin);
+        assert_eq!(access_of("/v1/requests", false), Access::Admin);
+        assert_eq!(access_of("/api/requests/req_1", false), Access::Admin);
+        assert_eq!(access_of("/requests", false), Access::Open);
     }
 
     #[test]

@@ -6,11 +6,12 @@ mod body;
 mod catalog_api;
 pub mod connection;
 pub mod error;
+pub(crate) mod history_api;
 pub mod listen;
 mod protocol_routes;
 mod router;
 mod routes;
-mod stats_api;
+pub(crate) mod stats_api;
 mod status;
 
 pub use router::build_router;

@@ -8,7 +8,7 @@ use axum::routing::{get, post};
 use axum::Router;
 
 use super::error::ApiError;
-use super::{admin, auth, catalog_api, protocol_routes, routes, stats_api, status};
+use super::{admin, auth, catalog_api, history_api, protocol_routes, routes, stats_api, status};
 use crate::state::AppState;
 
 pub fn build_router(state: Arc<AppState>) -> Router {
@@ -53,6 +53,9 @@ pub fn build_router(state: Arc<AppState>) -> Router {
         )
         .route("/v1/admin/discover", post(admin::run_discovery))
         .route("/v1/admin/reload", post(admin::run_reload))
+        .route("/v1/requests", get(history_api::list))
+        .route("/v1/requests/{id}", get(history_api::one))
+        .route("/api/requests/{id}", get(history_api::one))
         .fallback(unknown_route)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(axum::middleware::from_fn_with_state(

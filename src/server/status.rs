@@ -1,11 +1,13 @@
 //! `GET /health` (and its Kubernetes-style aliases): is the gateway serving, and with what —
 //! channel counts, catalog size, discovery state per channel, the usage log (dropped records,
-//! write errors, the backlog and the last write error), open connections, and the error of
-//! the last rejected config reload. `degraded` when a reload was rejected, the usage log cannot
-//! be written, no channel is enabled, or the catalog is empty; then `empty_catalog` says why
-//! (disabled channels and their reasons, enabled channels without models and their last
-//! discovery error). Readiness is 503 until at least one model is routable (in the catalog, its
-//! channel not blacklisted). Never shows a key.
+//! write errors, the backlog and the last write error), open connections, the error of the
+//! last rejected config reload, and the request history's counters and write errors (a broken
+//! history database never fails a request and does not degrade the status; it shows here).
+//! `degraded` when a reload was rejected, the usage log cannot be written, no channel is
+//! enabled, or the catalog is empty; then `empty_catalog` says why (disabled channels and their
+//! reasons, enabled channels without models and their last discovery error). Readiness is 503
+//! until at least one model is routable (in the catalog, its channel not blacklisted). Never
+//! shows a key.
 
 use std::sync::Arc;
 
@@ -119,6 +121,7 @@ fn health_body(state: &AppState) -> Value {
         // `local` (no state.redis_url), `ok`, or `degraded` (Redis unreachable: local state).
         "shared_state": state.shared().status().as_str(),
         "shared_state_events_applied": state.shared().applied(),
+        "history": history_health(state),
     })
 }
 
@@ -145,4 +148,13 @@ pub async fn readiness(State(state): State<Arc<AppState>>) -> Response {
         "every channel with models is blacklisted (rejected key or exhausted quota); see GET /v1/stats/channel-status".to_string()
     });
     (StatusCode::SERVICE_UNAVAILABLE, Json(body)).into_response()
+}
+
+/// The request history's counters: rows stored, dropped, write errors and the last one, size.
+fn history_health(state: &AppState) -> Value {
+    match (&state.history, &state.history_error) {
+        (Some(history), _) => json!(history.health()),
+        (None, Some(error)) => json!({"enabled": false, "write_errors": 1, "last_error": error}),
+        (None, None) => json!({"enabled": false}),
+    }
 }

@@ -61,6 +61,10 @@ pub struct AppState {
     pub alerts: Arc<Mutex<AlertLog>>,
     pub discovery: Mutex<HashMap<String, DiscoveryStatus>>,
     pub metrics: Arc<Metrics>,
+    /// The request history (writer and store); `None` when `history.enabled: false` or its
+    /// database could not be opened (then `history_error` says why).
+    pub history: Option<Arc<crate::history::HistoryWriter>>,
+    pub history_error: Option<String>,
     /// The snapshot writer, for discovery and reload started from a request.
     pub rebuilder: std::sync::OnceLock<rebuilder::Rebuilder>,
     /// Memory for upstream answers read whole, shared by every request.

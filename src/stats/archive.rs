@@ -14,6 +14,8 @@
 //!   archive; the rebuild reads the original in that case, and the next run archives it again
 //!   (overwriting the archive), so running twice is harmless (idempotent).
 //! - A file that fails is reported and left in place; the others go on.
+//! - The request history database (`history.path`) is not a log file and is never archived
+//!   here: it deletes its own old rows (`history.retention_days`); the command says so.
 
 use std::fs::{self, File};
 use std::io::{self, BufReader, BufWriter};

@@ -5,6 +5,7 @@
 pub mod anthropic_usage;
 pub mod backlog;
 pub mod cost;
+pub mod details;
 mod lenient_json;
 pub mod logfiles;
 pub mod record;

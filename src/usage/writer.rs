@@ -64,6 +64,15 @@ pub struct PendingUsage {
     /// The text the model produced, for estimating output tokens when no usage arrived (for a
     /// non-streamed answer: [`answer_text`] of its body).
     pub output_text: String,
+    /// What the request history keeps beside the record (app, bodies, attempts); handed with
+    /// the finished record to the history writer, if one is attached.
+    pub details: Option<Box<super::details::CallDetails>>,
+}
+
+/// Takes finished records with their call's details, on the writer thread; must not block
+/// (the request history queues them for its own thread).
+pub trait FinishedRecords: Send + Sync {
+    fn finished(&self, record: UsageRecord, details: Option<Box<super::details::CallDetails>>);
 }
 
 /// A write run on the writer thread (see [`UsageWriter::run_in_order`]).
@@ -87,6 +96,8 @@ struct Queue {
     /// Every handle is gone: drain and stop.
     closed: AtomicBool,
     thread: OnceLock<Thread>,
+    /// Where finished records go next, with their details (the request history).
+    history: OnceLock<Arc<dyn FinishedRecords>>,
 }
 
 impl Queue {
@@ -148,6 +159,7 @@ impl UsageWriter {
             parked: AtomicBool::new(false),
             closed: AtomicBool::new(false),
             thread: OnceLock::new(),
+            history: OnceLock::new(),
         });
         let health = Arc::new(LogHealth::default());
         let out = dir.map(|dir| LogOut::new(dir, health.clone()));
@@ -189,6 +201,12 @@ impl UsageWriter {
                 );
             }
         }
+    }
+
+    /// Hand every finished record (with its details) to `next` (the request history), after
+    /// the log. Set once.
+    pub fn send_finished_to(&self, history: Arc<dyn FinishedRecords>) {
+        let _ = self.queue.history.set(history);
     }
 
     /// Records lost: the queue was full, or a write failed with the backlog full.
@@ -281,11 +299,15 @@ fn run(queue: &Queue, mut out: Option<LogOut>, on_record: RecordObserver, linger
         last_record = Instant::now();
         for message in batch.drain(..) {
             match message {
-                Message::Record(pending) => {
+                Message::Record(mut pending) => {
+                    let details = pending.details.take();
                     let record = finish_record(*pending);
                     on_record(&record);
                     if let Some(out) = out.as_mut() {
                         append(out, &record);
+                    }
+                    if let Some(history) = queue.history.get() {
+                        history.finished(record, details);
                     }
                 }
                 Message::Job(job) => job(),
@@ -328,6 +350,7 @@ pub fn finish_record(pending: PendingUsage) -> UsageRecord {
         price,
         request_body,
         output_text,
+        details: _,
     } = pending;
     let usage = match usage {
         Some(usage) => usage,
@@ -439,6 +462,7 @@ mod tests {
             price: None,
             request_body: None,
             output_text: String::new(),
+            details: None,
         }
     }
 

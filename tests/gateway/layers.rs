@@ -22,6 +22,7 @@ const LAYERS: &[(&str, &[&str])] = &[
             "protocol",
             "stats",
             "shared_state",
+            "history",
             "discovery",
             "budget",
             "metrics",
@@ -33,7 +34,7 @@ const LAYERS: &[(&str, &[&str])] = &[
         "the call and the background",
         &["explain", "proxy", "runtime"],
     ),
-    ("serving", &["server"]),
+    ("serving", &["server", "ui"]),
     ("process", &["app", "cli"]),
 ];
 

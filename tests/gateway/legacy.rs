@@ -419,7 +419,7 @@ colour: blue
                 "DIR/router_config.yaml:14: routing.max_attempt: unknown key `max_attempt`; did you mean `max_attempts`?",
                 "DIR/router_config.yaml:17: routing.rules[0].when.max_prompt_tokenz: unknown key `max_prompt_tokenz`; did you mean `max_prompt_tokens`?",
                 "DIR/router_config.yaml:19: discovery.enabled: invalid type: string \"maybe\", expected a boolean",
-                "DIR/router_config.yaml:20: colour: unknown key `colour`; valid keys: server, auth, channels, routing, discovery, usage, cost_control, state",
+                "DIR/router_config.yaml:20: colour: unknown key `colour`; valid keys: server, auth, channels, routing, discovery, usage, cost_control, state, history",
             ]
         );
         Ok(())

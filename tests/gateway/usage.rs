@@ -369,6 +369,7 @@ fn pending(request_id: &str, timestamp: &str) -> PendingUsage {
         }),
         request_body: None,
         output_text: String::new(),
+        details: None,
     }
 }
 

@@ -2,7 +2,8 @@
 //!
 //! A test gives the `router_config.yaml` body (usually with channels pointing at mock
 //! upstreams); the harness writes a test `providers.yaml`, points `server.cache_dir` and
-//! `usage.dir` into the temp dir unless the test set them, and binds `127.0.0.1:0`.
+//! `usage.dir` (and `history.path`) into the temp dir unless the test set them, and binds
+//! `127.0.0.1:0`.
 
 use std::path::{Path, PathBuf};
 
@@ -85,6 +86,43 @@ impl TestGateway {
         .await
     }
 
+    /// Wait until every call finished so far is in the usage log and the request history.
+    pub async fn flush_history(&self) {
+        let state = &self.running.as_ref().expect("gateway running").state;
+        state.usage.flush().await;
+        if let Some(history) = &state.history {
+            history.flush().await;
+        }
+    }
+
+    /// The history row of `request_id` (`GET /v1/requests/{id}` with `token`), waiting up to
+    /// 10 s for the call to be finished and stored (a stream is stored once its relay ends).
+    pub async fn history_row(&self, request_id: &str, token: Option<&str>) -> serde_json::Value {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        loop {
+            self.flush_history().await;
+            let mut request = self
+                .client
+                .get(self.url(&format!("/v1/requests/{request_id}")));
+            if let Some(token) = token {
+                request = request.bearer_auth(token);
+            }
+            let response = request.send().await.expect("history answers");
+            if response.status() == 200 {
+                return response.json().await.expect("history row is JSON");
+            }
+            assert_eq!(response.status(), 404, "history lookup failed");
+            assert!(
+                std::time::Instant::now() < deadline,
+                "request {request_id} never reached the history: {:?}",
+                self.running
+                    .as_ref()
+                    .map(|r| r.state.history.as_ref().map(|h| h.health()))
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+    }
+
     pub async fn stop(mut self) {
         if let Some(running) = self.running.take() {
             running.shutdown().await;
@@ -112,6 +150,7 @@ pub fn with_temp_paths(root: &Path, router_config: &str) -> String {
     }
     set_default(&mut value, "server", "cache_dir", root.join("cache"));
     set_default(&mut value, "usage", "dir", root.join("logs"));
+    set_default(&mut value, "history", "path", root.join("data/history.db"));
     serde_yaml::to_string(&value).expect("serialise test config")
 }
 

@@ -6,6 +6,7 @@
 
 pub mod anthropic_mock;
 pub mod binary;
+pub mod browser;
 pub mod gateway;
 pub mod mock;
 pub mod redis;

@@ -1,0 +1,228 @@
+//! The history row: one routed call as the API returns it and the database stores it, and how
+//! it is built from the finished usage record and the call's [`CallDetails`] (redaction and
+//! truncation of bodies happen here, on the writer thread, never on the request path).
+
+use serde::{Deserialize, Serialize};
+
+use super::{AttemptLog, CallDetails};
+use crate::scoring::SubScore;
+use crate::upstream::redact::redact_secrets;
+use crate::usage::details::RoutePlan;
+use crate::usage::record::{CallStatus, UsageRecord};
+
+/// One stored call.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct HistoryRow {
+    pub id: String,
+    /// RFC 3339 UTC with milliseconds.
+    pub timestamp: String,
+    /// Unix milliseconds of `timestamp`.
+    pub time_ms: i64,
+    /// The ingress format: `chat`, `completion`, `embedding` (more as the gateway learns them).
+    pub request_format: String,
+    pub app: Option<String>,
+    pub key_name: Option<String>,
+    /// The client's `model` string.
+    pub query: String,
+    pub strategy: String,
+    pub model: String,
+    pub channel_id: String,
+    pub channel_name: String,
+    pub provider: String,
+    /// `ok`, `error` or `cancelled`.
+    pub status: String,
+    pub http_status: u16,
+    pub stream: bool,
+    pub input_tokens: u64,
+    pub output_tokens: u64,
+    pub total_tokens: u64,
+    pub cached_tokens: u64,
+    pub reasoning_tokens: u64,
+    pub input_cost: f64,
+    pub output_cost: f64,
+    pub total_cost: f64,
+    pub cost_currency: String,
+    pub cost_known: bool,
+    pub usage_estimated: bool,
+    pub latency_ms: u64,
+    pub ttft_ms: Option<u64>,
+    pub error: Option<String>,
+    pub attempts: Vec<AttemptLog>,
+    pub route: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub request_body: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub response_body: Option<String>,
+}
+
+/// The word the history uses for a call's outcome.
+pub fn status_word(status: CallStatus) -> &'static str {
+    match status {
+        CallStatus::Success => "ok",
+        CallStatus::Error => "error",
+        CallStatus::Cancelled => "cancelled",
+    }
+}
+
+/// What the writer does to bodies.
+#[derive(Debug, Clone, Copy)]
+pub struct BodyPolicy {
+    pub capture: bool,
+    pub max_bytes: usize,
+}
+
+impl HistoryRow {
+    /// The row of a finished record. Bodies are redacted and cut per `policy`.
+    pub fn build(record: &UsageRecord, details: Option<&CallDetails>, policy: BodyPolicy) -> Self {
+        let body = |b: Option<&bytes::Bytes>| {
+            b.filter(|_| policy.capture)
+                .map(|b| stored_body(b, policy.max_bytes))
+        };
+        let time_ms = chrono::DateTime::parse_from_rfc3339(&record.timestamp)
+            .map(|t| t.timestamp_millis())
+            .unwrap_or_else(|_| chrono::Utc::now().timestamp_millis());
+        Self {
+            id: record.request_id.clone(),
+            timestamp: record.timestamp.clone(),
+            time_ms,
+            request_format: record.request_type.clone(),
+            app: details.and_then(|d| d.client_app.clone()),
+            key_name: details.and_then(|d| d.key_name.clone()),
+            query: record.query.clone(),
+            strategy: record.strategy.clone(),
+            model: record.model.clone(),
+            channel_id: record.channel_id.clone(),
+            channel_name: record.channel_name.clone(),
+            provider: record.provider.clone(),
+            status: status_word(record.status).to_string(),
+            http_status: record.http_status,
+            stream: record.stream,
+            input_tokens: record.input_tokens,
+            output_tokens: record.output_tokens,
+            total_tokens: record.total_tokens,
+            cached_tokens: record.cached_tokens,
+            reasoning_tokens: record.reasoning_tokens,
+            input_cost: record.input_cost,
+            output_cost: record.output_cost,
+            total_cost: record.total_cost,
+            cost_currency: record.cost_currency.clone(),
+            cost_known: record.cost_known,
+            usage_estimated: record.usage_estimated,
+            latency_ms: record.response_time_ms,
+            ttft_ms: record.ttft_ms,
+            error: record.error_message.clone(),
+            attempts: details.map(|d| d.attempts.clone()).unwrap_or_default(),
+            route: details.and_then(|d| d.route.as_ref()).map(route_text),
+            request_body: body(details.and_then(|d| d.request_body.as_ref())),
+            response_body: body(details.and_then(|d| d.response_body.as_ref())),
+        }
+    }
+
+    /// The text full-text search reads: content, model, errors (the call's and each
+    /// attempt's) and app.
+    pub fn search_text(&self) -> String {
+        let mut text = String::new();
+        for message in self.attempts.iter().filter_map(|a| a.message.as_deref()) {
+            text.push_str(message);
+            text.push('\n');
+        }
+        for part in [
+            Some(self.query.as_str()),
+            Some(self.model.as_str()),
+            Some(self.channel_id.as_str()),
+            self.app.as_deref(),
+            self.error.as_deref(),
+            self.request_body.as_deref(),
+            self.response_body.as_deref(),
+        ]
+        .into_iter()
+        .flatten()
+        {
+            text.push_str(part);
+            text.push('\n');
+        }
+        text
+    }
+}
+
+/// The route explanation: one candidate per line, `channel/model score (sub-score=value ...)`.
+pub fn route_text(plan: &RoutePlan) -> String {
+    let mut text = String::new();
+    for c in &plan.top {
+        let subs: Vec<String> = SubScore::ALL
+            .iter()
+            .zip(c.sub_scores)
+            .map(|(s, v)| format!("{}={v:.2}", s.field()))
+            .collect();
+        text.push_str(&format!(
+            "{} {:.4} ({})\n",
+            c.candidate,
+            c.score,
+            subs.join(" ")
+        ));
+    }
+    if plan.ranked > plan.top.len() {
+        text.push_str(&format!("… and {} more\n", plan.ranked - plan.top.len()));
+    }
+    text
+}
+
+/// A body as stored: lossy UTF-8, secrets redacted, cut at `max_bytes` with a marker.
+pub fn stored_body(body: &[u8], max_bytes: usize) -> String {
+    let cut = body.len() > max_bytes;
+    let kept = &body[..body.len().min(max_bytes)];
+    let mut text = String::from_utf8_lossy(kept).into_owned();
+    if cut {
+        // A cut inside a multi-byte character leaves U+FFFD at the end: drop it.
+        while text.ends_with('\u{FFFD}') {
+            text.pop();
+        }
+    }
+    let mut text = redact_secrets(&text).into_owned();
+    if cut {
+        text.push_str(&format!("…[truncated {} bytes]", body.len() - max_bytes));
+    }
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bodies_are_redacted_and_cut_with_a_marker() {
+        let body = br#"{"api_key":"sk-abcdefghijklmnop1234","messages":"hello"}"#;
+        assert_eq!(
+            stored_body(body, 1000),
+            r#"{"api_key":"[REDACTED]","messages":"hello"}"#
+        );
+        assert_eq!(stored_body(b"abcdef", 4), "abcd…[truncated 2 bytes]");
+        // A cut inside a 3-byte character keeps only whole characters.
+        let text = "量子计算".as_bytes();
+        assert_eq!(stored_body(text, 4), "量…[truncated 8 bytes]");
+    }
+
+    #[test]
+    fn a_row_keeps_no_body_when_capture_is_off() {
+        let record = UsageRecord {
+            timestamp: "2026-11-21T12:30:45.123Z".into(),
+            request_id: "req_1".into(),
+            status: CallStatus::Error,
+            ..UsageRecord::default()
+        };
+        let details = CallDetails {
+            client_app: Some("my-app".into()),
+            request_body: Some(bytes::Bytes::from_static(b"{}")),
+            ..CallDetails::default()
+        };
+        let off = BodyPolicy {
+            capture: false,
+            max_bytes: 10,
+        };
+        let row = HistoryRow::build(&record, Some(&details), off);
+        assert_eq!(row.request_body, None);
+        assert_eq!(row.app.as_deref(), Some("my-app"));
+        assert_eq!(row.status, "error");
+        assert_eq!(row.time_ms, 1_795_264_245_123);
+    }
+}
