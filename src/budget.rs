@@ -1,4 +1,4 @@
-//! Budgets (SPEC §10): `cost_control.global_daily_budget` and each channel's `daily_budget`,
+//! Budgets (docs/http-api.md): `cost_control.global_daily_budget` and each channel's `daily_budget`,
 //! per UTC day, computed from the usage aggregates (so spend survives restarts).
 //!
 //! - After every usage record (on the writer thread), spend is compared with each budget it

@@ -1,5 +1,5 @@
 //! `GET /metrics`: Prometheus text exposition of requests, errors, attempts, latency, time to
-//! first token, tokens and cost (SPEC §8).
+//! first token, tokens and cost (docs/http-api.md).
 //!
 //! Label sets are bounded: `route` and `status`/`class`/`outcome` come from fixed lists, and
 //! `channel`/`model` only ever from the catalog (never from what a client typed). Past

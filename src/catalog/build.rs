@@ -6,7 +6,7 @@
 //! facts merge with this precedence: parameters and context from the provider's list, then the
 //! knowledge base, then the name; kind from the provider, then the name when it says non-chat,
 //! then the knowledge base, else chat (a knowledge figure that differs from the name's by more
-//! than half is a fallback to another size of the family, and the name wins); price as SPEC §3 (`model_pricing` > discovery >
+//! than half is a fallback to another size of the family, and the name wins); price as docs/config.md (`model_pricing` > discovery >
 //! knowledge base > channel `pricing` > unknown), except that local channels and `:free` ids
 //! cost 0 unless `model_pricing` says otherwise. Static scores are computed here so a request
 //! never recomputes them.

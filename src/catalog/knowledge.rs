@@ -8,8 +8,8 @@
 //! Never: does I/O at run time, panics on any model id, or guesses: an empty cell stays
 //! `None`, and facts the model's name carries (`7b`, `128k`) are `names.rs`'s job, not ours.
 //! A channel's own figures (discovery, `model_pricing`) win over these; these win over the
-//! name (SPEC §4). `quality` is the Artificial Analysis intelligence index scaled to 0..1 by
-//! the highest in the data; unknown means "neutral" to the scorer (SPEC §6).
+//! name (docs/queries.md). `quality` is the Artificial Analysis intelligence index scaled to 0..1 by
+//! the highest in the data; unknown means "neutral" to the scorer (docs/ranking.md).
 //!
 //! # Key rule (the script applies the same rule; tests check both agree)
 //! A model id becomes a chain of keys, most specific first; `lookup` returns the first key
@@ -42,7 +42,7 @@
 //!    key with tag pieces dropped from the end down to the bare family
 //!    (`qwen2.5:7b-instruct-q4_K_M` → `qwen2.5-7b-instruct`, `qwen2.5-7b`, `qwen2.5`).
 //!
-//! Rules decided here where the SPEC is silent: dated rows exist where a source names the
+//! Rules decided here: dated rows exist where a source names the
 //! dated model (`gpt-4o-2024-05-13` is priced differently from `gpt-4o`); an undated family
 //! key answers for its dated ids; prices are the vendor's own list price where one is
 //! public (a reseller's otherwise), so a `0` means the vendor serves the model free
@@ -118,7 +118,7 @@ pub fn len() -> usize {
 
 /// Where `quality` stands among every known quality figure, in [0, 1] (the share of known
 /// models below it, ties counted half). The scorer uses this rank, so the median known
-/// model scores 0.5, the same as an unknown one: "neutral when unknown" (SPEC §6) then
+/// model scores 0.5, the same as an unknown one: "neutral when unknown" (docs/ranking.md) then
 /// neither rewards nor punishes a model for missing from the benchmark data.
 pub fn quality_rank(quality: f64) -> f64 {
     let sorted = &*SORTED_QUALITIES;

@@ -1,5 +1,5 @@
 //! The catalog: every (channel, model) pair the gateway can route to, with everything derived
-//! about it (SPEC §4), and the indexes that let a query avoid scanning entries.
+//! about it (docs/queries.md), and the indexes that let a query avoid scanning entries.
 //!
 //! A [`Catalog`] is an immutable value, built once per config or discovery change
 //! (`build.rs`) and shared behind an `Arc` inside the state snapshot. Nothing mutates it; a
@@ -24,7 +24,7 @@ use crate::config::Channel;
 /// Index of an entry in [`Catalog::entries`].
 pub type EntryId = u32;
 
-/// Where an entry's price came from (SPEC §3 precedence, highest first).
+/// Where an entry's price came from (docs/config.md precedence, highest first).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PriceSource {
     /// The channel's `model_pricing` for this model.

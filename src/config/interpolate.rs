@@ -1,4 +1,4 @@
-//! `${VAR}` and `${VAR:-default}` in configuration strings (SPEC §2).
+//! `${VAR}` and `${VAR:-default}` in configuration strings (docs/config.md).
 //!
 //! Interpolation runs on every string scalar of the parsed YAML tree, before typing, so a
 //! variable can never inject YAML syntax. `$${` writes a literal `${`. A variable that is unset

@@ -1,6 +1,6 @@
 //! Reading the two config files: YAML, `${VAR}` interpolation, `SAR_` overrides (figment).
 //!
-//! Order, per SPEC §2: each file is parsed as YAML (syntax errors carry their line), strings are
+//! Order, per docs/config.md: each file is parsed as YAML (syntax errors carry their line), strings are
 //! interpolated, the result is typed once against the raw structs straight from the text (so
 //! unknown keys and type errors carry their line), then `router_config.yaml` goes through figment
 //! with the environment merged on top (`SAR_SERVER__PORT=8080`). Only variables with `__` in their

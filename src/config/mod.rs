@@ -1,4 +1,4 @@
-//! The validated configuration the rest of the gateway trusts (SPEC §2-3).
+//! The validated configuration the rest of the gateway trusts (docs/config.md-3).
 //!
 //! Loading is two steps (TensorZero's habit): `raw` is the files exactly as written, `load`
 //! reads them (figment, `SAR_` overrides, `${VAR}` interpolation) and `validate` turns them into

@@ -1,4 +1,4 @@
-//! The configuration files exactly as written (SPEC §2-3): serde structs, defaults, nothing else.
+//! The configuration files exactly as written (docs/config.md-3): serde structs, defaults, nothing else.
 //!
 //! Every struct denies unknown keys, so a typo is an error that names the key. These types are
 //! never used past loading: `config::validate` turns them into the trusted [`crate::config::Config`].
@@ -57,7 +57,7 @@ pub enum AuthStyle {
     None,
 }
 
-/// The shape of a provider's model list (SPEC §3), and its request API: OpenAI's for `openai` and
+/// The shape of a provider's model list (docs/config.md), and its request API: OpenAI's for `openai` and
 /// `ollama`, Anthropic Messages for `anthropic` (see docs/protocols.md).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]

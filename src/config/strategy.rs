@@ -1,4 +1,4 @@
-//! Ranking strategies: named weightings of the eight sub-scores (SPEC §6).
+//! Ranking strategies: named weightings of the eight sub-scores (docs/ranking.md).
 //!
 //! Owns the sub-score names users write in `routing.sorting_strategies`, the seven built-in
 //! strategies with the original router's weights, and the merge of user-defined ones over them.
@@ -100,7 +100,7 @@ impl Strategy {
     }
 }
 
-/// The seven built-in strategies, weights from the original router (SPEC §6).
+/// The seven built-in strategies, weights from the original router (docs/ranking.md).
 pub fn builtin_strategies() -> BTreeMap<String, Strategy> {
     use SubScore::*;
     let table: [(&str, &[(SubScore, f64)]); 7] = [

@@ -2,7 +2,7 @@
 //! Channels are checked in `validate_channels`, routing in `validate_routing`; this file holds
 //! the order of the checks, the shared [`Problems`] collector and the small sections.
 //!
-//! Rules decided across the three files (the SPEC names the checks, these are the details):
+//! Rules decided across the three files (the docs names the checks, these are the details):
 //! - channel ids match `[A-Za-z0-9_.-]{1,64}` and are unique; `provider` must be a key of
 //!   providers.yaml; base URLs are absolute `http`/`https` URLs;
 //! - a channel whose `api_key` (or another of its strings) names an unset variable, or whose

@@ -1,5 +1,5 @@
 //! `cache/channels/<id>.json`: each channel's last discovered model list, so the gateway can
-//! serve at once after a restart (SPEC §2, §11).
+//! serve at once after a restart (docs/config.md, docs/discovery.md).
 //!
 //! A file holds the models (with the facts derived from their names, for people reading it),
 //! the raw upstream entries, when it was fetched, and the channel id, provider and base URL it

@@ -1,4 +1,4 @@
-//! Model-list responses → [`DiscoveredModel`]s (SPEC §3, §11).
+//! Model-list responses → [`DiscoveredModel`]s (docs/config.md, docs/discovery.md).
 //!
 //! Owns: turning the body of `GET {base_url}{models_endpoint}` into one list shape, whatever
 //! the provider returned — OpenAI-style `{"data":[…]}` (OpenAI, DeepSeek, xAI, Groq, Mistral,
@@ -12,7 +12,7 @@
 //! upstream entry (entries are moved into `raw`), or guesses from the model *name* — names are
 //! `catalog::names`' job; a field here is `None` unless the provider says it.
 //!
-//! Rules decided here (the SPEC is silent):
+//! Rules decided here:
 //! - Shape is detected from the body; [`ResponseFormat`] only breaks a tie when both `data` and
 //!   `models` are arrays (`Ollama` prefers `models`, the others `data`).
 //! - `data`/`models` = `null` is an empty list (Ollama answers `"data":null` when it has no
@@ -47,7 +47,7 @@
 //! - Kind, first that speaks: output modalities (OpenRouter `architecture.output_modalities`,
 //!   else the part after `->` of `architecture.modality`; GitHub
 //!   `supported_output_modalities`): any `text` = chat, else embeddings/rerank/image/audio;
-//!   video generation counts as `image` (the SPEC has no video kind; it must never be chat).
+//!   video generation counts as `image` (there is no video kind; it must never be chat).
 //!   Then a type word (`type`, `model_type`, `capabilities.type`: Together, LM Studio, Novita,
 //!   Venice, Copilot): `llm`/`vlm`/`language`/`text` = chat, `transcribe`/`tts` = audio, ….
 //!   Then Cohere `endpoints` (chat/generate, embed*, rerank), Mistral

@@ -1,5 +1,5 @@
 //! The per-(channel, model) state machine: closed, open (cooling down), half-open, removed
-//! (SPEC §7). Pure: every method takes `now`, nothing reads a clock or does I/O.
+//! (docs/failover.md). Pure: every method takes `now`, nothing reads a clock or does I/O.
 //!
 //! - A 429 opens it for `Retry-After` when given, else for the backoff; repeated 5xx, connect
 //!   errors and timeouts open it after `failure_threshold` in a row. The backoff is

@@ -1,4 +1,4 @@
-//! Live speed and reliability figures of one (channel, model), fed by every call (SPEC §6).
+//! Live speed and reliability figures of one (channel, model), fed by every call (docs/ranking.md).
 //!
 //! Moving averages with a fixed weight per observation (`ALPHA`), so recent calls count most
 //! and nothing grows with traffic. Until a (channel, model) is observed its scores are neutral

@@ -1,4 +1,4 @@
-//! Channel health: blacklists, cooldowns, circuit breakers and live figures (SPEC §6-7).
+//! Channel health: blacklists, cooldowns, circuit breakers and live figures (docs/ranking.md-7).
 //!
 //! Lives outside the config/catalog snapshot, so it survives reloads. Two moka caches bound its
 //! memory: channel blacklists (per-entry expiry = the blacklist's length) and per-(channel,

@@ -4,7 +4,7 @@
 //! attempt speaks its candidate's format (`format`: passthrough or translation between the
 //! OpenAI, Anthropic Messages and Responses APIs).
 //!
-//! Failover rules (SPEC §7): candidates are tried in rank order, at most
+//! Failover rules (docs/failover.md): candidates are tried in rank order, at most
 //! `routing.max_attempts`, skipping blacklisted, cooling-down and removed ones (a recovering
 //! one gets a single half-open trial). A 400 that is the request's own fault or a
 //! content-policy refusal goes back to the client as is; a context-length error moves on to

@@ -1,5 +1,5 @@
 //! Streaming relay: upstream SSE to the client event by event, as it arrives, with the usage
-//! tap on the side (SPEC §7, §9).
+//! tap on the side (docs/failover.md, docs/usage-records.md).
 //!
 //! When the client's API differs from the upstream's (`format`), a [`StreamAdapter`] turns
 //! each upstream event into the client's events as it passes; usage is read in the upstream's

@@ -6,7 +6,7 @@
 //! The byte span of `model` is kept, so the upstream body is the client's bytes with that span
 //! replaced: tools, images, `response_format`, unknown fields and key order all survive, byte
 //! for byte. When the client streams without `stream_options.include_usage`, the gateway asks
-//! for it (SPEC §9): inserted after the opening `{`, or merged into the client's own
+//! for it (docs/usage-records.md): inserted after the opening `{`, or merged into the client's own
 //! `stream_options` object. Duplicate top-level keys are rejected (which `model` would win is
 //! ambiguous). A `model` longer than [`MAX_MODEL_BYTES`] is refused before routing, and what
 //! a client sent is shown in error messages through [`clip_client_text`], so neither a record

@@ -1,4 +1,4 @@
-//! Queries (SPEC §5): the client's `model` string parsed (`parse`) and resolved against the
+//! Queries (docs/queries.md): the client's `model` string parsed (`parse`) and resolved against the
 //! catalog into candidates (`resolve`).
 
 mod parse;

@@ -1,7 +1,7 @@
-//! The `model` string as a query (SPEC §5): parsing it into a [`Query`], and resolving that
+//! The `model` string as a query (docs/queries.md): parsing it into a [`Query`], and resolving that
 //! against a [`Catalog`](crate::catalog::Catalog) into candidate entries.
 //!
-//! Grammar decided here where the SPEC leaves room:
+//! Grammar decided here where the docs leaves room:
 //! - `tag:` / `tags:` in any case starts a tag query; so does a string with a comma, or one that
 //!   starts with a size filter (`>20b`, `ctx>=128k`). Pieces are split on `,` and trimmed;
 //!   empty pieces are skipped (`tag:a,,b` = `tag:a,b`), but a query with no piece left is an

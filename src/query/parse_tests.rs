@@ -1,4 +1,4 @@
-//! Parser tests: every query form of SPEC §5 and every malformed one, with exact results.
+//! Parser tests: every query form of docs/queries.md and every malformed one, with exact results.
 
 use super::*;
 

@@ -1,7 +1,7 @@
 //! Resolving a parsed [`Query`] against a [`Catalog`]: which entries are candidates, which
 //! were dropped and why, and — when nothing is left — which tag or filter removed the last.
 //!
-//! Name queries (SPEC §5) match, as one set (the same model under its other names): the exact
+//! Name queries (docs/queries.md) match, as one set (the same model under its other names): the exact
 //! id; the id without vendor prefix and variant suffix (`qwen3-235b-a22b` matches
 //! `qwen/qwen3-235b-a22b` and its `:free` variant; `...:free` in the query matches only that
 //! variant); dated snapshots of it (`claude-3-haiku` matches `claude-3-haiku-20240307`); a

@@ -1,4 +1,4 @@
-//! Live reload (SPEC §11): a change to `router_config.yaml` or `providers.yaml` (watched with
+//! Live reload (docs/discovery.md): a change to `router_config.yaml` or `providers.yaml` (watched with
 //! `notify`, debounced), or `SIGHUP`, loads and validates the config again. A valid one is
 //! swapped in through the rebuild task (in-flight requests finish on the old snapshot) and
 //! discovery runs for the channels that are new or whose provider, base URL or key changed.

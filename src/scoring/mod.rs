@@ -1,4 +1,4 @@
-//! Ranking candidates: sub-scores, strategies, and the deterministic order (SPEC §6).
+//! Ranking candidates: sub-scores, strategies, and the deterministic order (docs/ranking.md).
 
 pub mod plan;
 pub mod rank;

@@ -1,5 +1,5 @@
 //! Ordering candidates: the eight sub-scores, the weighted sum, and the deterministic tie-break
-//! (SPEC §6).
+//! (docs/ranking.md).
 //!
 //! Sub-scores, each in [0, 1]:
 //! - `cost_score`: free = 1; paid with a known price on a log scale over the paid candidates of

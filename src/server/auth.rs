@@ -1,4 +1,4 @@
-//! Access control (SPEC §10): the API token for `/v1/*`, the admin token for `/v1/stats/*`,
+//! Access control (docs/http-api.md): the API token for `/v1/*`, the admin token for `/v1/stats/*`,
 //! `/v1/admin/*`, `/v1/route/explain` and the request history (`/v1/requests`,
 //! `/api/requests/*`); the web UI checks its own session cookie (`ui::session`); `/health` always open; `/metrics` open unless
 //! `auth.protect_metrics`.

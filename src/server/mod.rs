@@ -1,4 +1,4 @@
-//! The HTTP surface: routes, handlers, and the error mapping (SPEC §8).
+//! The HTTP surface: routes, handlers, and the error mapping (docs/http-api.md).
 
 mod admin;
 pub mod auth;

@@ -1,4 +1,4 @@
-//! `/v1/stats/*` (SPEC §8): thin handlers over `stats::params` (parsing), `stats::report`
+//! `/v1/stats/*` (docs/http-api.md): thin handlers over `stats::params` (parsing), `stats::report`
 //! (pure reports over the in-memory aggregates) and `stats::alerts`. Every body is
 //! `{"success": true, "data": ...}`; a bad parameter is a 400 naming it. Field names follow the
 //! original router where it had them (`notified_channels`, `error_counts`, `last_error_times`

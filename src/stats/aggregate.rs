@@ -1,5 +1,5 @@
 //! Running usage aggregates: per UTC day, totals overall and by provider, channel and model,
-//! so the stats endpoints and budget checks never re-read the logs (SPEC §8, §9, §10).
+//! so the stats endpoints and budget checks never re-read the logs (docs/http-api.md, docs/usage-records.md, docs/http-api.md).
 //!
 //! Owns the in-memory totals and the rule that places a record on a day. It must never keep a
 //! record or a latency sample: memory is bounded by days × distinct keys, not by call count.
@@ -279,7 +279,7 @@ impl UsageAggregates {
         }
     }
 
-    /// Spend in USD on `date`, over all channels or for one channel id (budgets, SPEC §10).
+    /// Spend in USD on `date`, over all channels or for one channel id (budgets, docs/http-api.md).
     pub fn spend_on(&self, date: NaiveDate, channel: Option<&str>) -> f64 {
         let Some(day) = self.days.get(&date) else {
             return 0.0;

@@ -1,5 +1,5 @@
 //! Channel alerts: the rules that turn upstream errors into alerts, and their file
-//! `logs/channel_alerts.jsonl`, one JSON object per line (SPEC §2, §7, §8, §10).
+//! `logs/channel_alerts.jsonl`, one JSON object per line (docs/config.md, docs/failover.md, docs/http-api.md, docs/http-api.md).
 //!
 //! Owns when an alert is written, its line format (`channel_id, channel_name, alert_type,
 //! message, timestamp, details`, as the original router wrote them) and clearing. It must
@@ -75,7 +75,7 @@ impl AlertType {
     }
 }
 
-/// What kind of upstream error a channel returned (classified by the proxy, SPEC §7).
+/// What kind of upstream error a channel returned (classified by the proxy, docs/failover.md).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ErrorClass {
     /// 401/403 not about rate limits.

@@ -1,4 +1,4 @@
-//! Rebuilding [`UsageAggregates`] from the usage logs on disk (at start-up, SPEC §9).
+//! Rebuilding [`UsageAggregates`] from the usage logs on disk (at start-up, docs/usage-records.md).
 //!
 //! Owns reading `usage_YYYYMMDD.jsonl` and `archive/usage_YYYYMMDD.jsonl.gz` line by line. It
 //! must never fail on a bad line or a bad file and never hold more than one line per reader in

@@ -1,5 +1,5 @@
 //! The statistics layer: running usage aggregates, the stats API's report bodies, channel
-//! alerts and log archiving (SPEC §8, §9). Pure library code; HTTP handlers live elsewhere.
+//! alerts and log archiving (docs/http-api.md, docs/usage-records.md). Pure library code; HTTP handlers live elsewhere.
 
 pub mod aggregate;
 pub mod alerts;

@@ -1,4 +1,4 @@
-//! Query parameters of the stats endpoints (SPEC §8), parsed once into typed values.
+//! Query parameters of the stats endpoints (docs/http-api.md), parsed once into typed values.
 //!
 //! Owns every accepted parameter name, range and default, and the 400 messages. It must never
 //! read the clock (`today` is passed in) nor look at usage data.

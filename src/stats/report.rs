@@ -1,4 +1,4 @@
-//! The `data` bodies of the usage stats endpoints (SPEC §8), built from [`UsageAggregates`].
+//! The `data` bodies of the usage stats endpoints (docs/http-api.md), built from [`UsageAggregates`].
 //!
 //! Owns the response shapes, field names, orderings, averages and output rounding. Pure
 //! functions: they must never read the clock, the disk or a lock (the handler passes the
@@ -61,7 +61,7 @@ pub struct ChannelFigures {
     pub tokens: u64,
 }
 
-/// The stats object of SPEC §8, labelled with the period it covers.
+/// The stats object of docs/http-api.md, labelled with the period it covers.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct StatsObject {
     #[serde(skip_serializing_if = "Option::is_none")]

@@ -1,4 +1,4 @@
-//! What an upstream failure means for routing (SPEC §7): one pure function from status,
+//! What an upstream failure means for routing (docs/failover.md): one pure function from status,
 //! headers and body to a [`Failure`], plus `Retry-After` and in-body wait hints.
 //!
 //! Classification reads the status first and the error message second, because real
@@ -222,7 +222,7 @@ fn classify_message(text: &str) -> Failure {
     }
 }
 
-/// `Retry-After`: delay-seconds or an HTTP date (SPEC §7). Capped at one day.
+/// `Retry-After`: delay-seconds or an HTTP date (docs/failover.md). Capped at one day.
 pub fn parse_retry_after(value: &str, now: SystemTime) -> Option<Duration> {
     let value = value.trim();
     let cap = Duration::from_secs(24 * 3600);

@@ -1,4 +1,4 @@
-//! What a call cost: tokens × per-1M prices (SPEC §3, §9).
+//! What a call cost: tokens × per-1M prices (docs/config.md, docs/usage-records.md).
 //!
 //! Rules decided here:
 //! - Input tokens are three parts: cache reads (`cached_tokens`), cache writes

@@ -1,4 +1,4 @@
-//! Names and listing of the usage log files (SPEC §2, §9): `usage_YYYYMMDD.jsonl` in the
+//! Names and listing of the usage log files (docs/config.md, docs/usage-records.md): `usage_YYYYMMDD.jsonl` in the
 //! usage directory and their gzip'd archives `archive/usage_YYYYMMDD.jsonl.gz`.
 //!
 //! Owns the file-name rule, used by the rebuild and the archiver alike, and how the gateway's

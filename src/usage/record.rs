@@ -1,4 +1,4 @@
-//! The usage record: one line of `logs/usage_YYYYMMDD.jsonl` per routed call (SPEC §9).
+//! The usage record: one line of `logs/usage_YYYYMMDD.jsonl` per routed call (docs/usage-records.md).
 //!
 //! This module owns the record's shape and nothing else. Field names are the contract that
 //! the stats API and users' own tooling read back; never rename one. It must never hold a

@@ -1,5 +1,5 @@
 //! The stream tap: token usage, in-stream errors and generated text, read from upstream responses
-//! as they pass through the relay (SPEC §7 streaming, §9 usage records).
+//! as they pass through the relay (docs/failover.md streaming, docs/usage-records.md usage records).
 //!
 //! Owns: reading usage and errors from a non-streamed body ([`usage_from_body`],
 //! [`inspect_body`]) or from one stream event's data ([`inspect_chunk`]). SSE framing is
@@ -8,7 +8,7 @@
 //! Must never: panic on upstream bytes, or parse a plain content delta as JSON (a substring
 //! pre-check comes first).
 //!
-//! Rules decided here (the SPEC is silent):
+//! Rules decided here:
 //! - **Usage fields.** `input_tokens` = `prompt_tokens`, else `input_tokens`; `output_tokens` =
 //!   `completion_tokens`, else `output_tokens`; `total_tokens` = the reported `total_tokens` even
 //!   when it is not input + output (xAI counts reasoning only in the total), else input + output.

@@ -1,5 +1,5 @@
-//! Token estimates for calls whose upstream reported no usage (SPEC §9: `"usage_estimated":
-//! true`), and a byte-length estimate for routing's context-fit check (SPEC §5).
+//! Token estimates for calls whose upstream reported no usage (docs/usage-records.md: `"usage_estimated":
+//! true`), and a byte-length estimate for routing's context-fit check (docs/queries.md).
 //!
 //! Owns: choosing a tokenizer by model family, counting text tokens, and the prompt-token
 //! estimate of a chat, completions or embeddings request body.
@@ -8,7 +8,7 @@
 //! tokenizers load once, lazily, on first count, or in the background through
 //! [`preload_tokenizers`]), panic on odd JSON, or spend quadratic time on long unbroken text.
 //!
-//! Rules decided here (the SPEC is silent):
+//! Rules decided here:
 //! - **Tokenizer by model.** The id is lowercased and stripped of a provider prefix (up to the
 //!   last `/`) and of a fine-tune `ft:` prefix. `o200k_base` for ids starting `gpt-4o`, `gpt-4.1`,
 //!   `gpt-4.5`, `gpt-5`, `chatgpt-4o`, `gpt-oss`, `codex-`, and for `o1`, `o3`, `o4` (alone or

@@ -1,5 +1,5 @@
 //! The usage writer: one background thread that finishes records and appends them to
-//! `logs/usage_YYYYMMDD.jsonl` (SPEC §9).
+//! `logs/usage_YYYYMMDD.jsonl` (docs/usage-records.md).
 //!
 //! The request path only pushes a [`PendingUsage`] onto a bounded queue: it never blocks on
 //! disk, never tokenizes, never computes a cost, and (under load) never makes a system call.

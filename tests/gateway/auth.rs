@@ -1,4 +1,4 @@
-//! Access control (SPEC §10) through the real gateway: the API token on `/v1/*` in its three
+//! Access control (docs/http-api.md) through the real gateway: the API token on `/v1/*` in its three
 //! spellings, the admin token on `/v1/stats/*`, open `/health`, `/metrics` open unless
 //! protected, OpenAI error bodies for 401 and 403, the client's token never reaching the
 //! upstream, and the generated `sar-` token: saved privately, usable, printed once, reused.

@@ -1,4 +1,4 @@
-//! Budgets (SPEC §10): a channel's `daily_budget` and `cost_control.global_daily_budget`, per
+//! Budgets (docs/http-api.md): a channel's `daily_budget` and `cost_control.global_daily_budget`, per
 //! UTC day, from spend pre-seeded in today's usage log plus the calls made here.
 //!
 //! Alerts (`budget_warning` at `alert_threshold`, `budget_exceeded` at 100 %, each once per

@@ -1,4 +1,4 @@
-//! The command line (SPEC §12), run as the real binary on a temp config dir: `check` exit codes
+//! The command line (README.md), run as the real binary on a temp config dir: `check` exit codes
 //! and messages, `models` with and without a query, `explain`, `stats` over a pre-seeded log,
 //! and `logs archive`, whose gzip'd files are read back.
 

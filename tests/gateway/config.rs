@@ -1,4 +1,4 @@
-//! Config loading (SPEC §2-3): good files, every kind of bad file with its exact error text,
+//! Config loading (docs/config.md-3): good files, every kind of bad file with its exact error text,
 //! `${VAR}` interpolation, `SAR_` overrides, `check` exit codes.
 //!
 //! Every test runs inside `figment::Jail`, which serialises environment changes, so tests that

@@ -1,4 +1,4 @@
-//! Discovery (SPEC §3, §11) against mock upstreams: each real response shape, failures with
+//! Discovery (docs/config.md, docs/discovery.md) against mock upstreams: each real response shape, failures with
 //! and without a cache, a slow `/models` that times out, the cache files, `POST
 //! /v1/admin/discover`, and 40 channels × 100 models discovered with bounded concurrency.
 

@@ -1,4 +1,4 @@
-//! Failover through the real gateway to scripted mock upstreams (SPEC §7): what each upstream
+//! Failover through the real gateway to scripted mock upstreams (docs/failover.md): what each upstream
 //! error does to the call in hand (fail over or return as is) and to LATER calls (blacklisted
 //! channel, cooling or removed model, circuit breaker with one half-open trial), the 502 and
 //! 503 answers, connect errors, timeouts, non-JSON 200s, redirects, and the alert file.

@@ -1,5 +1,5 @@
 //! Query resolution on a realistic catalog (480 entries from real provider model lists):
-//! every query form of SPEC §5 with the exact set of (channel, model) candidates.
+//! every query form of docs/queries.md with the exact set of (channel, model) candidates.
 
 use crate::support::catalog::*;
 use smart_ai_router::catalog::ModelKind;

@@ -1,4 +1,4 @@
-//! Ranking (SPEC §6) on the realistic catalog: each strategy really orders the candidates,
+//! Ranking (docs/ranking.md) on the realistic catalog: each strategy really orders the candidates,
 //! ties break by priority, channel id and model id, and live figures move a candidate.
 
 use crate::support::catalog::*;

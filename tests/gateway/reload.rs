@@ -1,4 +1,4 @@
-//! Live reload (SPEC §11): a reload that adds a channel, one that disables a channel, broken
+//! Live reload (docs/discovery.md): a reload that adds a channel, one that disables a channel, broken
 //! YAML (the old config keeps serving and `/health` says why), the file watcher, an in-flight
 //! request finishing on the old catalog, and a 401 blacklist lifting when the key changes.
 

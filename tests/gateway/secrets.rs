@@ -1,4 +1,4 @@
-//! Secrets never leak (SPEC §10): with trace-level logging on, the real binary routes calls to
+//! Secrets never leak (docs/http-api.md): with trace-level logging on, the real binary routes calls to
 //! an upstream that echoes the channel's key back in its errors; the key must not appear in
 //! any log line, response body or header, usage or alert record, or cache file.
 

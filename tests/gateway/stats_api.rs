@@ -1,4 +1,4 @@
-//! The stats API (SPEC §8) against a known usage log: hand-made `usage_YYYYMMDD.jsonl` files are
+//! The stats API (docs/http-api.md) against a known usage log: hand-made `usage_YYYYMMDD.jsonl` files are
 //! written into the usage dir before the gateway starts (it rebuilds its aggregates from them),
 //! then every `/v1/stats/*` report is compared with figures worked out by hand in the comments.
 //! Also: bad parameters are 400s with exact messages, corrupt lines are skipped and counted,

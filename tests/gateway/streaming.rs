@@ -1,4 +1,4 @@
-//! Streaming through the real gateway (SPEC §7, §9): events reach the client as the upstream
+//! Streaming through the real gateway (docs/failover.md, docs/usage-records.md): events reach the client as the upstream
 //! sends them; failover before the first event; an SSE error event (and an `error` usage
 //! record) after it; `[DONE]` relayed; the usage chunk the gateway asked for is hidden from a
 //! client that did not ask, byte for byte, and shown to one that did; odd SSE framing passes

@@ -1,4 +1,4 @@
-//! Usage records end to end (SPEC §9): what a routed call leaves in
+//! Usage records end to end (docs/usage-records.md): what a routed call leaves in
 //! `<usage.dir>/usage_YYYYMMDD.jsonl`. Reported tokens and exact costs at the channel's prices
 //! (cached input at its own price), streamed calls with and without the client's
 //! `include_usage`, tiktoken estimates when no usage arrives, streams the client leaves, failed

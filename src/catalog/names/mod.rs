@@ -1,4 +1,4 @@
-//! Model-name analysis (SPEC §4): everything the catalog derives from a model id alone — tags,
+//! Model-name analysis (docs/queries.md): everything the catalog derives from a model id alone — tags,
 //! complete segments, base id, date alias, parameter counts, context length and kind.
 //!
 //! Owns: the rules that read a name. Must never: do I/O, consult the knowledge base or a
@@ -6,8 +6,8 @@
 //! regexes. `analyse` runs once per (channel, model) when a catalog is built; it allocates the
 //! lower-cased id and the values it returns, nothing else.
 //!
-//! Rules decided here where the SPEC is silent:
-//! - **Tags**: the SPEC rule verbatim on the trimmed, Unicode lower-cased id. Complete segments
+//! Rules decided here:
+//! - **Tags**: the tag rule of docs/queries.md on the trimmed, Unicode lower-cased id. Complete segments
 //!   that contain `,` are skipped (a tag query splits on commas, so no query could name them).
 //!   A date-stripped segment is added when it has at least 2 characters and a letter
 //!   (`o1-2024-12-17` adds `o1`). At most 48 pieces and 16 segments are kept (real ids have
@@ -74,13 +74,13 @@ impl ModelKind {
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct NameFacts {
-    /// Tags from the name (SPEC §4): the split pieces, then the complete segments and their
+    /// Tags from the name (docs/queries.md): the split pieces, then the complete segments and their
     /// date-stripped forms; lower-case, deduplicated, first-seen order. `free` appears only
     /// when the split produces it (`...:free`); channel tags, price-based `free` and `local`
     /// are added by the catalog, not here.
     pub tags: Vec<String>,
     /// Complete segments and date-stripped complete segments (the subset of `tags` a name
-    /// query may match as a whole, SPEC §5), lower-case.
+    /// query may match as a whole, docs/queries.md), lower-case.
     pub segments: Vec<String>,
     /// Lower-case id without vendor prefix(es) and without a known `:variant` suffix
     /// (`qwen/qwen3-235b-a22b:free` -> `qwen3-235b-a22b`; `qwen2.5:7b` stays).
@@ -95,9 +95,9 @@ pub struct NameFacts {
     pub kind: ModelKind,
 }
 
-/// Separators of the tag split (SPEC §4); dots are not separators.
+/// Separators of the tag split (docs/queries.md); dots are not separators.
 const TAG_SEPARATORS: [char; 6] = ['/', ':', '@', '-', '_', ','];
-/// Separators of the complete-segment split (SPEC §4).
+/// Separators of the complete-segment split (docs/queries.md).
 const SEGMENT_SEPARATORS: [char; 3] = ['/', ':', '@'];
 
 /// Organisation and routing words that are never complete segments. Only words with a digit
@@ -113,7 +113,7 @@ pub const VENDOR_PREFIXES: &[&str] = &[
     "lora", "accounts", "models", "us-gov",
 ];
 
-/// Words that are never complete segments (variant and channel words; SPEC §4).
+/// Words that are never complete segments (variant and channel words; docs/queries.md).
 pub const SUFFIX_WORDS: &[&str] = &[
     "free", "pro", "latest", "beta", "thinking", "extended", "nitro", "floor", "online", "exacto",
     "batch", "cloud", "preview", "instruct", "chat",
@@ -125,7 +125,7 @@ pub const VARIANT_SUFFIXES: &[&str] = &[
     "latest", "cloud",
 ];
 
-/// Analyse one model id (SPEC §4). Never panics; an empty id gives empty facts of kind chat.
+/// Analyse one model id (docs/queries.md). Never panics; an empty id gives empty facts of kind chat.
 pub fn analyse(id: &str) -> NameFacts {
     let lower = id.trim().to_lowercase();
     let (tags, segments) = name_tags(&lower);
@@ -179,7 +179,7 @@ fn push_unique(list: &mut Vec<String>, value: &str, cap: usize) {
     }
 }
 
-/// SPEC §4: >= 3 characters, a letter, a digit or hyphen; not a vendor prefix or suffix word.
+/// docs/queries.md: >= 3 characters, a letter, a digit or hyphen; not a vendor prefix or suffix word.
 fn is_complete_segment(segment: &str) -> bool {
     segment.chars().nth(2).is_some()
         && segment.chars().any(char::is_alphabetic)

@@ -1,4 +1,4 @@
-//! Tests of `names.rs`: exact tables (SPEC §4 examples first), the literal parsers, the real
+//! Tests of `names.rs`: exact tables (docs/queries.md examples first), the literal parsers, the real
 //! 13.8k-id corpus, kind labels stated by real catalogues, and property tests.
 
 use super::*;
@@ -22,12 +22,12 @@ type Case = (
 
 #[rustfmt::skip]
 const CASES: &[Case] = &[
-    // SPEC §4, verbatim examples
+    // docs/queries.md, verbatim examples
     ("qwen/qwen3-30b-a3b:free", "qwen qwen3 30b a3b free qwen3-30b-a3b", "qwen3-30b-a3b", "qwen3-30b-a3b", None, Some(30.0), Some(3.0), None, Chat),
     ("claude-3-haiku-20240307", "claude haiku 20240307 claude-3-haiku-20240307 claude-3-haiku", "claude-3-haiku-20240307 claude-3-haiku", "claude-3-haiku-20240307", Some("claude-3-haiku"), None, None, None, Chat),
     ("ep-20250613210739-qjxdl", "ep 20250613210739 qjxdl ep-20250613210739-qjxdl", "ep-20250613210739-qjxdl", "ep-20250613210739-qjxdl", None, None, None, None, Chat),
     ("Qwen/Qwen2.5-72B-Instruct", "qwen qwen2.5 72b instruct qwen2.5-72b-instruct", "qwen2.5-72b-instruct", "qwen2.5-72b-instruct", None, Some(72.0), None, None, Chat),
-    // SPEC §4: the split example, sizes, versions
+    // docs/queries.md: the split example, sizes, versions
     ("glm-4-flash", "glm flash glm-4-flash", "glm-4-flash", "glm-4-flash", None, None, None, None, Chat),
     ("text-embedding-qwen3-embedding-0.6b", "text embedding qwen3 0.6b text-embedding-qwen3-embedding-0.6b", "text-embedding-qwen3-embedding-0.6b", "text-embedding-qwen3-embedding-0.6b", None, Some(0.6), None, None, Embedding),
     ("doubao-1.5-pro-256k", "doubao 1.5 pro 256k doubao-1.5-pro-256k", "doubao-1.5-pro-256k", "doubao-1.5-pro-256k", None, None, None, Some(262144), Chat),
@@ -165,7 +165,7 @@ fn words_of(list: &str) -> Vec<String> {
     list.split_whitespace().map(str::to_owned).collect()
 }
 
-/// SPEC §5 name forms: the bare id matches vendor-prefixed and variant ids; `gpt-4o` is never a
+/// docs/queries.md name forms: the bare id matches vendor-prefixed and variant ids; `gpt-4o` is never a
 /// segment of `gpt-4o-mini`; the date-stripped segment is queryable.
 #[test]
 fn spec_query_name_forms() {

@@ -1,11 +1,11 @@
-//! Usage logs in tests: read `usage_YYYYMMDD.jsonl` files back, check a line against the SPEC §9
+//! Usage logs in tests: read `usage_YYYYMMDD.jsonl` files back, check a line against the docs/usage-records.md
 //! record shape, and write hand-made log lines for tests that pre-seed a usage directory.
 
 use std::path::{Path, PathBuf};
 
 use serde_json::{json, Map, Value};
 
-/// The SPEC §9 fields (and the accounting fields added since) and the JSON type each must have.
+/// The docs/usage-records.md fields (and the accounting fields added since) and the JSON type each must have.
 const FIELDS: [(&str, Kind); 34] = [
     ("timestamp", Kind::Str),
     ("request_id", Kind::Str),
@@ -74,7 +74,7 @@ impl Kind {
 /// Fields written only when they apply (`key_name`: the call came with a client key).
 const OPTIONAL_FIELDS: &[&str] = &["key_name"];
 
-/// Panics unless `record` has exactly the SPEC §9 fields, each of the right type, a
+/// Panics unless `record` has exactly the docs/usage-records.md fields, each of the right type, a
 /// millisecond UTC timestamp and a known status.
 pub fn assert_record_shape(record: &Value) {
     let object = record
@@ -140,7 +140,7 @@ pub fn usage_files(dir: &Path) -> Vec<PathBuf> {
     files
 }
 
-/// The records of one file; every line must parse and have the SPEC §9 shape.
+/// The records of one file; every line must parse and have the docs/usage-records.md shape.
 pub fn read_usage_file(path: &Path) -> Vec<Value> {
     let text =
         std::fs::read_to_string(path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()));
