@@ -352,7 +352,7 @@ fn first_price(
         .iter()
         .find(|(id, _)| id.eq_ignore_ascii_case(&model.id));
     if let Some((_, p)) = configured {
-        return (Some(configured_price(p)), PriceSource::ModelPricing);
+        return (Some(*p), PriceSource::ModelPricing);
     }
     if channel.is_local() {
         return (Some(ModelPrice::FREE), PriceSource::Local);
@@ -379,18 +379,9 @@ fn first_price(
         return (Some(price), PriceSource::KnowledgeBase);
     }
     if let Some(p) = channel.pricing {
-        return (Some(configured_price(&p)), PriceSource::ChannelPricing);
+        return (Some(p), PriceSource::ChannelPricing);
     }
     (None, PriceSource::Unknown)
-}
-
-fn configured_price(p: &crate::config::Price) -> ModelPrice {
-    ModelPrice {
-        input: p.input,
-        output: p.output,
-        cached_input: p.cached_input,
-        cache_write: p.cache_write,
-    }
 }
 
 /// `value` on a log scale from `low` (0) to `high` (1); unknown is neutral (0.5).

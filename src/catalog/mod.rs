@@ -56,34 +56,9 @@ impl PriceSource {
     }
 }
 
-/// Per-1M-token prices in the channel's currency.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct ModelPrice {
-    pub input: f64,
-    pub output: f64,
-    /// Per 1M input tokens read from the prompt cache.
-    pub cached_input: Option<f64>,
-    /// Per 1M input tokens written to the prompt cache.
-    pub cache_write: Option<f64>,
-}
-
-impl ModelPrice {
-    pub const FREE: ModelPrice = ModelPrice {
-        input: 0.0,
-        output: 0.0,
-        cached_input: Some(0.0),
-        cache_write: Some(0.0),
-    };
-
-    pub fn is_free(&self) -> bool {
-        self.input == 0.0 && self.output == 0.0
-    }
-
-    /// One figure for ranking: a 3:1 input:output token mix, per 1M tokens.
-    pub fn blended(&self) -> f64 {
-        0.75 * self.input + 0.25 * self.output
-    }
-}
+/// Per-1M-token prices in the channel's currency: the config's price type, one type for a
+/// configured, discovered or known price.
+pub use crate::config::Price as ModelPrice;
 
 /// The parts of a score that do not depend on the request, computed at build time.
 #[derive(Debug, Clone, Copy, PartialEq)]

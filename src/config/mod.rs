@@ -192,8 +192,20 @@ pub struct Price {
 }
 
 impl Price {
+    pub const FREE: Price = Price {
+        input: 0.0,
+        output: 0.0,
+        cached_input: Some(0.0),
+        cache_write: Some(0.0),
+    };
+
     pub fn is_free(&self) -> bool {
         self.input == 0.0 && self.output == 0.0
+    }
+
+    /// One figure for ranking: a 3:1 input:output token mix, per 1M tokens.
+    pub fn blended(&self) -> f64 {
+        0.75 * self.input + 0.25 * self.output
     }
 }
 
