@@ -61,6 +61,24 @@ async fn setup() -> Setup {
 }
 
 impl Setup {
+    /// The records once at least one is written (a call the relay ends after the response
+    /// was handed over is recorded a moment later); fails after 30 s.
+    async fn first_records(&self) -> Vec<Value> {
+        let running = self.gateway.running.as_ref().expect("gateway running");
+        let waited = tokio::time::timeout(Duration::from_secs(30), async {
+            loop {
+                running.state.usage.flush().await;
+                let records = read_usage(self.logs.path());
+                if !records.is_empty() {
+                    return records;
+                }
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+        })
+        .await;
+        waited.expect("a record is written within 30 s")
+    }
+
     /// Every record written so far (waits for the writer first).
     async fn records(&self) -> Vec<Value> {
         let running = self.gateway.running.as_ref().expect("gateway running");
@@ -584,21 +602,7 @@ async fn a_stream_the_client_leaves_is_recorded_as_cancelled() {
     let first = response.chunk().await.expect("first chunk");
     assert!(first.is_some());
     drop(response);
-    let logs = s.logs.path().to_path_buf();
-    let running = s.gateway.running.as_ref().expect("running");
-    let state = running.state.clone();
-    let waited = tokio::time::timeout(Duration::from_secs(30), async {
-        loop {
-            state.usage.flush().await;
-            if !read_usage(&logs).is_empty() {
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(5)).await;
-        }
-    })
-    .await;
-    assert!(waited.is_ok(), "the cancelled call is recorded");
-    let record = only(&read_usage(&logs), &id);
+    let record = only(&s.first_records().await, &id);
     let expected = json!({
         "status": "cancelled", "http_status": 200, "stream": true, "usage_estimated": true,
         "input_tokens": 3 + o200k("user") + o200k(PROMPT) + 3,
@@ -646,20 +650,7 @@ async fn a_stream_whose_done_reached_the_client_is_a_success_even_if_the_client_
         received.push_str(&String::from_utf8_lossy(&chunk));
     }
     drop(response);
-    let running = s.gateway.running.as_ref().expect("running");
-    let (state, logs) = (running.state.clone(), s.logs.path().to_path_buf());
-    let waited = tokio::time::timeout(Duration::from_secs(30), async {
-        loop {
-            state.usage.flush().await;
-            if !read_usage(&logs).is_empty() {
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(5)).await;
-        }
-    })
-    .await;
-    assert!(waited.is_ok(), "the call is recorded");
-    let record = only(&read_usage(&logs), &id);
+    let record = only(&s.first_records().await, &id);
     let expected = json!({
         "status": "success", "http_status": 200, "stream": true, "usage_estimated": false,
         "input_tokens": 12, "output_tokens": 4, "error_message": null
