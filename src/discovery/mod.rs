@@ -2,6 +2,7 @@
 //! (`cache`). Running it (at start, periodically, on demand) is `runtime::discovery`.
 
 pub mod cache;
+mod entry_fields;
 pub mod fetch;
 pub mod parse;
 
