@@ -193,8 +193,10 @@ async fn running_out_of_file_descriptors_backs_off_instead_of_spinning() {
         "header_read_timeout_s: 1, idle_timeout_s: 1, max_connections: 1000",
     )
     .await;
+    // One warning per episode of failing accepts; a loaded machine makes more episodes, but a
+    // gateway that spins would log per failed accept (thousands).
     let warnings = gateway.log_lines_with("cannot accept connections");
-    assert!((1..=5).contains(&warnings), "{warnings} warnings");
+    assert!((1..=20).contains(&warnings), "{warnings} warnings");
     let metrics = reqwest::get(format!("{}/metrics", gateway.base))
         .await
         .expect("metrics")
