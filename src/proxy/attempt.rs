@@ -55,6 +55,10 @@ pub struct AttemptFailure {
 }
 
 /// An answer for the client.
+#[expect(
+    clippy::large_enum_variant,
+    reason = "one value per call, moved once; boxing the stream would allocate per request"
+)]
 pub enum Answer {
     /// A whole non-streamed body from a 2xx. `refusal`: a refusal inside a 2xx (an error the
     /// client gets as the upstream sent it).
@@ -125,11 +129,15 @@ pub(super) async fn try_candidate(
     } else if stream && !is_json(&response) {
         // SSE, whatever the content type says (some upstreams send text/plain); a page that is
         // not SSE has no data event and fails over in `open_stream`.
+        let adapter = StreamAdapter::new(conversion, call, &entry.model_id);
+        let plain_chat =
+            adapter.is_none() && matches!(call.route, RouteKind::Chat | RouteKind::Completion);
         let shape = StreamShape {
             strip_usage_only: ask_usage,
             events,
             route: call.route,
-            adapter: StreamAdapter::new(conversion, call, &entry.model_id),
+            cost_price: (plain_chat && !ask_usage).then_some(entry.price),
+            adapter,
         };
         open_stream(response, shape, channel.timeout)
             .await

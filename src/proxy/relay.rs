@@ -32,6 +32,7 @@ use super::RouteKind;
 use crate::upstream::classify::{classify_error_body, Failure};
 use crate::upstream::sse::{SseEvent, SseEventSplitter};
 use crate::usage::anthropic_usage::AnthropicStreamUsage;
+use crate::usage::cost::{cost_of, with_usage_cost};
 use crate::usage::responses_usage;
 use crate::usage::stream_text::StreamText;
 use crate::usage::tap::{inspect_chunk, Usage};
@@ -84,6 +85,9 @@ pub struct StreamShape {
     pub route: RouteKind,
     /// Translates each event into the client's format (`None`: passthrough).
     pub adapter: Option<Box<StreamAdapter>>,
+    /// `Some(price)`: an OpenAI chat stream whose client asked for usage: its usage chunk gains
+    /// `usage.cost` at this price (when the cost is known), as non-streamed answers do.
+    pub cost_price: Option<Option<crate::catalog::ModelPrice>>,
 }
 
 /// What the tap keeps while events pass.
@@ -168,6 +172,16 @@ impl Tap {
             }
             if facts.usage_only && self.shape.strip_usage_only {
                 return None;
+            }
+            if let (true, Some(usage), Some(price)) =
+                (facts.usage_only, facts.usage, self.shape.cost_price)
+            {
+                let cost = cost_of(&usage, price.as_ref());
+                return Some(with_usage_cost(
+                    event.into_raw(),
+                    cost.total_cost,
+                    cost.known,
+                ));
             }
         }
         Some(event.into_raw())

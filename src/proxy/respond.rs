@@ -13,7 +13,7 @@ use super::attempt::Answer;
 use super::call::{CallContext, Served};
 use super::relay::{OpenedStream, RelayEnd};
 use super::RouteKind;
-use crate::usage::cost::cost_of;
+use crate::usage::cost::{cost_of, decimal, with_usage_cost};
 use crate::usage::tap::Usage;
 use crate::usage::writer::answer_text;
 
@@ -149,60 +149,6 @@ fn cost_headers(headers: &mut HeaderMap, cost: f64, known: bool, currency: Strin
     header(headers, "x-router-cost-currency", currency);
 }
 
-/// A cost as a plain decimal string, at most 9 places, no trailing zeros (`0.000012`).
-fn decimal(cost: f64) -> String {
-    let text = format!("{cost:.9}");
-    let text = text.trim_end_matches('0').trim_end_matches('.');
-    if text.is_empty() || text == "-" {
-        "0".to_string()
-    } else {
-        text.to_string()
-    }
-}
-
-/// The answer with `"cost": X` added to its top-level `usage` object (OpenRouter's convention),
-/// spliced into the bytes; unchanged when the cost is unknown or no `usage` object is found.
-/// The last `"usage"` key that is not inside a string is the answer's own (it follows
-/// `choices`).
-fn with_usage_cost(body: Bytes, cost: f64, known: bool) -> Bytes {
-    if !known {
-        return body;
-    }
-    let finder = memchr::memmem::Finder::new(b"\"usage\"");
-    let Some(open) = finder
-        .find_iter(&body)
-        .filter(|&at| at == 0 || body[at - 1] != b'\\')
-        .filter_map(|at| object_after_key(&body, at + 7))
-        .last()
-    else {
-        return body;
-    };
-    let empty = body[open + 1..]
-        .iter()
-        .find(|b| !b.is_ascii_whitespace())
-        .is_some_and(|b| *b == b'}');
-    let insert = format!("\"cost\":{}{}", decimal(cost), if empty { "" } else { "," });
-    let mut out = Vec::with_capacity(body.len() + insert.len());
-    out.extend_from_slice(&body[..=open]);
-    out.extend_from_slice(insert.as_bytes());
-    out.extend_from_slice(&body[open + 1..]);
-    Bytes::from(out)
-}
-
-/// The index of the `{` that opens the value of a key ending at `after_key`, if it is an object.
-fn object_after_key(body: &[u8], after_key: usize) -> Option<usize> {
-    let skip = |mut at: usize| {
-        while body.get(at).is_some_and(u8::is_ascii_whitespace) {
-            at += 1;
-        }
-        at
-    };
-    let colon = skip(after_key);
-    (body.get(colon) == Some(&b':')).then_some(())?;
-    let open = skip(colon + 1);
-    (body.get(open) == Some(&b'{')).then_some(open)
-}
-
 fn whole(status: u16, content_type: Option<HeaderValue>, body: Bytes) -> Response {
     let mut response = Response::new(Body::from(body));
     *response.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::OK);
@@ -236,31 +182,4 @@ pub fn set_router_headers(headers: &mut HeaderMap, call: &CallContext, score: Op
         "x-router-time",
         HeaderValue::from(call.started.elapsed().as_millis() as u64),
     );
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn spliced(body: &str, cost: f64) -> String {
-        let out = with_usage_cost(Bytes::from(body.to_string()), cost, true);
-        String::from_utf8_lossy(&out).into_owned()
-    }
-
-    #[test]
-    fn the_cost_joins_the_answers_own_usage_object() {
-        assert_eq!(
-            spliced(r#"{"choices":[],"usage": {"prompt_tokens":1}}"#, 0.000012),
-            r#"{"choices":[],"usage": {"cost":0.000012,"prompt_tokens":1}}"#
-        );
-        // A quoted "usage" inside the text is not the answer's usage; the last real one is.
-        assert_eq!(
-            spliced(r#"{"c":"say \"usage\": {x}","usage":{}}"#, 1.5),
-            r#"{"c":"say \"usage\": {x}","usage":{"cost":1.5}}"#
-        );
-        assert_eq!(spliced(r#"{"usage":null}"#, 1.0), r#"{"usage":null}"#);
-        assert_eq!(decimal(0.0), "0");
-        assert_eq!(decimal(2.0), "2");
-        assert_eq!(decimal(1.2e-5), "0.000012");
-    }
 }

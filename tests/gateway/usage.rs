@@ -708,3 +708,25 @@ async fn a_non_streamed_answer_tells_the_client_its_cost() {
     assert!(body["usage"].get("cost").is_none(), "{body}");
     s.gateway.stop().await;
 }
+
+/// A stream whose client asked for usage gets `usage.cost` in its usage chunk (the record's
+/// own figure); a stream whose usage the gateway asked for on its behalf stays as before
+/// (that chunk is removed).
+#[tokio::test]
+async fn a_stream_that_asked_for_usage_gets_its_cost_in_the_usage_chunk() {
+    let s = setup().await;
+    let (status, _, text) = s.send(&stream_chat("gpt-4o-mini", Some(true))).await;
+    assert_eq!(status, 200);
+    let usage_chunks: Vec<Value> = text
+        .lines()
+        .filter_map(|l| l.strip_prefix("data: "))
+        .filter_map(|d| serde_json::from_str::<Value>(d).ok())
+        .filter(|c| c["usage"].is_object())
+        .collect();
+    assert_eq!(usage_chunks.len(), 1, "{text}");
+    // 12 × 0.5 / 1M + 4 × 1.5 / 1M.
+    assert_eq!(usage_chunks[0]["usage"]["cost"].as_f64(), Some(1.2e-5));
+    assert_eq!(usage_chunks[0]["usage"]["prompt_tokens"], 12);
+    assert!(text.trim_end().ends_with("data: [DONE]"), "{text}");
+    s.gateway.stop().await;
+}
