@@ -126,9 +126,26 @@ pub async fn handle(
 ) -> Result<Response, RouteFailure> {
     let started = Instant::now();
     let request_id = request_id(headers);
-    let unrouted = |error: RouteError| RouteFailure {
-        error,
-        headers: request_id_header(&request_id),
+    // An error before any attempt: `x-request-id`, no attempts, the time taken, and the
+    // strategy the request asked for when it names a known one.
+    let strategy_asked = pick_strategy(
+        headers,
+        &snapshot.config.routing.strategies,
+        &snapshot.config.routing.default_strategy,
+    )
+    .ok()
+    .map(|s| s.name.as_str());
+    let unrouted = |error: RouteError| {
+        let mut headers = request_id_header(&request_id);
+        headers.insert("x-router-attempts", HeaderValue::from(0u32));
+        headers.insert(
+            "x-router-time",
+            HeaderValue::from(started.elapsed().as_millis() as u64),
+        );
+        if let Some(value) = strategy_asked.and_then(|s| HeaderValue::from_str(s).ok()) {
+            headers.insert("x-router-strategy", value);
+        }
+        RouteFailure { error, headers }
     };
     // 1. Parse: the few fields routing needs; no `model` (or `auto`) takes the configured one.
     let mut request = ClientRequest::parse(body).map_err(unrouted)?;

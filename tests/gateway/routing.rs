@@ -318,3 +318,29 @@ channels:
     );
     bare.stop().await;
 }
+
+/// An answer that never reached a channel still says what the router did: a 404 for a query
+/// that matches nothing carries `x-request-id` (the client's own), `x-router-attempts: 0`,
+/// the strategy and the time.
+#[tokio::test]
+async fn a_no_match_answer_carries_the_router_headers() {
+    let s = setup().await;
+    let response = s
+        .gateway
+        .client
+        .post(s.gateway.url("/v1/chat/completions"))
+        .header("x-request-id", "client-trace-42")
+        .json(&json!({"model": "tag:nothing-has-this", "messages": []}))
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(response.status(), 404);
+    let headers = response.headers();
+    assert_eq!(headers["x-request-id"], "client-trace-42");
+    assert_eq!(headers["x-router-attempts"], "0");
+    assert_eq!(headers["x-router-strategy"], "cost_first");
+    assert!(headers["x-router-time"]
+        .to_str()
+        .is_ok_and(|t| t.parse::<u64>().is_ok()));
+    s.gateway.stop().await;
+}
