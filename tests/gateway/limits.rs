@@ -189,8 +189,11 @@ async fn a_low_file_limit_and_hundreds_of_idle_connections_do_not_lock_out_healt
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn running_out_of_file_descriptors_backs_off_instead_of_spinning() {
     // A cap set above the file limit: accepts fail with EMFILE until idle connections close.
+    // The timeouts are long enough that the 400 connections are all open before any closes,
+    // however slowly a loaded machine opens them (with 1 s, they could close as fast as they
+    // opened and the file limit was never reached).
     let gateway = health_under_a_low_file_limit(
-        "header_read_timeout_s: 1, idle_timeout_s: 1, max_connections: 1000",
+        "header_read_timeout_s: 4, idle_timeout_s: 4, max_connections: 1000",
     )
     .await;
     // One warning per episode of failing accepts; a loaded machine makes more episodes, but a
