@@ -17,7 +17,7 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 
 use super::empty;
-use super::facts::DiscoveredModel;
+use super::facts::{DiscoveredModel, ModelFacts};
 use super::index::CatalogIndex;
 use super::names::{self, ModelKind};
 use super::{knowledge, Catalog, CatalogEntry, EntryId, ModelPrice, PriceSource, StaticScores};
@@ -173,23 +173,12 @@ fn build_entry(
 ) -> CatalogEntry {
     let facts = names::analyse(&model.id);
     let known = knowledge::lookup(&model.id);
-    let params_b = model
-        .params_b
-        .or_else(|| agreeing(known.and_then(|k| k.params_b), facts.params_b))
-        .or(facts.params_b);
-    let active_params_b = if model.params_b.is_some() {
-        model.active_params_b
-    } else {
-        agreeing(known.and_then(|k| k.active_params_b), facts.active_params_b)
-            .or(facts.active_params_b)
-    };
-    let context_tokens = model
-        .context_tokens
-        .or_else(|| {
-            let known = known.and_then(|k| k.context_tokens).map(|c| c as f64);
-            agreeing(known, facts.context_tokens.map(|c| c as f64)).map(|c| c as u64)
-        })
-        .or(facts.context_tokens);
+    let merged = ModelFacts::merge(model.facts(), known.map(|k| k.facts()), facts.facts());
+    let ModelFacts {
+        params_b,
+        active_params_b,
+        context_tokens,
+    } = merged;
     let kind = model
         .kind_hint
         .as_deref()
@@ -263,16 +252,6 @@ fn created_of(raw: &serde_json::Value) -> Option<i64> {
             .ok()
             .map(|t| t.timestamp())
     })
-}
-
-/// The knowledge base's figure, unless the name states one that differs by more than half:
-/// then the lookup fell back to another size of the family (`qwen2.5:72b` finding the
-/// `qwen2.5` row) and the name is right.
-fn agreeing(known: Option<f64>, from_name: Option<f64>) -> Option<f64> {
-    match (known, from_name) {
-        (Some(k), Some(n)) if n > 0.0 && ((k - n) / n).abs() > 0.5 => None,
-        (known, _) => known,
-    }
 }
 
 fn push_unique(tags: &mut Vec<String>, tag: &str) {

@@ -95,6 +95,17 @@ pub struct KnownModel {
     pub kind: Option<&'static str>,
 }
 
+impl KnownModel {
+    /// The row's size and context, for the catalog's merge (`facts::ModelFacts::merge`).
+    pub fn facts(&self) -> super::facts::ModelFacts {
+        super::facts::ModelFacts {
+            context_tokens: self.context_tokens,
+            params_b: self.params_b,
+            active_params_b: self.active_params_b,
+        }
+    }
+}
+
 /// Look a model id up as a channel reports it. None when unknown.
 pub fn lookup(model_id: &str) -> Option<&'static KnownModel> {
     let base: &'static KnowledgeBase = &KNOWLEDGE;

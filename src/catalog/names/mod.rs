@@ -95,6 +95,18 @@ pub struct NameFacts {
     pub kind: ModelKind,
 }
 
+impl NameFacts {
+    /// What the name says of size and context, for the catalog's merge
+    /// (`facts::ModelFacts::merge`).
+    pub fn facts(&self) -> super::facts::ModelFacts {
+        super::facts::ModelFacts {
+            context_tokens: self.context_tokens,
+            params_b: self.params_b,
+            active_params_b: self.active_params_b,
+        }
+    }
+}
+
 /// Separators of the tag split (docs/queries.md); dots are not separators.
 const TAG_SEPARATORS: [char; 6] = ['/', ':', '@', '-', '_', ','];
 /// Separators of the complete-segment split (docs/queries.md).
