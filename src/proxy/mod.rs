@@ -126,15 +126,12 @@ pub async fn handle(
 ) -> Result<Response, RouteFailure> {
     let started = Instant::now();
     let request_id = request_id(headers);
+    // The strategy is picked once: for routing, and for the headers of an early error.
+    let routing = &snapshot.config.routing;
+    let strategy = pick_strategy(headers, &routing.strategies, &routing.default_strategy);
     // An error before any attempt: `x-request-id`, no attempts, the time taken, and the
     // strategy the request asked for when it names a known one.
-    let strategy_asked = pick_strategy(
-        headers,
-        &snapshot.config.routing.strategies,
-        &snapshot.config.routing.default_strategy,
-    )
-    .ok()
-    .map(|s| s.name.as_str());
+    let strategy_asked = strategy.as_ref().ok().map(|s| s.name.as_str());
     let unrouted = |error: RouteError| {
         let mut headers = request_id_header(&request_id);
         headers.insert("x-router-attempts", HeaderValue::from(0u32));
@@ -153,7 +150,8 @@ pub async fn handle(
     format::check_request(route, &request.body)
         .map_err(|m| unrouted(RouteError::bad_request("unsupported_parameter", m)))?;
     // 2. Plan: resolve the query against the catalog and rank the candidates.
-    let planned = plan_call(&state, &snapshot, route, headers, &request, key.as_ref());
+    let strategy = strategy.map_err(unrouted)?;
+    let planned = plan_call(&state, &snapshot, route, strategy, &request, key.as_ref());
     let (strategy, ranked) = planned.map_err(unrouted)?;
     let id_header = HeaderValue::from_str(&request_id).ok();
     let mut call = CallContext::new(
@@ -212,16 +210,11 @@ fn plan_call(
     state: &AppState,
     snapshot: &Snapshot,
     route: RouteKind,
-    headers: &HeaderMap,
+    strategy: &Strategy,
     request: &ClientRequest,
     key: Option<&ClientKey>,
 ) -> Result<(String, Vec<Ranked>), RouteError> {
     let config = &snapshot.config;
-    let strategy = pick_strategy(
-        headers,
-        &config.routing.strategies,
-        &config.routing.default_strategy,
-    )?;
     let needs = Needs {
         kind: route.model_kind(),
         filters: &config.routing.model_filters,
