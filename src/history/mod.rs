@@ -18,6 +18,7 @@
 
 pub mod query;
 pub mod row;
+pub mod search_text;
 pub mod sqlite;
 pub mod writer;
 

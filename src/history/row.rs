@@ -4,6 +4,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::search_text::push_searchable;
 use super::{AttemptLog, CallDetails};
 use crate::scoring::SubScore;
 use crate::upstream::redact::redact_secrets;
@@ -118,8 +119,8 @@ impl HistoryRow {
         }
     }
 
-    /// The text full-text search reads: content, model, errors (the call's and each
-    /// attempt's) and app.
+    /// The text full-text search reads: content (the string values of a JSON body, see
+    /// [`super::search_text`]), model, errors (the call's and each attempt's) and app.
     pub fn search_text(&self) -> String {
         let mut text = String::new();
         for message in self.attempts.iter().filter_map(|a| a.message.as_deref()) {
@@ -132,14 +133,18 @@ impl HistoryRow {
             Some(self.channel_id.as_str()),
             self.app.as_deref(),
             self.error.as_deref(),
-            self.request_body.as_deref(),
-            self.response_body.as_deref(),
         ]
         .into_iter()
         .flatten()
         {
             text.push_str(part);
             text.push('\n');
+        }
+        for body in [self.request_body.as_deref(), self.response_body.as_deref()]
+            .into_iter()
+            .flatten()
+        {
+            push_searchable(body, &mut text);
         }
         text
     }
