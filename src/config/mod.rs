@@ -243,42 +243,65 @@ pub struct Channel {
 }
 
 /// The parts of a channel's upstream requests that never change: parsed once when the config
-/// is validated, so a request parses no URL and formats no auth header.
+/// is validated, so a request parses no URL and formats no header.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct PreparedRequest {
     /// `{base_url}/chat/completions`, `/completions`, `/embeddings`; `None` when it does not
-    /// parse (the request then fails as it would with the URL built on the spot).
-    pub chat_url: Option<reqwest::Url>,
-    pub completions_url: Option<reqwest::Url>,
-    pub embeddings_url: Option<reqwest::Url>,
+    /// parse (an attempt on it then fails with a message naming the URL).
+    pub chat_url: Option<http::Uri>,
+    pub completions_url: Option<http::Uri>,
+    pub embeddings_url: Option<http::Uri>,
     /// `{base_url}/messages`: the Messages API of `format: anthropic` providers.
-    pub messages_url: Option<reqwest::Url>,
+    pub messages_url: Option<http::Uri>,
     /// `{base_url}/responses`: the Responses API of providers with `responses: true`.
-    pub responses_url: Option<reqwest::Url>,
+    pub responses_url: Option<http::Uri>,
     /// The key in the provider's auth style, marked sensitive; `None` without a key, with
     /// `auth: none`, or when the key cannot be a header value.
-    pub auth: Option<(reqwest::header::HeaderName, reqwest::header::HeaderValue)>,
+    pub auth: Option<(http::HeaderName, http::HeaderValue)>,
+    /// The provider's extra headers (validated with the config; one that does not parse is
+    /// left out).
+    pub headers: Vec<(http::HeaderName, http::HeaderValue)>,
 }
 
 impl PreparedRequest {
-    pub fn new(base_url: &str, api_key: Option<&Secret>, auth: AuthStyle) -> Self {
-        let url = |path: &str| reqwest::Url::parse(&format!("{base_url}{path}")).ok();
-        let header = |name: reqwest::header::HeaderName, value: String| {
-            let mut value = reqwest::header::HeaderValue::from_str(&value).ok()?;
+    pub fn new(
+        base_url: &str,
+        api_key: Option<&Secret>,
+        auth: AuthStyle,
+        headers: &[(String, String)],
+    ) -> Self {
+        // Parsed as a URL first (a host in any script becomes its ASCII form), then as the
+        // URI the client sends.
+        let url = |path: &str| {
+            reqwest::Url::parse(&format!("{base_url}{path}"))
+                .ok()
+                .and_then(|url| url.as_str().parse::<http::Uri>().ok())
+        };
+        let header = |name: http::HeaderName, value: String| {
+            let mut value = http::HeaderValue::from_str(&value).ok()?;
             value.set_sensitive(true);
             Some((name, value))
         };
         let auth = api_key.and_then(|key| match auth {
             AuthStyle::Bearer => header(
-                reqwest::header::AUTHORIZATION,
+                http::header::AUTHORIZATION,
                 format!("Bearer {}", key.expose()),
             ),
             AuthStyle::XApiKey => header(
-                reqwest::header::HeaderName::from_static("x-api-key"),
+                http::HeaderName::from_static("x-api-key"),
                 key.expose().to_string(),
             ),
             AuthStyle::None => None,
         });
+        let headers = headers
+            .iter()
+            .filter_map(|(name, value)| {
+                Some((
+                    http::HeaderName::from_bytes(name.as_bytes()).ok()?,
+                    http::HeaderValue::from_str(value).ok()?,
+                ))
+            })
+            .collect();
         Self {
             chat_url: url("/chat/completions"),
             completions_url: url("/completions"),
@@ -286,6 +309,7 @@ impl PreparedRequest {
             messages_url: url("/messages"),
             responses_url: url("/responses"),
             auth,
+            headers,
         }
     }
 }
@@ -424,18 +448,30 @@ mod tests {
     #[test]
     fn prepared_requests_carry_parsed_urls_and_the_auth_header() {
         let key = Secret::new("sk-123");
-        let bearer =
-            PreparedRequest::new("https://api.example.com/v1", Some(&key), AuthStyle::Bearer);
+        let bearer = PreparedRequest::new(
+            "https://api.example.com/v1",
+            Some(&key),
+            AuthStyle::Bearer,
+            &[],
+        );
         assert_eq!(
-            bearer.chat_url.as_ref().map(reqwest::Url::as_str),
+            bearer.chat_url.as_ref().map(|u| u.to_string()).as_deref(),
             Some("https://api.example.com/v1/chat/completions")
         );
         assert_eq!(
-            bearer.completions_url.as_ref().map(reqwest::Url::as_str),
+            bearer
+                .completions_url
+                .as_ref()
+                .map(|u| u.to_string())
+                .as_deref(),
             Some("https://api.example.com/v1/completions")
         );
         assert_eq!(
-            bearer.embeddings_url.as_ref().map(reqwest::Url::as_str),
+            bearer
+                .embeddings_url
+                .as_ref()
+                .map(|u| u.to_string())
+                .as_deref(),
             Some("https://api.example.com/v1/embeddings")
         );
         let (name, value) = bearer.auth.expect("bearer header");
@@ -443,23 +479,23 @@ mod tests {
         assert_eq!(value.to_str().ok(), Some("Bearer sk-123"));
         assert!(value.is_sensitive());
 
-        let x_api_key = PreparedRequest::new("http://h:1/v1", Some(&key), AuthStyle::XApiKey);
+        let x_api_key = PreparedRequest::new("http://h:1/v1", Some(&key), AuthStyle::XApiKey, &[]);
         let (name, value) = x_api_key.auth.expect("x-api-key header");
         assert_eq!(name.as_str(), "x-api-key");
         assert_eq!(value.to_str().ok(), Some("sk-123"));
 
         assert_eq!(
-            PreparedRequest::new("http://h:1/v1", Some(&key), AuthStyle::None).auth,
+            PreparedRequest::new("http://h:1/v1", Some(&key), AuthStyle::None, &[]).auth,
             None
         );
         assert_eq!(
-            PreparedRequest::new("http://h:1/v1", None, AuthStyle::Bearer).auth,
+            PreparedRequest::new("http://h:1/v1", None, AuthStyle::Bearer, &[]).auth,
             None
         );
         // A key that cannot be a header value sends no auth header (as before).
         let bad = Secret::new("sk-\nbad");
         assert_eq!(
-            PreparedRequest::new("http://h:1/v1", Some(&bad), AuthStyle::Bearer).auth,
+            PreparedRequest::new("http://h:1/v1", Some(&bad), AuthStyle::Bearer, &[]).auth,
             None
         );
     }

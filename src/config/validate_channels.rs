@@ -133,7 +133,12 @@ fn build_channel(
             );
         }
     }
-    let prepared = PreparedRequest::new(&base_url, api_key.as_ref(), provider.auth);
+    let prepared = PreparedRequest::new(
+        &base_url,
+        api_key.as_ref(),
+        provider.auth,
+        &provider.headers,
+    );
     let mut findings = Findings::default();
     let (own_limits, own_model_limits) =
         super::scaling::validate_limits(&mut findings, path, raw.limits, &raw.model_limits);

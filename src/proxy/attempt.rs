@@ -25,7 +25,9 @@ use crate::catalog::CatalogEntry;
 use crate::config::Channel;
 use crate::upstream::answer_budget::AnswerBudget;
 use crate::upstream::classify::{classify_error_body, classify_status, error_message, Failure};
-use crate::upstream::client::{client, completion_request, Endpoint};
+use crate::upstream::client::{
+    completion_request, error_chain, next_data, send, CallBody, Endpoint, UpstreamResponse,
+};
 use crate::upstream::redact::{redact, redact_body};
 use crate::usage::tap::{inspect_body, BodyFacts, Usage};
 
@@ -110,13 +112,17 @@ pub(super) async fn try_candidate(
             took: sent_at.elapsed(),
         })
     };
-    let mut request = completion_request(&client(), channel, endpoint, body, stream);
-    if let (Conversion::Passthrough, Endpoint::Messages, Some(beta)) =
-        (conversion, endpoint, &call.anthropic_beta)
-    {
-        request = request.header("anthropic-beta", beta.clone());
-    }
-    let response = match send(request, channel.timeout).await {
+    let beta = match (conversion, endpoint, &call.anthropic_beta) {
+        (Conversion::Passthrough, Endpoint::Messages, Some(beta)) => {
+            Some(("anthropic-beta", beta.clone()))
+        }
+        _ => None,
+    };
+    let request = match completion_request(channel, endpoint, body, stream, beta) {
+        Ok(request) => request,
+        Err(message) => return failed(Failure::Connect, None, message),
+    };
+    let response = match send_within(request, channel.timeout).await {
         Ok(response) => response,
         Err((failure, message)) => return failed(failure, None, message),
     };
@@ -189,11 +195,11 @@ fn in_client_format(
 }
 
 /// Send within the channel's timeout; a failure to get a response head is classified here.
-async fn send(
-    request: reqwest::RequestBuilder,
+async fn send_within(
+    request: http::Request<CallBody>,
     timeout: Duration,
-) -> Result<reqwest::Response, (Failure, String)> {
-    match tokio::time::timeout(timeout, request.send()).await {
+) -> Result<UpstreamResponse, (Failure, String)> {
+    match tokio::time::timeout(timeout, send(request)).await {
         Err(_) => Err((
             Failure::Timeout,
             format!("timed out after {}s", secs(timeout)),
@@ -201,8 +207,6 @@ async fn send(
         Ok(Err(e)) => {
             let (failure, what) = if e.is_connect() {
                 (Failure::Connect, "connection failed")
-            } else if e.is_timeout() {
-                (Failure::Timeout, "timed out")
             } else {
                 (Failure::BadResponse, "request failed")
             };
@@ -212,10 +216,10 @@ async fn send(
     }
 }
 
-fn is_json(response: &reqwest::Response) -> bool {
+fn is_json(response: &UpstreamResponse) -> bool {
     response
         .headers()
-        .get(reqwest::header::CONTENT_TYPE)
+        .get(http::header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.contains("json"))
 }
@@ -223,16 +227,13 @@ fn is_json(response: &reqwest::Response) -> bool {
 /// A whole 2xx body: the answer, a refusal inside it (the client's answer as sent), or a
 /// failure (not JSON, an error object) to fail over from.
 async fn whole_answer(
-    response: reqwest::Response,
+    response: UpstreamResponse,
     channel: &Channel,
     sent_at: Instant,
     budget: &AnswerBudget,
 ) -> Result<Answer, (Failure, String)> {
     let status = response.status().as_u16();
-    let content_type = response
-        .headers()
-        .get(reqwest::header::CONTENT_TYPE)
-        .cloned();
+    let content_type = response.headers().get(http::header::CONTENT_TYPE).cloned();
     let deadline = sent_at + channel.timeout;
     let body = read_capped(response, MAX_RESPONSE_BYTES, deadline, budget).await?;
     let facts = inspect_body(&body);
@@ -256,7 +257,7 @@ async fn whole_answer(
 /// A non-2xx: the failure to fail over from, or (a 400, a content-policy refusal) the answer
 /// the client gets as the upstream sent it.
 async fn error_answer(
-    response: reqwest::Response,
+    response: UpstreamResponse,
     channel: &Channel,
     route: RouteKind,
     sent_at: Instant,
@@ -270,7 +271,7 @@ async fn error_answer(
     let failure = classify_status(status.as_u16(), &headers, &body, SystemTime::now());
     let message = if status.is_redirection() {
         let target = headers
-            .get(reqwest::header::LOCATION)
+            .get(http::header::LOCATION)
             .and_then(|v| v.to_str().ok())
             .unwrap_or("an unnamed location");
         format!("redirect to {target} not followed (set the channel's base_url to the target)")
@@ -286,7 +287,7 @@ async fn error_answer(
         convert_error_body(route, status.as_u16(), &message, redact_body(body, channel));
     let content_type = match converted {
         true => Some(HeaderValue::from_static("application/json")),
-        false => headers.get(reqwest::header::CONTENT_TYPE).cloned(),
+        false => headers.get(http::header::CONTENT_TYPE).cloned(),
     };
     Ok(Answer::Relayed {
         status: status.as_u16(),
@@ -323,25 +324,10 @@ fn secs(d: Duration) -> String {
     }
 }
 
-/// reqwest's error with its causes ("error sending request: connection refused").
-fn error_chain(error: &reqwest::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = std::error::Error::source(error);
-    while let Some(cause) = source {
-        let cause_text = cause.to_string();
-        if !text.contains(&cause_text) {
-            text.push_str(": ");
-            text.push_str(&cause_text);
-        }
-        source = cause.source();
-    }
-    text
-}
-
 /// Read a body up to `cap` bytes before `deadline` (a single-chunk body is not copied),
 /// within the shared `budget` (no room: `GatewayBusy`, not the channel's fault).
 async fn read_capped(
-    mut response: reqwest::Response,
+    response: UpstreamResponse,
     cap: usize,
     deadline: Instant,
     budget: &AnswerBudget,
@@ -349,12 +335,13 @@ async fn read_capped(
     let broken = |message: String| (Failure::BadResponse, message);
     let mut chunks = budget.reader();
     let mut total = 0usize;
+    let mut body = response.into_body();
     loop {
-        match tokio::time::timeout_at(deadline, response.chunk()).await {
+        match tokio::time::timeout_at(deadline, next_data(&mut body)).await {
             Err(_) => return Err(broken("timed out reading the response body".into())),
-            Ok(Err(e)) => return Err(broken(format!("response body broke: {e}"))),
-            Ok(Ok(None)) => return Ok(chunks.finish()),
-            Ok(Ok(Some(chunk))) => {
+            Ok(Some(Err(e))) => return Err(broken(format!("response body broke: {e}"))),
+            Ok(None) => return Ok(chunks.finish()),
+            Ok(Some(Ok(chunk))) => {
                 total += chunk.len();
                 if total > cap {
                     return Err(broken(format!(

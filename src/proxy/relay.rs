@@ -20,7 +20,6 @@
 //! `on_end` callback, which finishes the call. A client that closes after `[DONE]` was handed
 //! to it, before the upstream's end was seen, received the whole answer: `completed` says so.
 
-use std::pin::Pin;
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -44,7 +43,7 @@ pub const MAX_EVENT_BYTES: usize = 16 * 1024 * 1024;
 /// connection can be reused) before ending the client's stream anyway.
 pub const DRAIN_AFTER_DONE: Duration = Duration::from_secs(1);
 
-type ByteStream = Pin<Box<dyn Stream<Item = Result<Bytes, reqwest::Error>> + Send>>;
+type ByteStream = http_body_util::BodyDataStream<hyper::body::Incoming>;
 
 /// Why a relayed stream is an error.
 #[derive(Debug, Clone)]
@@ -205,11 +204,11 @@ pub struct OpenedStream {
 /// ends, breaks, stalls past `timeout` or sends an error event before any data (except a
 /// content-policy refusal, which is relayed).
 pub async fn open_stream(
-    upstream: reqwest::Response,
+    upstream: crate::upstream::client::UpstreamResponse,
     shape: StreamShape,
     timeout: Duration,
 ) -> Result<OpenedStream, (Failure, String)> {
-    let mut bytes: ByteStream = Box::pin(upstream.bytes_stream());
+    let mut bytes: ByteStream = http_body_util::BodyDataStream::new(upstream.into_body());
     let mut tap = Tap::new(shape);
     let deadline = Instant::now() + timeout;
     let mut first = Vec::new();

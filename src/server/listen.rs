@@ -1,6 +1,6 @@
 //! Serving threads: `server.workers` OS threads, each running its own single-threaded tokio
 //! runtime with its own listening socket (`SO_REUSEPORT`, so the kernel spreads connections
-//! over them) and its own upstream client (`upstream::client::client`).
+//! over them) and its own upstream client (`upstream::client::send`).
 //!
 //! Why not one multi-threaded runtime: a request there hops between worker threads (the
 //! connection task, the upstream connection's task and the usage of an idle worker to steal
@@ -174,7 +174,7 @@ struct Shared {
 
 async fn serve(listener: TcpListener, shared: &Shared, stop: CancellationToken) {
     // Built before the first accept, not by the first request.
-    drop(crate::upstream::client::client());
+    crate::upstream::client::warm_up();
     let builder = connection::builder();
     let connections = TaskTracker::new();
     let mut backoff = AcceptBackoff::default();

@@ -1,44 +1,105 @@
-//! Talking to a channel: the HTTP client, a channel's auth, and the request for one attempt.
+//! Talking to a channel: the HTTP clients, a channel's auth, and the request for one attempt.
 //!
-//! One client per thread ([`client`]), built when the thread first needs it (serving threads
+//! Calls go through a lean client on `hyper` ([`send`]): the request is built from parts the
+//! config prepared once (`config::PreparedRequest`: the parsed URI of each endpoint, the auth
+//! header, the provider's headers), so a call parses no URL, formats no header and checks no
+//! proxy rule. Model lists (discovery, a few requests an hour) use `reqwest`
+//! ([`listing_client`]), whose conveniences (query strings, redirects off) matter more there
+//! than its per-request cost.
+//!
+//! One client of each kind per thread, built when the thread first needs it (serving threads
 //! build theirs before they accept): a pooled connection's I/O task lives on the runtime that
 //! opened it, so a client shared by several single-threaded serving runtimes would hand every
 //! request to another thread and back (two cross-thread wake-ups per request, measured at
 //! about a fifth of the gateway's CPU). Each client: connection pooling per host, HTTP/2 when
 //! the upstream offers it by ALPN, `TCP_NODELAY`, a 10 s connect timeout, no redirects (an API
 //! endpoint that redirects is reported, not followed, so a redirect loop cannot happen).
-//! The request carries only what the upstream needs: the channel's key in the provider's auth
-//! style, the provider's extra headers, `content-type`, `accept`. The client's own
-//! `Authorization` never goes upstream.
+//! A request carries only what the upstream needs: the channel's key in the provider's auth
+//! style, the provider's extra headers, `content-type`, `accept`, `user-agent`. The client's
+//! own `Authorization` never goes upstream.
 
 use std::time::Duration;
 
 use bytes::Bytes;
-use reqwest::header::{HeaderValue, ACCEPT, CONTENT_TYPE};
+use http::header::{HeaderValue, ACCEPT, CONTENT_TYPE, USER_AGENT};
+use http::{Method, Request};
+use http_body_util::{BodyExt, Full};
+use hyper::body::Incoming;
+use hyper_rustls::HttpsConnector;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::client::legacy::{Client, ResponseFuture};
+use hyper_util::rt::{TokioExecutor, TokioTimer};
 
 use crate::config::Channel;
 
 /// Connect timeout for every upstream (the channel's `timeout_s` bounds the whole request).
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long an idle pooled connection is kept.
+const POOL_IDLE: Duration = Duration::from_secs(90);
+/// Idle connections kept per upstream host.
+const POOL_MAX_IDLE_PER_HOST: usize = 256;
+const USER_AGENT_VALUE: &str = concat!("smart-ai-router/", env!("CARGO_PKG_VERSION"));
+
+/// The body of a call: the request, whole.
+pub type CallBody = Full<Bytes>;
+/// What an upstream answers a call: status, headers and a body read as it arrives.
+pub type UpstreamResponse = http::Response<Incoming>;
+/// The client of calls.
+pub type CallClient = Client<HttpsConnector<HttpConnector>, CallBody>;
 
 thread_local! {
-    static CLIENT: reqwest::Client = build_client();
+    static CALLS: CallClient = build_call_client();
+    static LISTINGS: reqwest::Client = build_listing_client();
 }
 
-/// This thread's upstream client (a cheap handle: clones share the pool).
-pub fn client() -> reqwest::Client {
-    CLIENT.with(reqwest::Client::clone)
+/// Send a call on this thread's client. The future owns what it needs.
+pub fn send(request: Request<CallBody>) -> ResponseFuture {
+    CALLS.with(|client| client.request(request))
 }
 
-/// A new upstream client with the gateway's settings.
-pub fn build_client() -> reqwest::Client {
+/// Build this thread's clients now (a serving thread does, before it accepts).
+pub fn warm_up() {
+    CALLS.with(|_| ());
+}
+
+/// A new client of calls with the gateway's settings.
+pub fn build_call_client() -> CallClient {
+    let mut http = HttpConnector::new();
+    http.enforce_http(false);
+    http.set_nodelay(true);
+    http.set_connect_timeout(Some(CONNECT_TIMEOUT));
+    let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
+    #[expect(
+        clippy::expect_used,
+        reason = "ring supports rustls' default protocol versions; nothing outside the binary decides this"
+    )]
+    let tls = hyper_rustls::HttpsConnectorBuilder::new()
+        .with_provider_and_webpki_roots(provider)
+        .expect("ring supports TLS 1.2 and 1.3");
+    let connector = tls
+        .https_or_http()
+        .enable_http1()
+        .enable_http2()
+        .wrap_connector(http);
+    Client::builder(TokioExecutor::new())
+        .pool_idle_timeout(POOL_IDLE)
+        .pool_max_idle_per_host(POOL_MAX_IDLE_PER_HOST)
+        .pool_timer(TokioTimer::new())
+        .build(connector)
+}
+
+/// This thread's client for model lists (a cheap handle: clones share the pool).
+pub fn listing_client() -> reqwest::Client {
+    LISTINGS.with(reqwest::Client::clone)
+}
+
+fn build_listing_client() -> reqwest::Client {
     reqwest::Client::builder()
         .connect_timeout(CONNECT_TIMEOUT)
         .tcp_nodelay(true)
-        .pool_idle_timeout(Duration::from_secs(90))
-        .pool_max_idle_per_host(256)
+        .pool_idle_timeout(POOL_IDLE)
         .redirect(reqwest::redirect::Policy::none())
-        .user_agent(concat!("smart-ai-router/", env!("CARGO_PKG_VERSION")))
+        .user_agent(USER_AGENT_VALUE)
         .build()
         .unwrap_or_else(|e| {
             tracing::error!("cannot build the tuned HTTP client ({e}); using defaults");
@@ -46,7 +107,8 @@ pub fn build_client() -> reqwest::Client {
         })
 }
 
-/// Add the channel's auth (prepared with the config) and the provider's headers.
+/// Add the channel's auth (prepared with the config) and the provider's headers to a model
+/// list request.
 pub fn authorize(
     mut request: reqwest::RequestBuilder,
     channel: &Channel,
@@ -54,8 +116,8 @@ pub fn authorize(
     if let Some((name, value)) = &channel.prepared.auth {
         request = request.header(name.clone(), value.clone());
     }
-    for (name, value) in &channel.provider.headers {
-        request = request.header(name.as_str(), value.as_str());
+    for (name, value) in &channel.prepared.headers {
+        request = request.header(name.clone(), value.clone());
     }
     request
 }
@@ -86,45 +148,89 @@ impl Endpoint {
     }
 }
 
-/// The POST of one attempt to `{base_url}{path}` (the URL parsed with the config).
+/// The POST of one attempt to `{base_url}{path}` (the URI parsed with the config), with
+/// `extra` headers (a client's `anthropic-beta`). `Err` when the channel's base URL does not
+/// make a URI (the message names the URL).
 pub fn completion_request(
-    client: &reqwest::Client,
     channel: &Channel,
     endpoint: Endpoint,
     body: Bytes,
     stream: bool,
-) -> reqwest::RequestBuilder {
+    extra: Option<(&'static str, HeaderValue)>,
+) -> Result<Request<CallBody>, String> {
     let prepared = &channel.prepared;
-    let url = match endpoint {
+    let uri = match endpoint {
         Endpoint::Chat => &prepared.chat_url,
         Endpoint::Completions => &prepared.completions_url,
         Endpoint::Embeddings => &prepared.embeddings_url,
         Endpoint::Messages => &prepared.messages_url,
         Endpoint::Responses => &prepared.responses_url,
     };
-    let request = match url {
-        Some(url) => client.post(url.clone()),
-        None => client.post(format!("{}{}", channel.base_url, endpoint.path())),
+    let Some(uri) = uri else {
+        return Err(format!(
+            "invalid upstream URL: {}{}",
+            channel.base_url,
+            endpoint.path()
+        ));
     };
-    let request = request
-        .header(CONTENT_TYPE, HeaderValue::from_static("application/json"))
-        .header(
-            ACCEPT,
-            HeaderValue::from_static(if stream {
-                "text/event-stream"
-            } else {
-                "application/json"
-            }),
-        )
-        .body(body);
-    let request = authorize(request, channel);
-    let versioned = channel
-        .provider
-        .headers
-        .iter()
-        .any(|(n, _)| n == "anthropic-version");
-    if endpoint == Endpoint::Messages && !versioned {
-        return request.header("anthropic-version", ANTHROPIC_VERSION);
+    let mut request = Request::new(Full::new(body));
+    *request.method_mut() = Method::POST;
+    *request.uri_mut() = uri.clone();
+    let headers = request.headers_mut();
+    headers.reserve(6 + prepared.headers.len());
+    headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    headers.insert(
+        ACCEPT,
+        HeaderValue::from_static(if stream {
+            "text/event-stream"
+        } else {
+            "application/json"
+        }),
+    );
+    headers.insert(USER_AGENT, HeaderValue::from_static(USER_AGENT_VALUE));
+    if let Some((name, value)) = &prepared.auth {
+        headers.insert(name.clone(), value.clone());
     }
-    request
+    for (name, value) in &prepared.headers {
+        headers.append(name.clone(), value.clone());
+    }
+    if endpoint == Endpoint::Messages && !headers.contains_key("anthropic-version") {
+        headers.insert(
+            "anthropic-version",
+            HeaderValue::from_static(ANTHROPIC_VERSION),
+        );
+    }
+    if let Some((name, value)) = extra {
+        headers.insert(name, value);
+    }
+    Ok(request)
+}
+
+/// The next bytes of an upstream body (trailers skipped); `None` at its end.
+pub async fn next_data(body: &mut Incoming) -> Option<Result<Bytes, hyper::Error>> {
+    loop {
+        match body.frame().await? {
+            Ok(frame) => {
+                if let Ok(data) = frame.into_data() {
+                    return Some(Ok(data));
+                }
+            }
+            Err(e) => return Some(Err(e)),
+        }
+    }
+}
+
+/// An error with its causes ("client error (Connect): tcp connect error: Connection refused").
+pub fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        let cause_text = cause.to_string();
+        if !text.contains(&cause_text) {
+            text.push_str(": ");
+            text.push_str(&cause_text);
+        }
+        source = cause.source();
+    }
+    text
 }
