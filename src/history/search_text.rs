@@ -1,13 +1,24 @@
 //! What full-text search indexes of a body: the text a person would search for, not the JSON
-//! around it. A JSON body gives its string values (message contents, tool arguments, model
-//! names, ids), unescaped (`\u91cf\u5b50` is indexed as `量子`) and one per line; keys,
-//! numbers and punctuation are left out, which roughly halves what the trigram index writes
-//! for a chat call. A body that is not JSON (cut at `max_body_bytes`, a reassembled stream's
+//! around it. A JSON body gives its string values (message contents, tool arguments, ids),
+//! unescaped (`\u91cf\u5b50` is indexed as `量子`) and one per line; keys, numbers,
+//! punctuation and the values of [`VOCABULARY_KEYS`] (roles, object types, finish reasons,
+//! the model, which the row's own fields index) are left out, which more than halves what
+//! the trigram index writes for a chat call. A body that is not JSON (cut at `max_body_bytes`, a reassembled stream's
 //! text) is indexed as it is.
 
 use std::fmt;
 
 use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+
+/// Keys whose values are protocol words, not content.
+pub const VOCABULARY_KEYS: &[&str] = &[
+    "role",
+    "object",
+    "type",
+    "finish_reason",
+    "stop_reason",
+    "model",
+];
 
 /// Append the searchable text of `body` to `out`, each piece followed by a newline.
 pub fn push_searchable(body: &str, out: &mut String) {
@@ -71,10 +82,41 @@ impl<'de> Visitor<'de> for Strings<'_> {
     }
 
     fn visit_map<A: MapAccess<'de>>(self, mut entries: A) -> Result<(), A::Error> {
-        while entries.next_key::<IgnoredAny>()?.is_some() {
-            entries.next_value_seed(Strings(&mut *self.0))?;
+        while let Some(Key { vocabulary }) = entries.next_key::<Key>()? {
+            if vocabulary {
+                entries.next_value::<IgnoredAny>()?;
+            } else {
+                entries.next_value_seed(Strings(&mut *self.0))?;
+            }
         }
         Ok(())
+    }
+}
+
+/// An object key, read only for whether it is one of [`VOCABULARY_KEYS`].
+struct Key {
+    vocabulary: bool,
+}
+
+impl<'de> de::Deserialize<'de> for Key {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_str(KeyVisitor)
+    }
+}
+
+struct KeyVisitor;
+
+impl Visitor<'_> for KeyVisitor {
+    type Value = Key;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("an object key")
+    }
+
+    fn visit_str<E: de::Error>(self, key: &str) -> Result<Key, E> {
+        Ok(Key {
+            vocabulary: VOCABULARY_KEYS.contains(&key),
+        })
     }
 }
 
@@ -90,8 +132,8 @@ mod tests {
 
     #[test]
     fn a_json_body_gives_its_string_values_unescaped() {
-        let body = r#"{"model":"qwen3","messages":[{"role":"user","content":"\u91cf\u5b50 \"x\""}],"max_tokens":32,"stream":true,"stop":null}"#;
-        assert_eq!(searchable(body), "qwen3\nuser\n量子 \"x\"\n");
+        let body = r#"{"model":"qwen3","messages":[{"role":"user","content":"\u91cf\u5b50 \"x\""}],"max_tokens":32,"stream":true,"stop":null,"metadata":{"note":"kept","ro\u006ce":"an escaped key is read too"}}"#;
+        assert_eq!(searchable(body), "量子 \"x\"\nkept\n");
     }
 
     #[test]
