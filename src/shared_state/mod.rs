@@ -8,12 +8,14 @@
 //! to local state as it arrives. A request therefore waits for Redis only to claim something
 //! exactly one instance may do (the half-open trial: one `SET NX PX`, bounded by
 //! `state.timeout_ms`), and never when Redis is degraded: then it decides locally.
-//! Budget alerts are claimed the same way, off the request path, so they fire once.
+//! Budget and channel error alerts are claimed the same way, off the request path, so they
+//! fire once (`alerts`).
 //!
 //! Redis down is not an outage: publishing drops, claims decide locally, `/health` shows
 //! `shared_state: degraded`, `/metrics` counts the failures, one warning is logged per
 //! outage, and when Redis is back every instance publishes its live state again (`Hello`).
 
+pub mod alerts;
 pub mod redis;
 pub mod spend;
 

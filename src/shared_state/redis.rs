@@ -36,6 +36,9 @@ const RECONNECT_PAUSE: Duration = Duration::from_millis(100);
 pub struct Hooks {
     /// A call to Redis failed (counted by `/metrics`).
     pub on_error: Box<dyn Fn() + Send + Sync>,
+    /// A claim Redis answered: won by this instance (`true`) or by another (counted by
+    /// `/metrics`).
+    pub on_claim: Arc<dyn Fn(bool) + Send + Sync>,
     pub apply: Box<dyn Fn(u64, SharedEvent) + Send + Sync>,
     pub live_state: Box<dyn Fn() -> Vec<SharedEvent> + Send + Sync>,
 }
@@ -54,6 +57,7 @@ pub struct RedisState {
     applied: AtomicU64,
     timeout: Duration,
     on_error: Box<dyn Fn() + Send + Sync>,
+    on_claim: Arc<dyn Fn(bool) + Send + Sync>,
     tasks: TaskTracker,
     runtime: tokio::runtime::Handle,
 }
@@ -81,6 +85,7 @@ pub fn start(
     let (queue, receiver) = mpsc::channel(QUEUE);
     let Hooks {
         on_error,
+        on_claim,
         apply,
         live_state,
     } = hooks;
@@ -97,6 +102,7 @@ pub fn start(
         applied: AtomicU64::new(0),
         timeout,
         on_error,
+        on_claim,
         tasks: tasks.clone(),
         runtime: tokio::runtime::Handle::current(),
     });
@@ -170,7 +176,10 @@ impl RedisState {
             .arg(ttl.as_millis().max(1) as u64);
         let answer = command.query_async::<Option<String>>(&mut conn);
         match tokio::time::timeout(wait, answer).await {
-            Ok(Ok(won)) => won.is_some(),
+            Ok(Ok(won)) => {
+                (self.on_claim)(won.is_some());
+                won.is_some()
+            }
             Ok(Err(e)) => {
                 self.degrade(&e.to_string());
                 true
@@ -207,6 +216,7 @@ impl SharedState for RedisState {
             conn,
             key: format!("{}{name}", self.prefix),
             instance: self.instance,
+            on_claim: self.on_claim.clone(),
         };
         self.tasks.spawn_on(
             async move {
@@ -231,11 +241,12 @@ impl SharedState for RedisState {
     }
 }
 
-/// A claim made off the request path (budget alerts).
+/// A claim made off the request path (alerts).
 struct SetNx {
     conn: Option<Arc<ConnectionManager>>,
     key: String,
     instance: u64,
+    on_claim: Arc<dyn Fn(bool) + Send + Sync>,
 }
 
 impl SetNx {
@@ -252,7 +263,10 @@ impl SetNx {
             .arg(ttl.as_millis().max(1) as u64);
         let answer = command.query_async::<Option<String>>(&mut conn);
         match tokio::time::timeout(BACKGROUND_TIMEOUT, answer).await {
-            Ok(Ok(won)) => won.is_some(),
+            Ok(Ok(won)) => {
+                (self.on_claim)(won.is_some());
+                won.is_some()
+            }
             // Better an alert twice than never.
             _ => true,
         }
