@@ -6,14 +6,18 @@
 //!
 //! Without a shared state, or while it is degraded, the alert is written here at once
 //! (better twice than never). Runs off the request path (the usage writer's thread).
+//!
+//! The names of every alert claim live here (budget alerts claim one per type, budget and
+//! UTC day), so clearing a channel's alerts can give its claims up: after a clear, the next
+//! alert of that channel is written again, as on a single instance.
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 
 use super::SharedState;
-use crate::stats::alerts::{AlertLog, ErrorClass, QUIET_SECONDS};
+use crate::stats::alerts::{AlertLog, AlertType, ErrorClass, QUIET_SECONDS};
 
 /// One upstream error of a channel, as the alert rules need it.
 #[derive(Debug, Clone)]
@@ -45,7 +49,7 @@ pub fn record_error(
     let Some(alert) = due else {
         return;
     };
-    let claim = format!("alert:{}:{}", alert.alert_type, alert.channel_id);
+    let claim = error_claim(&alert.alert_type, &alert.channel_id);
     let alerts = alerts.clone();
     let write = move || {
         let mut log = alerts.lock().unwrap_or_else(|p| p.into_inner());
@@ -55,6 +59,39 @@ pub fn record_error(
     };
     let quiet = Duration::from_secs(QUIET_SECONDS.unsigned_abs());
     shared.once(claim, quiet, Box::new(write));
+}
+
+/// The claim of a channel error alert: one per type and channel, for the quiet hour.
+fn error_claim(alert_type: &str, channel_id: &str) -> String {
+    format!("alert:{alert_type}:{channel_id}")
+}
+
+/// The claim of a budget alert: one per type, budget (a channel id or `global`) and UTC day.
+pub fn budget_claim(kind: AlertType, id: &str, day: NaiveDate) -> String {
+    format!("alert:{}:{id}:{day}", kind.as_str())
+}
+
+/// The alerts of `channels` were cleared: give up their claims (error alerts, and today's
+/// budget alerts), so their next alerts are written again.
+pub fn release_claims<'a>(
+    shared: &dyn SharedState,
+    channels: impl IntoIterator<Item = &'a str>,
+    today: NaiveDate,
+) {
+    let mut names = Vec::new();
+    for id in channels {
+        for kind in [
+            AlertType::InvalidApiKey,
+            AlertType::QuotaExhausted,
+            AlertType::RepeatedErrors,
+        ] {
+            names.push(error_claim(kind.as_str(), id));
+        }
+        for kind in [AlertType::BudgetWarning, AlertType::BudgetExceeded] {
+            names.push(budget_claim(kind, id, today));
+        }
+    }
+    shared.release(names);
 }
 
 #[cfg(test)]

@@ -89,6 +89,10 @@ pub trait SharedState: Send + Sync {
     /// Run `job` on the one instance that claims `name` (off the caller's path).
     fn once(&self, name: String, ttl: Duration, job: OnceJob);
 
+    /// Give up claims before their time (off the caller's path; queued after what was
+    /// published before): the next claim of each may win again.
+    fn release(&self, names: Vec<String>);
+
     fn status(&self) -> SharedStatus;
 
     /// Events from other instances applied here.
@@ -109,6 +113,8 @@ impl SharedState for InProcess {
     fn once(&self, _name: String, _ttl: Duration, job: OnceJob) {
         job();
     }
+
+    fn release(&self, _names: Vec<String>) {}
 
     fn status(&self) -> SharedStatus {
         SharedStatus::Local

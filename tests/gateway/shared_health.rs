@@ -1,7 +1,8 @@
 //! Two instances count as one, on a real `redis-server` (the test fails when it is not
 //! installed): the 5xx breaker opens after `failure_threshold` failures in total, however
 //! they fall on the instances, and a success on either starts the count again; a channel
-//! blacklisted by a 401 seen on both instances is alerted once across their alert logs.
+//! blacklisted by a 401 seen on both instances is alerted once across their alert logs, and
+//! once more after its alerts are cleared.
 
 use std::time::Duration;
 
@@ -213,10 +214,10 @@ async fn a_401_seen_on_both_instances_is_alerted_once() {
         }
         tokio::time::sleep(Duration::from_millis(10)).await;
     };
-    let written = if on_a["total_alerts"] == 1 {
-        &on_a
+    let (writer, other, written) = if on_a["total_alerts"] == 1 {
+        (&a, &b, &on_a)
     } else {
-        &on_b
+        (&b, &a, &on_b)
     };
     let alert = &written["alerts"][0];
     assert_eq!(alert["channel_id"], "a-first");
@@ -226,6 +227,34 @@ async fn a_401_seen_on_both_instances_is_alerted_once() {
         "API key rejected by the upstream: HTTP 401: Incorrect API key provided"
     );
     assert_eq!(first.completion_count(), 2);
+
+    // Cleared on the instance that wrote it: the blacklist is lifted on both and the claim
+    // given up, so the next 401 (on the other instance) is alerted again, once.
+    let cleared = writer
+        .client
+        .post(writer.url("/v1/stats/clear-alerts/a-first"))
+        .send()
+        .await
+        .expect("clear");
+    assert_eq!(cleared.status().as_u16(), 200);
+    wait_status(other, "available").await;
+    first.push(Reply::error(401, "Incorrect API key provided"));
+    assert_eq!(served_by(other).await, "b-backup");
+    assert_eq!(first.completion_count(), 3);
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while claims(other, "won").await + claims(writer, "won").await < 2 {
+        assert!(Instant::now() < deadline, "the new alert was never claimed");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let again = loop {
+        let again = alerts(other).await;
+        if again["total_alerts"] != 0 || Instant::now() > deadline {
+            break again;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    };
+    assert_eq!(again["total_alerts"], 1, "{again}");
+    assert_eq!(alerts(writer).await["total_alerts"], 0);
     a.stop().await;
     b.stop().await;
 }
