@@ -136,7 +136,7 @@ pub fn check_after_record(
     drop(log);
     for (id, name, kind, message) in due {
         let alerts = alerts.clone();
-        let claim = format!("alert:{}:{id}:{today}", kind.as_str());
+        let claim = crate::shared_state::alerts::budget_claim(kind, &id, today);
         let write = move || {
             let mut log = alerts.lock().unwrap_or_else(|p| p.into_inner());
             if already_today(&log, &id, kind, today) {

@@ -61,6 +61,8 @@ struct Inner {
     keys: BTreeMap<String, KeySeries>,
     /// Calls to the shared state (Redis) that failed or timed out.
     shared_state_errors: u64,
+    /// Claims answered by the shared state: (won, lost).
+    shared_state_claims: (u64, u64),
 }
 
 #[derive(Debug, Default)]
@@ -261,6 +263,14 @@ impl Metrics {
         self.lock().shared_state_errors += 1;
     }
 
+    /// A claim (a half-open trial, an alert) answered by the shared state: `won` by this
+    /// instance, or left to another.
+    pub fn shared_state_claim(&self, won: bool) {
+        let mut inner = self.lock();
+        let (wins, losses) = &mut inner.shared_state_claims;
+        *if won { wins } else { losses } += 1;
+    }
+
     /// The Prometheus text body, with the usage writer's counters.
     pub fn render(&self, usage: UsageCounts) -> String {
         let inner = self.lock();
@@ -307,6 +317,17 @@ fn render_keys(out: &mut String, inner: &Inner) {
         out,
         "sar_shared_state_errors_total {}",
         inner.shared_state_errors
+    );
+    let _ = writeln!(out, "# HELP sar_shared_state_claims_total Claims (half-open trials, alerts) answered by the shared state, won by this instance or left to another.");
+    let _ = writeln!(out, "# TYPE sar_shared_state_claims_total counter");
+    let (won, lost) = inner.shared_state_claims;
+    let _ = writeln!(
+        out,
+        "sar_shared_state_claims_total{{outcome=\"won\"}} {won}"
+    );
+    let _ = writeln!(
+        out,
+        "sar_shared_state_claims_total{{outcome=\"lost\"}} {lost}"
     );
     let series: [KeyColumn; 4] = [
         (

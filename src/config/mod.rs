@@ -108,6 +108,8 @@ pub struct AuthConfig {
 #[derive(Debug, Clone, PartialEq)]
 pub struct ClientKeyConfig {
     pub name: String,
+    /// Where the key is written (`auth.keys[2]`), for messages about it.
+    pub key_path: String,
     pub token: KeyToken,
     pub daily_budget: Option<f64>,
     pub monthly_budget: Option<f64>,

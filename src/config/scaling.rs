@@ -165,6 +165,7 @@ pub(super) fn validate_keys(
         }
         keys.push(Arc::new(ClientKeyConfig {
             name: key.name.clone(),
+            key_path: path.clone(),
             token,
             daily_budget: budget(problems, &format!("{path}.daily_budget"), key.daily_budget),
             monthly_budget: budget(
@@ -253,8 +254,8 @@ fn at_least_one(problems: &mut Findings, path: &str, value: Option<u64>) -> Opti
     value
 }
 
-/// The `allow` query as written (parsed when the key is first used: a query that does not
-/// parse reaches nothing, and says so in the log).
+/// The `allow` query as written; `query::load_config` parses it (the query language sits
+/// above the config layer), so a query that does not parse is a config error.
 fn allow_query(allow: Option<&str>) -> Option<String> {
     allow
         .map(str::trim)

@@ -13,6 +13,9 @@
 //!   the trial); success closes it, failure opens it again one level longer. A trial whose
 //!   request vanished (client gone) is released after `TRIAL_TIMEOUT`.
 //! - A 404 model-not-found removes the model until the channel's next discovery.
+//! - With a shared state, failures counted on other instances add to the count here while it
+//!   is closed (`on_remote_failure`), and their successes reset it (`on_remote_success`), so
+//!   the threshold is reached by the failures of all instances together.
 
 use std::time::Duration;
 
@@ -148,6 +151,27 @@ impl Breaker {
         if trial_failed || self.consecutive_failures >= backoff.failure_threshold {
             let wait = backoff.after(self.level);
             self.open(now, wait);
+        }
+    }
+
+    /// A failure counted by another instance (shared state): it adds to the count while the
+    /// breaker is closed here, and opens it at `failure_threshold` like one seen here. Open or
+    /// half-open here, it says nothing new (that instance's own breaker decides its trial).
+    pub fn on_remote_failure(&mut self, now: Instant, backoff: &Backoff) {
+        if self.state != BreakerState::Closed {
+            return;
+        }
+        self.consecutive_failures = self.consecutive_failures.saturating_add(1);
+        if self.consecutive_failures >= backoff.failure_threshold {
+            let wait = backoff.after(self.level);
+            self.open(now, wait);
+        }
+    }
+
+    /// Another instance's closed breaker answered well: the count starts again here too.
+    pub fn on_remote_success(&mut self) {
+        if self.state == BreakerState::Closed {
+            self.consecutive_failures = 0;
         }
     }
 
@@ -352,6 +376,35 @@ mod tests {
                 until: now + secs(30)
             }
         );
+    }
+
+    #[test]
+    fn failures_counted_elsewhere_add_up_to_the_threshold() {
+        let now = Instant::now();
+        let mut b = Breaker::default();
+        b.on_remote_failure(now, &BACKOFF);
+        b.on_failure(now, &BACKOFF);
+        assert_eq!(b.peek(now), Admission::Allowed);
+        b.on_remote_failure(now, &BACKOFF);
+        assert_eq!(
+            b.peek(now),
+            Admission::CoolingDown {
+                until: now + secs(30)
+            }
+        );
+        assert_eq!((b.level, b.consecutive_failures), (1, 0));
+        // Open here: a failure of that burst elsewhere changes nothing.
+        b.on_remote_failure(now + secs(1), &BACKOFF);
+        assert_eq!((b.level, b.consecutive_failures), (1, 0));
+
+        let mut reset = Breaker::default();
+        reset.on_failure(now, &BACKOFF);
+        reset.on_remote_failure(now, &BACKOFF);
+        reset.on_remote_success();
+        reset.on_remote_failure(now, &BACKOFF);
+        reset.on_failure(now, &BACKOFF);
+        assert_eq!(reset.peek(now), Admission::Allowed);
+        assert_eq!(reset.consecutive_failures, 2);
     }
 
     #[test]

@@ -336,6 +336,10 @@ impl ChannelHealth {
             self.emit(|| shared::HealthEvent::Closed {
                 key: health_key.to_string(),
             });
+        } else if state.breaker.consecutive_failures > 0 {
+            self.emit(|| shared::HealthEvent::FailuresReset {
+                key: health_key.to_string(),
+            });
         }
         state.breaker.on_success();
         state.live.record_success(ttft_ms, tokens_per_s);
@@ -371,9 +375,14 @@ impl ChannelHealth {
     ) {
         let state = self.model_or_insert(health_key);
         let mut state = lock(&state);
-        let before = state.breaker.state;
+        let (before, counted) = (state.breaker.state, state.breaker.consecutive_failures);
         state.breaker.on_failure(now, backoff);
         self.emit_if_opened(health_key, before, state.breaker.state, now);
+        if state.breaker.consecutive_failures > counted {
+            self.emit(|| shared::HealthEvent::FailureCounted {
+                key: health_key.to_string(),
+            });
+        }
         state.live.record_failure();
         self.publish(health_key, &state.live);
         state.last_error = Some((now, message));

@@ -3,7 +3,10 @@
 //! removed), sent to an optional outbox when they happen here, and applied to this instance's
 //! state when they happen elsewhere.
 //!
-//! Only transitions travel, never each call: a success on a closed breaker sends nothing.
+//! Only transitions travel, never each call: a success on a closed breaker with nothing
+//! counted sends nothing. The breaker's count travels too (each counted failure, and the
+//! success that resets it), so the failures of all instances together reach
+//! `failure_threshold`; every instance applies the same count and opens at the same failure.
 //! Times travel as "for N ms from now", so instances need no shared clock. An applied event
 //! is never sent out again. Nothing here does I/O (the shared state does).
 
@@ -13,7 +16,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 use tokio::time::Instant;
 
-use super::{lock, Blacklist, BlacklistReason, BreakerState, ChannelHealth};
+use super::{lock, Backoff, Blacklist, BlacklistReason, BreakerState, ChannelHealth};
 
 /// A health transition, as it travels between instances.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -42,6 +45,15 @@ pub enum HealthEvent {
     },
     /// A (channel, model) answered "model not found".
     Removed {
+        key: String,
+    },
+    /// A 5xx, connection error or timeout of a closed (channel, model) that did not open its
+    /// breaker: it counts toward the threshold on every instance.
+    FailureCounted {
+        key: String,
+    },
+    /// A closed (channel, model) with counted failures answered well: the count starts again.
+    FailuresReset {
         key: String,
     },
 }
@@ -88,8 +100,9 @@ impl ChannelHealth {
         }
     }
 
-    /// A transition made by another instance.
-    pub fn apply(&self, event: &HealthEvent, now: Instant) {
+    /// A transition made by another instance (`backoff`: this instance's routing settings,
+    /// for a count that reaches the threshold here).
+    pub fn apply(&self, event: &HealthEvent, backoff: &Backoff, now: Instant) {
         match event {
             HealthEvent::Blacklisted {
                 channel,
@@ -127,6 +140,18 @@ impl ChannelHealth {
                     BreakerState::Removed => BreakerState::Removed,
                     _ => BreakerState::Open { until },
                 };
+                if let BreakerState::Open { .. } = state.breaker.state {
+                    state.breaker.consecutive_failures = 0;
+                }
+            }
+            HealthEvent::FailureCounted { key } => {
+                let state = self.model_or_insert(&Arc::from(key.as_str()));
+                lock(&state).breaker.on_remote_failure(now, backoff);
+            }
+            HealthEvent::FailuresReset { key } => {
+                if let Some(state) = self.model(key) {
+                    lock(&state).breaker.on_remote_success();
+                }
             }
             HealthEvent::Closed { key } => {
                 if let Some(state) = self.model(key) {
@@ -174,7 +199,7 @@ impl ChannelHealth {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::health::Backoff;
+    use crate::health::Admission;
     use std::sync::Mutex;
 
     #[test]
@@ -191,8 +216,15 @@ mod tests {
         };
         let now = Instant::now();
         here.record_success(&key, Some(100.0), None);
-        here.record_failure(&key, &backoff, "HTTP 500".into(), now);
         assert!(sent.lock().expect("lock").is_empty(), "nothing changed yet");
+        here.record_failure(&key, &backoff, "HTTP 500".into(), now);
+        let counted = HealthEvent::FailureCounted {
+            key: "groq/llama".into(),
+        };
+        assert_eq!(
+            sent.lock().expect("lock").drain(..).collect::<Vec<_>>(),
+            [counted]
+        );
         here.record_failure(&key, &backoff, "HTTP 500".into(), now);
         here.record_rate_limited(
             &key,
@@ -211,7 +243,7 @@ mod tests {
         );
 
         let there = ChannelHealth::new();
-        there.apply(&events[0], now);
+        there.apply(&events[0], &backoff, now);
         let view = there.model_state("groq/llama").expect("state");
         assert_eq!(
             view.breaker.state,
@@ -230,10 +262,61 @@ mod tests {
                 key: "groq/llama".into()
             }
         );
-        there.apply(&last, later);
+        there.apply(&last, &backoff, later);
         assert_eq!(
             there.model_state("groq/llama").map(|v| v.breaker.state),
             Some(BreakerState::Closed)
         );
+    }
+
+    /// Two instances exchanging their events: failures seen on either add up to the
+    /// threshold on both, and a success on either starts the count again.
+    #[test]
+    fn failures_on_two_instances_add_up_to_the_threshold() {
+        let backoff = Backoff {
+            cooldown: Duration::from_secs(30),
+            max_cooldown: Duration::from_secs(600),
+            failure_threshold: 3,
+        };
+        let (a, b) = (ChannelHealth::new(), ChannelHealth::new());
+        let (to_b, to_a) = (
+            Arc::new(Mutex::new(Vec::new())),
+            Arc::new(Mutex::new(Vec::new())),
+        );
+        let sink = to_b.clone();
+        a.set_outbox(Box::new(move |e| sink.lock().expect("lock").push(e)));
+        let sink = to_a.clone();
+        b.set_outbox(Box::new(move |e| sink.lock().expect("lock").push(e)));
+        let deliver = |queue: &Arc<Mutex<Vec<HealthEvent>>>, to: &ChannelHealth, now| {
+            for event in queue.lock().expect("lock").drain(..) {
+                to.apply(&event, &backoff, now);
+            }
+        };
+        let key: Arc<str> = Arc::from("groq/llama");
+        let now = Instant::now();
+        let admission = |on: &ChannelHealth| on.model_state(&key).map(|v| v.breaker.peek(now));
+        let fail = |on: &ChannelHealth| on.record_failure(&key, &backoff, "HTTP 500".into(), now);
+
+        // Two failures on A, a success on A: the count starts again on both.
+        fail(&a);
+        fail(&a);
+        deliver(&to_b, &b, now);
+        a.record_success(&key, None, None);
+        deliver(&to_b, &b, now);
+        fail(&b);
+        deliver(&to_a, &a, now);
+        assert_eq!(admission(&a), Some(Admission::Allowed));
+        assert_eq!(admission(&b), Some(Admission::Allowed));
+
+        // One more on A, one on B: three since the success, so both are open.
+        fail(&a);
+        deliver(&to_b, &b, now);
+        fail(&b);
+        let cooling = Some(Admission::CoolingDown {
+            until: now + Duration::from_secs(30),
+        });
+        assert_eq!(admission(&b), cooling);
+        deliver(&to_a, &a, now);
+        assert_eq!(admission(&a), cooling);
     }
 }

@@ -216,6 +216,7 @@ mod tests {
     fn key(name: &str, token: KeyToken) -> Arc<ClientKeyConfig> {
         Arc::new(ClientKeyConfig {
             name: name.into(),
+            key_path: "auth.keys[0]".into(),
             token,
             daily_budget: Some(1.0),
             monthly_budget: Some(10.0),

@@ -24,6 +24,7 @@ use tokio::time::Instant;
 use crate::catalog::CatalogEntry;
 use crate::config::{Channel, RoutingConfig};
 use crate::health::{backoff_of, BlacklistReason};
+use crate::shared_state::alerts::ChannelError;
 use crate::state::AppState;
 use crate::stats::alerts::ErrorClass;
 use crate::upstream::classify::Failure;
@@ -131,17 +132,16 @@ pub fn apply_success(
 }
 
 fn write_alert(state: &AppState, channel: &Channel, class: ErrorClass, message: &str) {
-    let alerts = state.alerts.clone();
-    let (id, name, message) = (
-        channel.id.clone(),
-        channel.name.clone(),
-        message.to_string(),
-    );
-    // On the usage writer's thread: off the request path, and flushed with the records.
+    let (alerts, shared) = (state.alerts.clone(), state.shared.clone());
+    let error = ChannelError {
+        channel_id: channel.id.clone(),
+        channel_name: channel.name.clone(),
+        class,
+        message: message.to_string(),
+    };
+    // On the usage writer's thread: off the request path, and flushed with the records; with
+    // a shared state, the instance that claims the alert writes it.
     state.usage.run_in_order(Box::new(move || {
-        let mut log = alerts.lock().unwrap_or_else(|p| p.into_inner());
-        if let Err(e) = log.record_error(&id, &name, class, &message, Utc::now()) {
-            tracing::error!("cannot write a channel alert: {e}");
-        }
+        crate::shared_state::alerts::record_error(&alerts, shared.get(), &error, Utc::now());
     }));
 }

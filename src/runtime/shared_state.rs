@@ -26,9 +26,10 @@ pub fn connect(state: &Arc<AppState>, tasks: &TaskTracker, shutdown: Cancellatio
         return;
     };
     let (for_apply, for_live) = (Arc::downgrade(state), Arc::downgrade(state));
-    let metrics = state.metrics.clone();
+    let (metrics, claims) = (state.metrics.clone(), state.metrics.clone());
     let hooks = Hooks {
         on_error: Box::new(move || metrics.shared_state_error()),
+        on_claim: Arc::new(move |won| claims.shared_state_claim(won)),
         apply: Box::new(move |from, event| {
             if let Some(state) = for_apply.upgrade() {
                 apply(&state, from, event);
@@ -71,7 +72,10 @@ pub fn connect(state: &Arc<AppState>, tasks: &TaskTracker, shutdown: Cancellatio
 /// Another instance's event, applied to local state.
 fn apply(state: &AppState, from: u64, event: SharedEvent) {
     match event {
-        SharedEvent::Health(e) => state.health.apply(&e, Instant::now()),
+        SharedEvent::Health(e) => {
+            let backoff = crate::health::backoff_of(&state.snapshot().config.routing);
+            state.health.apply(&e, &backoff, Instant::now())
+        }
         SharedEvent::Window(e) => state.limits.apply_remote(&e, crate::limits::now_ms()),
         SharedEvent::Spend { day, scope, total } => {
             if let Ok(day) = day.parse() {

@@ -3,7 +3,8 @@
 //! `{"success": true, "data": ...}`; a bad parameter is a 400 naming it. Field names follow the
 //! original router where it had them (`notified_channels`, `error_counts`, `last_error_times`
 //! in channel-status); clearing the alerts of a channel that is neither configured nor in the
-//! alert log is a 404.
+//! alert log is a 404. Clearing also lifts the blacklist and gives up the channel's alert
+//! claims in the shared state, so its next alerts are written again.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -18,6 +19,7 @@ use tokio::time::Instant;
 use super::error::ApiError;
 use crate::explain::wall_clock;
 use crate::health::BreakerState;
+use crate::shared_state::alerts::release_claims;
 use crate::state::AppState;
 use crate::stats::aggregate::UsageAggregates;
 use crate::stats::params::{self, StatsParamError};
@@ -160,6 +162,7 @@ pub async fn clear_alerts(
     .await
     .map_err(|e| ApiError::internal(format!("clearing alerts failed: {e}")))?
     .map_err(|e| ApiError::internal(format!("cannot rewrite the alerts file: {e}")))?;
+    release_claims(s.shared(), [channel_id.as_str()], today());
     s.health.clear_blacklist(&channel_id);
     Ok(Json(
         json!({"success": true, "message": format!("cleared {cleared} alert(s) of channel {channel_id} and lifted its blacklist")}),
@@ -174,7 +177,10 @@ pub async fn clear_all_alerts(State(s): State<Arc<AppState>>) -> Result<Json<Val
     .await
     .map_err(|e| ApiError::internal(format!("clearing alerts failed: {e}")))?
     .map_err(|e| ApiError::internal(format!("cannot rewrite the alerts file: {e}")))?;
-    for channel in &s.snapshot().config.channels {
+    let snapshot = s.snapshot();
+    let ids = snapshot.config.channels.iter().map(|c| c.id.as_str());
+    release_claims(s.shared(), ids.chain(["global"]), today());
+    for channel in &snapshot.config.channels {
         s.health.clear_blacklist(&channel.id);
     }
     Ok(Json(

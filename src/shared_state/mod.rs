@@ -8,12 +8,14 @@
 //! to local state as it arrives. A request therefore waits for Redis only to claim something
 //! exactly one instance may do (the half-open trial: one `SET NX PX`, bounded by
 //! `state.timeout_ms`), and never when Redis is degraded: then it decides locally.
-//! Budget alerts are claimed the same way, off the request path, so they fire once.
+//! Budget and channel error alerts are claimed the same way, off the request path, so they
+//! fire once (`alerts`).
 //!
 //! Redis down is not an outage: publishing drops, claims decide locally, `/health` shows
 //! `shared_state: degraded`, `/metrics` counts the failures, one warning is logged per
 //! outage, and when Redis is back every instance publishes its live state again (`Hello`).
 
+pub mod alerts;
 pub mod redis;
 pub mod spend;
 
@@ -87,6 +89,10 @@ pub trait SharedState: Send + Sync {
     /// Run `job` on the one instance that claims `name` (off the caller's path).
     fn once(&self, name: String, ttl: Duration, job: OnceJob);
 
+    /// Give up claims before their time (off the caller's path; queued after what was
+    /// published before): the next claim of each may win again.
+    fn release(&self, names: Vec<String>);
+
     fn status(&self) -> SharedStatus;
 
     /// Events from other instances applied here.
@@ -107,6 +113,8 @@ impl SharedState for InProcess {
     fn once(&self, _name: String, _ttl: Duration, job: OnceJob) {
         job();
     }
+
+    fn release(&self, _names: Vec<String>) {}
 
     fn status(&self) -> SharedStatus {
         SharedStatus::Local

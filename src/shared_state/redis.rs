@@ -2,7 +2,8 @@
 //!
 //! Two background tasks, both on the tracker shutdown waits for:
 //! - the publisher drains a bounded queue of encoded events into `PUBLISH <prefix>events`
-//!   (a full queue drops: publishing never blocks a request);
+//!   (a full queue drops: publishing never blocks a request), and of released claims into
+//!   `DEL`, in the order they were queued;
 //! - the subscriber listens on the same channel and hands other instances' events to the
 //!   applier; when it (re)subscribes it says `Hello`, and on every `Hello` this instance
 //!   publishes its live state again (so a new instance, or one back from an outage, syncs).
@@ -36,6 +37,9 @@ const RECONNECT_PAUSE: Duration = Duration::from_millis(100);
 pub struct Hooks {
     /// A call to Redis failed (counted by `/metrics`).
     pub on_error: Box<dyn Fn() + Send + Sync>,
+    /// A claim Redis answered: won by this instance (`true`) or by another (counted by
+    /// `/metrics`).
+    pub on_claim: Arc<dyn Fn(bool) + Send + Sync>,
     pub apply: Box<dyn Fn(u64, SharedEvent) + Send + Sync>,
     pub live_state: Box<dyn Fn() -> Vec<SharedEvent> + Send + Sync>,
 }
@@ -46,7 +50,7 @@ pub struct RedisState {
     prefix: String,
     channel: String,
     client: redis::Client,
-    queue: mpsc::Sender<SharedEvent>,
+    queue: mpsc::Sender<Outgoing>,
     conn: ArcSwapOption<ConnectionManager>,
     subscribed: AtomicBool,
     healthy: AtomicBool,
@@ -54,6 +58,7 @@ pub struct RedisState {
     applied: AtomicU64,
     timeout: Duration,
     on_error: Box<dyn Fn() + Send + Sync>,
+    on_claim: Arc<dyn Fn(bool) + Send + Sync>,
     tasks: TaskTracker,
     runtime: tokio::runtime::Handle,
 }
@@ -81,6 +86,7 @@ pub fn start(
     let (queue, receiver) = mpsc::channel(QUEUE);
     let Hooks {
         on_error,
+        on_claim,
         apply,
         live_state,
     } = hooks;
@@ -97,6 +103,7 @@ pub fn start(
         applied: AtomicU64::new(0),
         timeout,
         on_error,
+        on_claim,
         tasks: tasks.clone(),
         runtime: tokio::runtime::Handle::current(),
     });
@@ -170,7 +177,10 @@ impl RedisState {
             .arg(ttl.as_millis().max(1) as u64);
         let answer = command.query_async::<Option<String>>(&mut conn);
         match tokio::time::timeout(wait, answer).await {
-            Ok(Ok(won)) => won.is_some(),
+            Ok(Ok(won)) => {
+                (self.on_claim)(won.is_some());
+                won.is_some()
+            }
             Ok(Err(e)) => {
                 self.degrade(&e.to_string());
                 true
@@ -186,7 +196,13 @@ impl RedisState {
 impl SharedState for RedisState {
     fn publish(&self, event: SharedEvent) {
         // Dropped when full or degraded: `Hello` brings the live state back later.
-        let _ = self.queue.try_send(event);
+        let _ = self.queue.try_send(Outgoing::Event(event));
+    }
+
+    fn release(&self, names: Vec<String>) {
+        if !names.is_empty() {
+            let _ = self.queue.try_send(Outgoing::Release(names));
+        }
     }
 
     fn claim<'a>(&'a self, name: &'a str, ttl: Duration) -> BoxFuture<'a, bool> {
@@ -207,6 +223,7 @@ impl SharedState for RedisState {
             conn,
             key: format!("{}{name}", self.prefix),
             instance: self.instance,
+            on_claim: self.on_claim.clone(),
         };
         self.tasks.spawn_on(
             async move {
@@ -231,11 +248,12 @@ impl SharedState for RedisState {
     }
 }
 
-/// A claim made off the request path (budget alerts).
+/// A claim made off the request path (alerts).
 struct SetNx {
     conn: Option<Arc<ConnectionManager>>,
     key: String,
     instance: u64,
+    on_claim: Arc<dyn Fn(bool) + Send + Sync>,
 }
 
 impl SetNx {
@@ -252,38 +270,65 @@ impl SetNx {
             .arg(ttl.as_millis().max(1) as u64);
         let answer = command.query_async::<Option<String>>(&mut conn);
         match tokio::time::timeout(BACKGROUND_TIMEOUT, answer).await {
-            Ok(Ok(won)) => won.is_some(),
+            Ok(Ok(won)) => {
+                (self.on_claim)(won.is_some());
+                won.is_some()
+            }
             // Better an alert twice than never.
             _ => true,
         }
     }
 }
 
+/// What the publisher sends, in the order it was queued.
+enum Outgoing {
+    Event(SharedEvent),
+    /// Claims given up: `DEL` them, so the next claim of each may win.
+    Release(Vec<String>),
+}
+
+/// The command that sends `outgoing` (`None`: an event that cannot be encoded).
+fn command_for(state: &RedisState, outgoing: Outgoing) -> Option<redis::Cmd> {
+    match outgoing {
+        Outgoing::Event(event) => {
+            let envelope = Envelope {
+                from: state.instance,
+                event,
+            };
+            let payload = serde_json::to_string(&envelope).ok()?;
+            let mut command = redis::cmd("PUBLISH");
+            command.arg(&state.channel).arg(payload);
+            Some(command)
+        }
+        Outgoing::Release(names) => {
+            let mut command = redis::cmd("DEL");
+            for name in names {
+                command.arg(format!("{}{name}", state.prefix));
+            }
+            Some(command)
+        }
+    }
+}
+
 async fn publisher(
     state: Arc<RedisState>,
-    mut receiver: mpsc::Receiver<SharedEvent>,
+    mut receiver: mpsc::Receiver<Outgoing>,
     shutdown: CancellationToken,
 ) {
     loop {
-        let event = tokio::select! {
+        let outgoing = tokio::select! {
             _ = shutdown.cancelled() => return,
-            event = receiver.recv() => match event {
-                Some(event) => event,
+            outgoing = receiver.recv() => match outgoing {
+                Some(outgoing) => outgoing,
                 None => return,
             },
         };
-        let envelope = Envelope {
-            from: state.instance,
-            event,
-        };
-        let Ok(payload) = serde_json::to_string(&envelope) else {
+        let Some(command) = command_for(&state, outgoing) else {
             continue;
         };
         let Some(mut conn) = state.connection().await else {
             continue;
         };
-        let mut command = redis::cmd("PUBLISH");
-        command.arg(&state.channel).arg(payload);
         let sent = command.query_async::<i64>(&mut conn);
         match tokio::time::timeout(BACKGROUND_TIMEOUT, sent).await {
             Ok(Ok(_)) => state.recovered(),

@@ -25,6 +25,8 @@
 //!   as `channel_alerts.jsonl.tmp`, synced, renamed over the file) and reset that channel's
 //!   quiet hours and error counts. Lines that failed to parse on open are dropped by a rewrite.
 //! - All alerts of the file stay in memory (quiet hours make them few); `recent` filters.
+//! - [`AlertLog::error_alert_due`] applies the rules without writing, for a caller that
+//!   writes only the alerts it claims (`shared_state::alerts`: once across instances).
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::fs::{self, File};
@@ -43,7 +45,7 @@ const ERROR_WINDOW_SECONDS: i64 = 300;
 /// ...this many, raise a `repeated_errors` alert.
 const ERRORS_BEFORE_ALERT: usize = 3;
 /// No second alert of a type for a channel within this long.
-const QUIET_SECONDS: i64 = 3600;
+pub const QUIET_SECONDS: i64 = 3600;
 const MAX_MESSAGE_CHARS: usize = 500;
 const MAX_HOURS: u32 = 168;
 /// Alerts kept for a later write while the file cannot be written.
@@ -222,6 +224,25 @@ impl AlertLog {
         message: &str,
         now: DateTime<Utc>,
     ) -> io::Result<Option<ChannelAlert>> {
+        let Some(alert) = self.error_alert_due(channel_id, channel_name, class, message, now)
+        else {
+            return Ok(None);
+        };
+        self.push(alert.clone())?;
+        Ok(Some(alert))
+    }
+
+    /// Applies the alert rules to one upstream error of a channel without writing: the alert
+    /// due, if any, for the caller to [`push`](AlertLog::push) (or to leave to the instance
+    /// that claims it). A `repeated_errors` alert due forgets its errors.
+    pub fn error_alert_due(
+        &mut self,
+        channel_id: &str,
+        channel_name: &str,
+        class: ErrorClass,
+        message: &str,
+        now: DateTime<Utc>,
+    ) -> Option<ChannelAlert> {
         let (alert_type, text, details) = match class {
             ErrorClass::InvalidApiKey => (
                 AlertType::InvalidApiKey,
@@ -235,7 +256,7 @@ impl AlertLog {
             ),
             _ => {
                 if !self.count_error(channel_id, now) {
-                    return Ok(None);
+                    return None;
                 }
                 (
                     AlertType::RepeatedErrors,
@@ -253,21 +274,19 @@ impl AlertLog {
             }
         };
         if self.is_quiet(channel_id, alert_type.as_str(), now) {
-            return Ok(None);
+            return None;
         }
-        let alert = ChannelAlert::new(
+        if alert_type == AlertType::RepeatedErrors {
+            self.recent_errors.remove(channel_id);
+        }
+        Some(ChannelAlert::new(
             channel_id,
             channel_name,
             alert_type,
             &text,
             Some(details),
             now,
-        );
-        self.push(alert.clone())?;
-        if alert_type == AlertType::RepeatedErrors {
-            self.recent_errors.remove(channel_id);
-        }
-        Ok(Some(alert))
+        ))
     }
 
     /// Writes an alert decided elsewhere (budgets) without applying the rules. The message is

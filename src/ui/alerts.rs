@@ -11,6 +11,7 @@ use serde::Deserialize;
 use super::layout::{self, badge};
 use super::session::check_post;
 use super::Ui;
+use crate::shared_state::alerts::release_claims;
 
 const WEEK_HOURS: u32 = 168;
 
@@ -82,10 +83,16 @@ pub async fn clear(
     if !matches!(cleared, Ok(Ok(_))) {
         tracing::error!("clearing alerts from the web UI failed");
     }
+    let (snapshot, today) = (ui.app.snapshot(), Utc::now().date_naive());
+    let configured = snapshot.config.channels.iter().map(|c| c.id.as_str());
+    match &channel {
+        Some(id) => release_claims(ui.app.shared(), [id.as_str()], today),
+        None => release_claims(ui.app.shared(), configured.chain(["global"]), today),
+    }
     match channel {
         Some(id) => ui.app.health.clear_blacklist(&id),
         None => {
-            for c in &ui.app.snapshot().config.channels {
+            for c in &snapshot.config.channels {
                 ui.app.health.clear_blacklist(&c.id);
             }
         }

@@ -1,5 +1,5 @@
 //! The command line (README.md), run as the real binary on a temp config dir: `check` exit codes
-//! and messages, `models` with and without a query, `explain`, `stats` over a pre-seeded log,
+//! and messages (and `serve` refusing a key's `allow` query that does not parse), `models` with and without a query, `explain`, `stats` over a pre-seeded log,
 //! and `logs archive`, whose gzip'd files are read back.
 
 use std::io::Read;
@@ -114,6 +114,39 @@ fn check_reports_an_invalid_config_on_stderr_and_exits_1() {
         "{}",
         missing.stderr
     );
+}
+
+#[tokio::test]
+async fn check_and_serve_refuse_a_key_whose_allow_query_does_not_parse() {
+    let dir = tempfile::tempdir().expect("dir");
+    let config = dir.path().join("config");
+    std::fs::create_dir_all(&config).expect("config dir");
+    std::fs::write(
+        config.join("providers.yaml"),
+        crate::support::TEST_PROVIDERS,
+    )
+    .expect("providers");
+    let router = "discovery: { enabled: false }\nauth:\n  keys:\n    - name: kids\n      token: kids-token-0123\n      allow: \"tag:free,!\"\n";
+    std::fs::write(config.join("router_config.yaml"), router).expect("router config");
+    let problem = format!(
+        r#"{}:6: auth.keys[0].allow: "tag:free,!" is not a usable model query (key "kids"): `!` in "tag:free,!" needs a tag after it, e.g. "tag:free,!local""#,
+        config.join("router_config.yaml").display()
+    );
+    let out = run(&config, &["check"]);
+    assert_eq!(out.code, Some(1));
+    assert_eq!(
+        out.stderr,
+        format!("configuration is invalid (1 problem):\n  {problem}\n")
+    );
+
+    let options = smart_ai_router::app::ServeOptions {
+        source: smart_ai_router::config::ConfigSource::new(&config),
+        host: Some("127.0.0.1".into()),
+        port: Some(0),
+    };
+    let refused = smart_ai_router::app::start(options).await;
+    let error = refused.err().map(|e| e.to_string());
+    assert_eq!(error, Some(format!("configuration is invalid:\n{problem}")));
 }
 
 #[test]

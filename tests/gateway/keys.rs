@@ -2,7 +2,8 @@
 //! recognised (plain, from an environment variable, or as its SHA-256), its name lands in the
 //! usage record, `/v1/stats/*?key=`, `breakdown_by=key` and `/metrics`; its rpm and daily
 //! budget answer 429 with `Retry-After` naming the limit; `allow` answers 403 outside it;
-//! disabled and expired keys are refused; a reload that removes a key revokes it at once.
+//! disabled and expired keys are refused; a reload that removes a key revokes it at once; a
+//! reload whose `allow` query does not parse is refused, and the running keys keep working.
 
 use std::time::Duration;
 
@@ -278,5 +279,58 @@ async fn a_reload_that_removes_a_key_revokes_it_at_once() {
     assert_eq!(reload.status().as_u16(), 200);
     assert_eq!(chat(&gateway, "b-token-0123", "gpt-4o-mini").await.0, 401);
     assert_eq!(chat(&gateway, "a-token-0123", "gpt-4o-mini").await.0, 200);
+    gateway.stop().await;
+}
+
+#[tokio::test]
+async fn a_reload_with_a_bad_allow_query_is_refused_and_the_old_keys_keep_working() {
+    let mock = MockUpstream::start(&[]).await;
+    let keys = r#"[ { name: a, token: a-token-0123, allow: "tag:free" }, { name: b, token: b-token-0123 } ]"#;
+    let gateway = TestGateway::start(&config(&mock, keys)).await;
+    assert_eq!(
+        chat(&gateway, "a-token-0123", "tiny-chat:free").await.0,
+        200
+    );
+    assert_eq!(chat(&gateway, "a-token-0123", "gpt-4o-mini").await.0, 403);
+
+    // Key b gains an allow query that does not parse; a new key c comes with it.
+    let bad = r#"[ { name: a, token: a-token-0123 }, { name: b, token: b-token-0123, allow: "tag:!" }, { name: c, token: c-token-0123 } ]"#;
+    let file = gateway.config_dir().join("router_config.yaml");
+    let text = crate::support::gateway::with_temp_paths(gateway.dir.path(), &config(&mock, bad));
+    std::fs::write(&file, &text).expect("rewrite config");
+    let line = text
+        .lines()
+        .position(|l| l.trim_start().starts_with("allow:") && l.contains("tag:!"))
+        .expect("the allow line")
+        + 1;
+    let reload = gateway
+        .client
+        .post(gateway.url("/v1/admin/reload"))
+        .bearer_auth(ADMIN_TOKEN)
+        .send()
+        .await
+        .expect("reload");
+    assert_eq!(reload.status().as_u16(), 400);
+    let body: Value = reload.json().await.expect("json");
+    let message = body["error"]["message"].as_str().unwrap_or_default();
+    assert_eq!(
+        message,
+        format!(
+            r#"{}:{line}: auth.keys[1].allow: "tag:!" is not a usable model query (key "b"): `!` in "tag:!" needs a tag after it, e.g. "tag:free,!local""#,
+            file.display()
+        )
+    );
+    let health = admin_get(&gateway, "/health").await;
+    assert_eq!(health["status"], "degraded");
+    assert_eq!(health["config_error"].as_str(), Some(message));
+
+    // The running keys are kept: a is still bounded, b unbounded, c unknown.
+    assert_eq!(chat(&gateway, "a-token-0123", "gpt-4o-mini").await.0, 403);
+    assert_eq!(
+        chat(&gateway, "a-token-0123", "tiny-chat:free").await.0,
+        200
+    );
+    assert_eq!(chat(&gateway, "b-token-0123", "gpt-4o-mini").await.0, 200);
+    assert_eq!(chat(&gateway, "c-token-0123", "gpt-4o-mini").await.0, 401);
     gateway.stop().await;
 }

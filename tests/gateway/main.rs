@@ -35,6 +35,7 @@ mod reload;
 mod routing;
 mod secrets;
 mod server;
+mod shared_health;
 mod shared_state;
 mod soak;
 mod stats_api;

@@ -12,7 +12,7 @@ use serde_json::{json, Value};
 use tokio::time::Instant;
 
 /// The explain status of channel `a-first` on `gateway`.
-async fn first_status(gateway: &TestGateway) -> String {
+pub(crate) async fn first_status(gateway: &TestGateway) -> String {
     let explained: Value = gateway
         .get("/v1/route/explain?model=gpt-4o-mini")
         .await
@@ -64,7 +64,7 @@ channels:
     )
 }
 
-async fn health(gateway: &TestGateway) -> Value {
+pub(crate) async fn health(gateway: &TestGateway) -> Value {
     gateway
         .get("/health")
         .await
@@ -74,7 +74,7 @@ async fn health(gateway: &TestGateway) -> Value {
 }
 
 /// Poll `/health` until `shared_state` is `want`.
-async fn wait_shared(gateway: &TestGateway, want: &str) {
+pub(crate) async fn wait_shared(gateway: &TestGateway, want: &str) {
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
         let h = health(gateway).await;
@@ -86,14 +86,14 @@ async fn wait_shared(gateway: &TestGateway, want: &str) {
     }
 }
 
-async fn applied(gateway: &TestGateway) -> u64 {
+pub(crate) async fn applied(gateway: &TestGateway) -> u64 {
     health(gateway).await["shared_state_events_applied"]
         .as_u64()
         .unwrap_or(0)
 }
 
 /// Wait until `gateway` applied more than `seen` events from the others, within `limit`.
-async fn wait_applied(gateway: &TestGateway, seen: u64, limit: Duration) -> u64 {
+pub(crate) async fn wait_applied(gateway: &TestGateway, seen: u64, limit: Duration) -> u64 {
     let deadline = Instant::now() + limit;
     loop {
         let now = applied(gateway).await;
@@ -108,7 +108,7 @@ async fn wait_applied(gateway: &TestGateway, seen: u64, limit: Duration) -> u64 
     }
 }
 
-async fn pair(config: &str) -> (TestGateway, TestGateway) {
+pub(crate) async fn pair(config: &str) -> (TestGateway, TestGateway) {
     let a = TestGateway::start(config).await;
     let b = TestGateway::start(config).await;
     wait_shared(&a, "ok").await;
@@ -116,7 +116,7 @@ async fn pair(config: &str) -> (TestGateway, TestGateway) {
     (a, b)
 }
 
-fn channel_of(response: &reqwest::Response) -> String {
+pub(crate) fn channel_of(response: &reqwest::Response) -> String {
     response
         .headers()
         .get("x-router-channel")
