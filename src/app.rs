@@ -170,7 +170,15 @@ pub async fn start_with_config(
     let count = workers.len();
     let limits = config.server.connections;
     let metrics = state.metrics.clone();
-    if let Err(e) = listen::spawn(workers, router, limits, metrics, &tasks, &shutdown) {
+    if let Err(e) = listen::spawn(
+        workers,
+        router,
+        limits,
+        config.server.busy_poll,
+        metrics,
+        &tasks,
+        &shutdown,
+    ) {
         shutdown.cancel();
         return Err(StartError::Workers(e));
     }

@@ -78,6 +78,9 @@ pub struct ServerConfig {
     pub connections: ConnectionLimits,
     /// Bytes of non-streamed upstream answers held at once across requests (fixed at start).
     pub max_buffered_answer_bytes: usize,
+    /// How long a serving thread keeps polling after a request starts (`server::busy_poll`);
+    /// zero: it parks at once (fixed at start).
+    pub busy_poll: Duration,
     /// `host`, `port` and `workers` as the file says them, before command-line overrides:
     /// a reload compares these, so `--port` does not look like a change of the file.
     pub as_written: (String, u16, u32),

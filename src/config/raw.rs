@@ -116,6 +116,9 @@ pub struct RawServer {
     pub shutdown_timeout_s: f64,
     /// Bytes of non-streamed upstream answers held in memory at once, across requests.
     pub max_buffered_answer_bytes: u64,
+    /// Microseconds a serving thread keeps polling its sockets after a request starts instead
+    /// of sleeping (lower latency on a quiet machine, for CPU); 0: off.
+    pub busy_poll_us: u32,
 }
 
 impl Default for RawServer {
@@ -132,6 +135,7 @@ impl Default for RawServer {
             max_connections: 0,
             shutdown_timeout_s: 30.0,
             max_buffered_answer_bytes: 256 * 1024 * 1024,
+            busy_poll_us: 0,
         }
     }
 }

@@ -274,7 +274,19 @@ fn validate_server(raw: &RawRouterConfig, problems: &mut Problems<'_>) -> Server
                 .positive_seconds("server.shutdown_timeout_s", s.shutdown_timeout_s),
         },
         max_buffered_answer_bytes: answer_budget_bytes(s, problems),
+        busy_poll: busy_poll(s, problems),
     }
+}
+
+fn busy_poll(s: &super::raw::RawServer, problems: &mut Problems<'_>) -> std::time::Duration {
+    if s.busy_poll_us > 10_000 {
+        problems.push(
+            "server.busy_poll_us",
+            format!("must be between 0 (off) and 10000, got {}", s.busy_poll_us),
+        );
+        return std::time::Duration::ZERO;
+    }
+    std::time::Duration::from_micros(u64::from(s.busy_poll_us))
 }
 
 fn answer_budget_bytes(s: &super::raw::RawServer, problems: &mut Problems<'_>) -> usize {

@@ -355,6 +355,7 @@ pub async fn serve(
     let watch = activity.clone();
     let router = TowerToHyperService::new(router);
     let service = hyper::service::service_fn(move |request: hyper::Request<Incoming>| {
+        super::busy_poll::request_started();
         let in_flight = watch.request_started();
         let response = hyper::service::Service::call(&router, request);
         async move {

@@ -129,6 +129,7 @@ pub fn spawn(
     workers: Vec<Worker>,
     router: Router,
     limits: ConnectionLimits,
+    busy_poll: Duration,
     metrics: Arc<Metrics>,
     tasks: &TaskTracker,
     shutdown: &CancellationToken,
@@ -140,6 +141,7 @@ pub fn spawn(
     let shared = Arc::new(Shared {
         router,
         limits,
+        busy_poll,
         open: Arc::new(Semaphore::new(cap.min(Semaphore::MAX_PERMITS))),
         metrics,
     });
@@ -167,6 +169,8 @@ pub fn spawn(
 struct Shared {
     router: Router,
     limits: ConnectionLimits,
+    /// `server.busy_poll_us`: zero is off.
+    busy_poll: Duration,
     /// Room for one more open client connection, across workers.
     open: Arc<Semaphore>,
     metrics: Arc<Metrics>,
@@ -175,6 +179,7 @@ struct Shared {
 async fn serve(listener: TcpListener, shared: &Shared, stop: CancellationToken) {
     // Built before the first accept, not by the first request.
     crate::upstream::client::warm_up();
+    super::busy_poll::start(shared.busy_poll);
     let builder = connection::builder();
     let connections = TaskTracker::new();
     let mut backoff = AcceptBackoff::default();

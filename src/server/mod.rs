@@ -3,6 +3,7 @@
 mod admin;
 pub mod auth;
 mod body;
+pub mod busy_poll;
 mod catalog_api;
 pub mod connection;
 pub mod error;

@@ -384,3 +384,21 @@ fn the_shipped_config_is_valid_with_no_keys() {
         Ok(())
     });
 }
+
+#[test]
+fn busy_polling_is_off_by_default_and_bounded() {
+    Jail::expect_with(|jail| {
+        let channels = "channels: [{ id: a, provider: mock, api_key: x }]\n";
+        let config = load_config(&write(jail.directory(), channels)).map_err(|e| e.to_string())?;
+        assert_eq!(config.server.busy_poll, std::time::Duration::ZERO);
+        let on = format!("server: {{ busy_poll_us: 150 }}\n{channels}");
+        let config = load_config(&write(jail.directory(), &on)).map_err(|e| e.to_string())?;
+        assert_eq!(config.server.busy_poll.as_micros(), 150);
+        let too_long = format!("server: {{ busy_poll_us: 20000 }}\n{channels}");
+        assert_eq!(
+            errors_of(&write(jail.directory(), &too_long)),
+            vec!["DIR/router_config.yaml: server.busy_poll_us: must be between 0 (off) and 10000, got 20000"]
+        );
+        Ok(())
+    });
+}

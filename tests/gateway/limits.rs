@@ -555,3 +555,46 @@ async fn an_http2_client_that_grants_no_window_releases_its_upstream() {
     assert_eq!(dropped.ok(), Some(true), "the upstream stream was dropped");
     gateway.stop().await;
 }
+
+/// CPU time (user + system) of a process so far, in clock ticks (`/proc/<pid>/stat`).
+fn cpu_ticks(pid: u32) -> u64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).expect("read stat");
+    // Fields after the command name (which may hold spaces): state is field 3, utime 14.
+    let after_name = &stat[stat.rfind(')').expect("stat has (comm)") + 2..];
+    let fields: Vec<&str> = after_name.split_whitespace().collect();
+    fields[11].parse::<u64>().expect("utime") + fields[12].parse::<u64>().expect("stime")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn busy_polling_serves_calls_and_stops_when_the_traffic_does() {
+    let mock = MockUpstream::start(&["lim-model"]).await;
+    let root = tempfile::tempdir().expect("dir");
+    write_config(root.path(), &config(&mock, "busy_poll_us: 2000"));
+    let gateway = GatewayProcess::start(&root.path().join("config"), None).await;
+    let client = reqwest::Client::new();
+    for stream in [false, true, false, true] {
+        let response = client
+            .post(format!("{}/v1/chat/completions", gateway.base))
+            .json(&serde_json::json!({
+                "model": "lim-model",
+                "stream": stream,
+                "messages": [{"role": "user", "content": "hi"}],
+            }))
+            .send()
+            .await
+            .expect("send");
+        assert_eq!(response.status(), 200);
+        let body = response.text().await.expect("body");
+        assert!(
+            body.contains("lim-model") || body.contains("data:"),
+            "{body}"
+        );
+    }
+    // After the last call the serving thread spins for 2 ms, then parks: over the next 2 s
+    // the process uses almost no CPU (a spinner that never parked would use ~200 ticks).
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let before = cpu_ticks(gateway.pid());
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let used = cpu_ticks(gateway.pid()) - before;
+    assert!(used <= 20, "{used} ticks of CPU in 2 s of quiet");
+}
