@@ -123,6 +123,35 @@ pub struct Bucket {
     pub cost: f64,
 }
 
+/// Every instance's usage of the UTC days `first..=last` (of client key `key` when given),
+/// from a history that keeps usage records (PostgreSQL); `None` without one, or when it cannot
+/// be read (logged: the caller then shows this instance's own aggregates).
+pub async fn shared_usage(
+    history: Option<&std::sync::Arc<HistoryWriter>>,
+    first: NaiveDate,
+    last: NaiveDate,
+    key: Option<&str>,
+) -> Option<UsageAggregates> {
+    let store = history?.store();
+    if !store.keeps_usage_records() {
+        return None;
+    }
+    let key = key.map(str::to_string);
+    let read =
+        tokio::task::spawn_blocking(move || store.usage_between(first, last, key.as_deref())).await;
+    match read {
+        Ok(Ok(usage)) => usage,
+        Ok(Err(e)) => {
+            tracing::warn!("usage of this instance only: {e}");
+            None
+        }
+        Err(e) => {
+            tracing::warn!("usage of this instance only: {e}");
+            None
+        }
+    }
+}
+
 /// Queue capacity of the history writer.
 pub const QUEUE_CAPACITY: usize = 4_096;
 

@@ -1,5 +1,6 @@
 //! The history writer: one OS thread that turns finished usage records and their
-//! [`CallDetails`] into rows and stores them in batches, one transaction per batch.
+//! [`CallDetails`] into rows and stores them in batches, one transaction per batch (with the
+//! records themselves, for a store that keeps them: PostgreSQL).
 //!
 //! It is fed by the usage writer thread (never by the request path) through a bounded queue:
 //! [`HistoryWriter::submit`] never waits; a full queue drops the row and counts it. A store

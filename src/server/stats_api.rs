@@ -1,5 +1,6 @@
 //! `/v1/stats/*` (docs/http-api.md): thin handlers over `stats::params` (parsing), `stats::report`
-//! (pure reports over the in-memory aggregates) and `stats::alerts`. Every body is
+//! (pure reports over the in-memory aggregates, or with `history.url` over aggregates of every
+//! instance's usage records of the days asked, built by the same code) and `stats::alerts`. Every body is
 //! `{"success": true, "data": ...}`; a bad parameter is a 400 naming it. Field names follow the
 //! original router where it had them (`notified_channels`, `error_counts`, `last_error_times`
 //! in channel-status); clearing the alerts of a channel that is neither configured nor in the
@@ -62,33 +63,13 @@ async fn with_key_aggregates<T>(
     }
 }
 
-/// Every instance's usage of the days of `range`, read from the shared history; `None`
-/// without one (or when it cannot be read: logged, and the caller reports its own).
+/// Every instance's usage of the days of `range` (`history.url`); `None` without it.
 async fn shared_usage(
     state: &AppState,
     range: DateRange,
     key: Option<&str>,
 ) -> Option<UsageAggregates> {
-    let store = state.history.as_ref()?.store();
-    if !store.keeps_usage_records() {
-        return None;
-    }
-    let key = key.map(str::to_string);
-    let read = tokio::task::spawn_blocking(move || {
-        store.usage_between(range.first, range.last, key.as_deref())
-    })
-    .await;
-    match read {
-        Ok(Ok(usage)) => usage,
-        Ok(Err(e)) => {
-            tracing::warn!("stats show this instance's calls only: {e}");
-            None
-        }
-        Err(e) => {
-            tracing::warn!("stats show this instance's calls only: {e}");
-            None
-        }
-    }
+    crate::history::shared_usage(state.history.as_ref(), range.first, range.last, key).await
 }
 
 fn day(date: chrono::NaiveDate) -> DateRange {

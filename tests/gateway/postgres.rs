@@ -394,3 +394,43 @@ async fn the_postgres_store_searches_pages_and_totals_like_sqlite() {
         "1"
     );
 }
+
+/// `SAR_HISTORY__URL` sets `history.url` as every other key; `check` shows it masked, and a
+/// URL of another kind is refused without being echoed.
+#[test]
+fn the_url_comes_from_the_environment_and_is_shown_masked() {
+    let dir = tempfile::tempdir().expect("dir");
+    write_config(dir.path(), "discovery: { enabled: false }\n");
+    let check = |url: &str| {
+        let output = crate::support::binary()
+            .arg("--config-dir")
+            .arg(dir.path().join("config"))
+            .arg("check")
+            .env("SAR_HISTORY__URL", url)
+            .output()
+            .expect("run check");
+        (
+            output.status.code(),
+            String::from_utf8_lossy(&output.stdout).into_owned(),
+            String::from_utf8_lossy(&output.stderr).into_owned(),
+        )
+    };
+    let (code, out, err) = check("postgres://router:pw-Very-Secret-1@db.internal:5432/history");
+    assert_eq!(code, Some(0), "{err}");
+    assert!(
+        out.ends_with(
+            "history: shared on PostgreSQL postgres://***@db.internal:5432/history \
+             (requests and usage records)\n"
+        ),
+        "{out}"
+    );
+    let (code, out, err) = check("mysql://router:pw-Very-Secret-1@db.internal/history");
+    assert_eq!(code, Some(1), "{out}");
+    assert!(
+        err.contains("history.url: must be a postgres:// URL"),
+        "{err}"
+    );
+    for text in [out, err] {
+        assert!(!text.contains("pw-Very-Secret-1"), "{text}");
+    }
+}
