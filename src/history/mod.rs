@@ -22,6 +22,7 @@ pub mod postgres;
 pub mod postgres_sql;
 pub mod query;
 pub mod row;
+pub mod settled_days;
 pub mod sqlite;
 pub mod writer;
 
@@ -90,13 +91,12 @@ pub trait HistoryStore: Send + Sync {
         false
     }
     /// The usage aggregates of the UTC days `first..=last` from the records of every instance
-    /// (only those of client key `key` when given), in an engine that keeps usage records;
+    /// (every key's too: `UsageAggregates::for_key`), in an engine that keeps usage records;
     /// `Ok(None)` in one that does not (each instance then reports its own).
     fn usage_between(
         &self,
         _first: NaiveDate,
         _last: NaiveDate,
-        _key: Option<&str>,
     ) -> Result<Option<UsageAggregates>, HistoryError> {
         Ok(None)
     }
@@ -123,22 +123,19 @@ pub struct Bucket {
     pub cost: f64,
 }
 
-/// Every instance's usage of the UTC days `first..=last` (of client key `key` when given),
-/// from a history that keeps usage records (PostgreSQL); `None` without one, or when it cannot
-/// be read (logged: the caller then shows this instance's own aggregates).
+/// Every instance's usage of the UTC days `first..=last`, from a history that keeps usage
+/// records (PostgreSQL); `None` without one, or when it cannot be read (logged: the caller then
+/// shows this instance's own aggregates).
 pub async fn shared_usage(
     history: Option<&std::sync::Arc<HistoryWriter>>,
     first: NaiveDate,
     last: NaiveDate,
-    key: Option<&str>,
 ) -> Option<UsageAggregates> {
     let store = history?.store();
     if !store.keeps_usage_records() {
         return None;
     }
-    let key = key.map(str::to_string);
-    let read =
-        tokio::task::spawn_blocking(move || store.usage_between(first, last, key.as_deref())).await;
+    let read = tokio::task::spawn_blocking(move || store.usage_between(first, last)).await;
     match read {
         Ok(Ok(usage)) => usage,
         Ok(Err(e)) => {

@@ -19,6 +19,8 @@
 //! - The password never leaves: errors are scrubbed of it ([`PostgresStore::scrubbed`]) and
 //!   the URL is shown only through [`url_without_credentials`].
 //! - Never panics on what the server sends: every column is read with `try_get`.
+//! - Stats read the records of the days asked; a day that can get no new record any more is
+//!   read once and its sums kept ([`SettledDays`]), so a month's report reads today's records.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -27,13 +29,13 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use chrono::NaiveDate;
-use futures::TryStreamExt;
+use chrono::{NaiveDate, Utc};
 use tokio::runtime::Handle;
 use tokio_postgres::tls::NoTlsStream;
 use tokio_postgres::{Client, Connection, NoTls, Socket};
 
 use super::postgres_sql as sql;
+use super::settled_days::SettledDays;
 use super::{Bucket, HistoryError, HistoryPage, HistoryQuery, HistoryRow, HistoryStore};
 use crate::config::{url_without_credentials, Secret};
 use crate::stats::aggregate::UsageAggregates;
@@ -74,6 +76,8 @@ pub struct PostgresStore {
     reader: Mutex<Option<Session>>,
     size: AtomicU64,
     size_checked: Mutex<Option<Instant>>,
+    /// Sums of the days that get no new records, read once.
+    settled: SettledDays,
 }
 
 impl std::fmt::Debug for PostgresStore {
@@ -116,6 +120,7 @@ impl PostgresStore {
             reader: Mutex::new(None),
             size: AtomicU64::new(0),
             size_checked: Mutex::new(None),
+            settled: SettledDays::default(),
         };
         match store.refresh_size() {
             Ok(()) => tracing::info!(url = %store.shown, "request history on PostgreSQL"),
@@ -314,18 +319,32 @@ impl HistoryStore for PostgresStore {
         &self,
         first: NaiveDate,
         last: NaiveDate,
-        key: Option<&str>,
     ) -> Result<Option<UsageAggregates>, HistoryError> {
-        let aggregates = self.run(&self.reader, async |c| {
-            let mut aggregates = UsageAggregates::new();
-            let rows = sql::usage_rows(c, first, last, key).await?;
-            futures::pin_mut!(rows);
-            while let Some(row) = rows.try_next().await? {
-                sql::add_usage_row(&mut aggregates, &row)?;
+        let settled_last = SettledDays::last_settled(Utc::now());
+        let mut total = UsageAggregates::new();
+        if first <= settled_last {
+            let found = self.settled.lookup(first, last.min(settled_last));
+            total.merge(found.kept);
+            if let (Some(&from), Some(&to)) = (found.missing.first(), found.missing.last()) {
+                let mut read =
+                    self.run(&self.reader, async |c| sql::usage_by_day(c, from, to).await)?;
+                for day in found.missing {
+                    let sums = read.remove(&day).unwrap_or_default();
+                    self.settled.keep(day, sums.clone());
+                    total.merge(sums);
+                }
             }
-            Ok(aggregates)
-        })?;
-        Ok(Some(aggregates))
+        }
+        let open_from = settled_last.succ_opt().unwrap_or(settled_last).max(first);
+        if open_from <= last {
+            let read = self.run(&self.reader, async |c| {
+                sql::usage_by_day(c, open_from, last).await
+            })?;
+            for sums in read.into_values() {
+                total.merge(sums);
+            }
+        }
+        Ok(Some(total))
     }
 }
 

@@ -10,13 +10,15 @@
 //! - PostgreSQL text cannot hold NUL: it is stored as U+FFFD (bodies, errors, the record).
 //! - A usage record is placed on the UTC day of its timestamp (`usage::record::utc_date_of`,
 //!   as the in-memory aggregates place it); the stats read the days they cover, oldest first,
-//!   and add each record with the same code as the logs' rebuild.
+//!   and add each record with the same code as the logs' rebuild (`RecordView`).
 
 use std::borrow::Cow;
+use std::collections::BTreeMap;
 
 use chrono::NaiveDate;
+use futures::TryStreamExt;
 use tokio_postgres::types::ToSql;
-use tokio_postgres::{Client, Error, Row, RowStream};
+use tokio_postgres::{Client, Error, Row};
 
 use super::query::COUNT_LIMIT;
 use super::{Bucket, HistoryQuery, HistoryRow};
@@ -167,7 +169,8 @@ pub async fn size_bytes(client: &Client) -> Result<u64, Error> {
     Ok(row.try_get::<_, i64>(0)?.max(0) as u64)
 }
 
-/// Store rows and records in one transaction (a row or record already there is kept).
+/// Store rows and records in one transaction (a row or record already there is kept). The
+/// statements are sent together (pipelined): one round trip per batch, not one per row.
 pub async fn insert(
     client: &mut Client,
     rows: &[HistoryRow],
@@ -175,15 +178,16 @@ pub async fn insert(
 ) -> Result<(), Error> {
     let tx = client.transaction().await?;
     let insert_row = tx.prepare(INSERT_ROW).await?;
-    for row in rows {
-        insert_history_row(&tx, &insert_row, row).await?;
-    }
-    if !records.is_empty() {
-        let insert_record = tx.prepare(INSERT_RECORD).await?;
-        for record in records {
-            insert_usage_record(&tx, &insert_record, record).await?;
-        }
-    }
+    let insert_record = tx.prepare(INSERT_RECORD).await?;
+    let (tx_ref, row_statement, record_statement) = (&tx, &insert_row, &insert_record);
+    let stored_rows = rows
+        .iter()
+        .map(|row| insert_history_row(tx_ref, row_statement, row));
+    futures::future::try_join_all(stored_rows).await?;
+    let stored_records = records
+        .iter()
+        .map(|record| insert_usage_record(tx_ref, record_statement, record));
+    futures::future::try_join_all(stored_records).await?;
     tx.commit().await
 }
 
@@ -341,38 +345,31 @@ pub async fn buckets(client: &Client, from_ms: i64, width: i64) -> Result<Vec<Bu
         .collect()
 }
 
-/// The usage records of the days `first..=last` (of one client key when given), oldest
-/// first, with the columns the aggregates read.
-pub async fn usage_rows(
+/// The usage records of the days `first..=last`, added up per UTC day (oldest first within a
+/// day, so a channel's display name is its latest), read as a stream: memory holds the sums,
+/// never the records.
+pub async fn usage_by_day(
     client: &Client,
     first: NaiveDate,
     last: NaiveDate,
-    key: Option<&str>,
-) -> Result<RowStream, Error> {
-    let columns = "timestamp, provider, channel_id, channel_name, model, key_name, status, \
+) -> Result<BTreeMap<NaiveDate, UsageAggregates>, Error> {
+    let sql = "SELECT timestamp, provider, channel_id, channel_name, model, key_name, status, \
         input_tokens, output_tokens, total_tokens, cached_tokens, reasoning_tokens, total_cost, \
-        cost_known, response_time_ms";
-    let order = "ORDER BY day, time_ms, request_id";
-    match key {
-        Some(key) => {
-            let sql = format!(
-                "SELECT {columns} FROM usage_records \
-                 WHERE key_name = $3 AND day BETWEEN $1 AND $2 {order}"
-            );
-            let params: [&(dyn ToSql + Sync); 3] = [&first, &last, &key];
-            client.query_raw(&sql, params).await
-        }
-        None => {
-            let sql =
-                format!("SELECT {columns} FROM usage_records WHERE day BETWEEN $1 AND $2 {order}");
-            let params: [&(dyn ToSql + Sync); 2] = [&first, &last];
-            client.query_raw(&sql, params).await
-        }
+        cost_known, response_time_ms, day FROM usage_records WHERE day BETWEEN $1 AND $2 \
+        ORDER BY day, time_ms, request_id";
+    let params: [&(dyn ToSql + Sync); 2] = [&first, &last];
+    let rows = client.query_raw(sql, params).await?;
+    futures::pin_mut!(rows);
+    let mut days: BTreeMap<NaiveDate, UsageAggregates> = BTreeMap::new();
+    while let Some(row) = rows.try_next().await? {
+        let day: NaiveDate = row.try_get(15)?;
+        add_usage_row(days.entry(day).or_default(), &row)?;
     }
+    Ok(days)
 }
 
-/// Count one row of [`usage_rows`] in `aggregates`.
-pub fn add_usage_row(aggregates: &mut UsageAggregates, row: &Row) -> Result<(), Error> {
+/// Count one row of [`usage_by_day`] in `aggregates`.
+fn add_usage_row(aggregates: &mut UsageAggregates, row: &Row) -> Result<(), Error> {
     let count = |i: usize| -> Result<u64, Error> { Ok(row.try_get::<_, i64>(i)?.max(0) as u64) };
     let key_name: Option<&str> = row.try_get(5)?;
     let view = RecordView {

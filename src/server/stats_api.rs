@@ -51,7 +51,7 @@ async fn with_key_aggregates<T>(
     f: impl FnOnce(&UsageAggregates) -> T,
 ) -> T {
     let key = q.get("key").map(|k| k.trim()).filter(|k| !k.is_empty());
-    if let Some(shared) = shared_usage(state, range, key).await {
+    if let Some(shared) = shared_usage(state, range).await {
         return match key {
             Some(key) => f(shared.for_key(key)),
             None => f(&shared),
@@ -64,12 +64,8 @@ async fn with_key_aggregates<T>(
 }
 
 /// Every instance's usage of the days of `range` (`history.url`); `None` without it.
-async fn shared_usage(
-    state: &AppState,
-    range: DateRange,
-    key: Option<&str>,
-) -> Option<UsageAggregates> {
-    crate::history::shared_usage(state.history.as_ref(), range.first, range.last, key).await
+async fn shared_usage(state: &AppState, range: DateRange) -> Option<UsageAggregates> {
+    crate::history::shared_usage(state.history.as_ref(), range.first, range.last).await
 }
 
 fn day(date: chrono::NaiveDate) -> DateRange {
@@ -243,7 +239,7 @@ pub async fn channel_status(State(s): State<Arc<AppState>>) -> Json<Value> {
     let snapshot = s.snapshot();
     let now = Instant::now();
     let discovery = s.discovery.lock().map(|d| d.clone()).unwrap_or_default();
-    let today_totals = match shared_usage(&s, day(today()), None).await {
+    let today_totals = match shared_usage(&s, day(today())).await {
         Some(shared) => shared.day(today()).cloned(),
         None => with_aggregates(&s, |a| a.day(today()).cloned()),
     };

@@ -28,7 +28,7 @@ pub async fn page(State(ui): State<Ui>, headers: HeaderMap) -> Html<String> {
     let hourly = hourly(&ui.app).await;
     let today = Utc::now().date_naive();
     let first = today - Duration::days(DAYS - 1);
-    let shared = crate::history::shared_usage(ui.app.history.as_ref(), first, today, None).await;
+    let shared = crate::history::shared_usage(ui.app.history.as_ref(), first, today).await;
     let body = html! {
         h1 { "Overview" }
         div #live data-refresh-s="15" { (live(&ui.app, &hourly, shared.as_ref())) }

@@ -353,7 +353,7 @@ async fn the_postgres_store_searches_pages_and_totals_like_sqlite() {
 
         let day = |d: &str| chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d").expect("date");
         let usage = store
-            .usage_between(day("2026-11-21"), day("2026-11-21"), None)
+            .usage_between(day("2026-11-21"), day("2026-11-21"))
             .expect("usage")
             .expect("kept");
         let total = &usage.day(day("2026-11-21")).expect("the 21st").total;
@@ -368,7 +368,7 @@ async fn the_postgres_store_searches_pages_and_totals_like_sqlite() {
         );
         assert!(usage.day(day("2026-11-20")).is_none());
         let team = store
-            .usage_between(day("2026-11-01"), day("2026-11-30"), Some("team"))
+            .usage_between(day("2026-11-01"), day("2026-11-30"))
             .expect("usage")
             .expect("kept");
         assert_eq!(
@@ -433,4 +433,94 @@ fn the_url_comes_from_the_environment_and_is_shown_masked() {
     for text in [out, err] {
         assert!(!text.contains("pw-Very-Secret-1"), "{text}");
     }
+}
+
+/// Figures for docs/history.md, not a check: `cargo test --test gateway
+/// postgres::measure -- --ignored --nocapture` fills 20,000 calls (rows and usage records,
+/// bodies of about 400 bytes, one in ten with a Chinese phrase) and times the writes and reads.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "a measurement; run by hand"]
+async fn measure_the_postgres_store() {
+    const CALLS: usize = 20_000;
+    let pg = PostgresServer::start();
+    let url = Secret::new(pg.url());
+    let handle = tokio::runtime::Handle::current();
+    tokio::task::spawn_blocking(move || {
+        let store = PostgresStore::open(&url, handle).expect("open");
+        let started = std::time::Instant::now();
+        for batch in 0..CALLS / 500 {
+            let records: Vec<UsageRecord> = (0..500)
+                .map(|i| {
+                    let n = batch * 500 + i;
+                    let second = n % 86_400;
+                    let at = format!(
+                        "2026-11-21T{:02}:{:02}:{:02}.000Z",
+                        second / 3600,
+                        second / 60 % 60,
+                        second % 60
+                    );
+                    record(&format!("req-{n}"), &at, CallStatus::Success, None)
+                })
+                .collect();
+            let rows: Vec<HistoryRow> = records
+                .iter()
+                .enumerate()
+                .map(|(i, r)| {
+                    let topic = if i % 10 == 0 {
+                        PROMPT_ZH
+                    } else {
+                        "an ordinary prompt"
+                    };
+                    row_of(
+                        r,
+                        &format!("{topic} {}", "lorem ipsum dolor sit amet ".repeat(14)),
+                    )
+                })
+                .collect();
+            store.insert_calls(&rows, &records).expect("insert");
+        }
+        let filled = started.elapsed();
+        println!(
+            "filled {CALLS} calls in {filled:?}: {:.0} calls/s (batches of 500, rows + records)",
+            CALLS as f64 / filled.as_secs_f64()
+        );
+        let time = |label: &str, pairs: &[(&str, &str)]| {
+            let params = pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect();
+            let q = HistoryQuery::from_params(&params).expect("query");
+            let mut times: Vec<std::time::Duration> = (0..10)
+                .map(|_| {
+                    let at = std::time::Instant::now();
+                    store.search(&q).expect("search");
+                    at.elapsed()
+                })
+                .collect();
+            times.sort();
+            println!("{label}: median {:?}, worst {:?}", times[5], times[9]);
+        };
+        time("newest page", &[]);
+        time("page 100", &[("page", "100")]);
+        time(
+            "search, a Chinese phrase (2,000 rows)",
+            &[("search", PHRASE_ZH)],
+        );
+        time("search, a word in no row", &[("search", "zebra")]);
+        let day = chrono::NaiveDate::from_ymd_opt(2026, 11, 21).expect("day");
+        for read in ["first read", "kept (a settled day)"] {
+            let at = std::time::Instant::now();
+            let usage = store.usage_between(day, day).expect("usage").expect("kept");
+            println!(
+                "stats of one day ({} records), {read}: {:?}",
+                usage.day(day).map_or(0, |d| d.total.requests),
+                at.elapsed()
+            );
+        }
+    })
+    .await
+    .expect("measured");
+    let size = "SELECT pg_size_pretty(pg_total_relation_size('requests') \
+                + pg_total_relation_size('usage_records'))";
+    println!("size of both tables: {}", pg.sql(size));
 }
