@@ -40,7 +40,13 @@ impl PostgresServer {
             .and_then(|l| l.local_addr())
             .map(|a| a.port())
             .expect("a free port");
-        let dir = tempfile::tempdir().expect("postgres dir");
+        // As root the server runs as `nobody`, who must reach the dir: /tmp, whatever TMPDIR says.
+        let dir = if running_as_root() {
+            tempfile::tempdir_in("/tmp")
+        } else {
+            tempfile::tempdir()
+        }
+        .expect("postgres dir");
         let mut server = Self {
             port,
             dir,
