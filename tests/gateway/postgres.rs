@@ -395,6 +395,41 @@ async fn the_postgres_store_searches_pages_and_totals_like_sqlite() {
     );
 }
 
+/// A role that may not create `pg_trgm` still gets a working history: search scans the rows.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_pg_trgm_search_still_finds_a_phrase() {
+    let pg = PostgresServer::start();
+    pg.sql(
+        "CREATE ROLE limited LOGIN PASSWORD 'limited-pw'; GRANT CREATE ON SCHEMA public TO limited",
+    );
+    let url = Secret::new(pg.url_as("limited", "limited-pw"));
+    let handle = tokio::runtime::Handle::current();
+    let found = tokio::task::spawn_blocking(move || {
+        let store = PostgresStore::open(&url, handle).expect("open");
+        let records = [
+            record("z1", "2026-11-21T10:00:00.000Z", CallStatus::Success, None),
+            record("z2", "2026-11-21T11:00:00.000Z", CallStatus::Success, None),
+        ];
+        let rows = [row_of(&records[0], PROMPT_ZH), row_of(&records[1], "plain")];
+        store.insert_calls(&rows, &records).expect("insert");
+        let params = [("search".to_string(), PHRASE_ZH.to_string())].into();
+        let query = HistoryQuery::from_params(&params).expect("query");
+        let page = store.search(&query).expect("search");
+        page.data.iter().map(|r| r.id.clone()).collect::<Vec<_>>()
+    })
+    .await
+    .expect("searched");
+    assert_eq!(found, vec!["z1".to_string()]);
+    assert_eq!(
+        pg.sql("SELECT count(*) FROM pg_extension WHERE extname = 'pg_trgm'"),
+        "0"
+    );
+    assert_eq!(
+        pg.sql("SELECT count(*) FROM pg_indexes WHERE indexname = 'requests_search'"),
+        "0"
+    );
+}
+
 /// `SAR_HISTORY__URL` sets `history.url` as every other key; `check` shows it masked, and a
 /// URL of another kind is refused without being echoed.
 #[test]

@@ -68,6 +68,14 @@ impl PostgresServer {
         )
     }
 
+    /// The URL of another role of the same database.
+    pub fn url_as(&self, user: &str, password: &str) -> String {
+        format!(
+            "postgres://{user}:{password}@127.0.0.1:{}/{DATABASE}",
+            self.port
+        )
+    }
+
     fn data(&self) -> PathBuf {
         self.dir.path().join("data")
     }
