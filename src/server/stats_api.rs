@@ -1,7 +1,7 @@
 //! `/v1/stats/*` (docs/http-api.md): thin handlers over `stats::params` (parsing), `stats::report`
 //! (pure reports over the in-memory aggregates, or with `history.url` over aggregates of every
-//! instance's usage records of the days asked, built by the same code) and `stats::alerts`. Every body is
-//! `{"success": true, "data": ...}`; a bad parameter is a 400 naming it. Field names follow the
+//! instance's usage records of the days asked, built by the same code) and `stats::alerts`.
+//! Every body is `{"success": true, "data": ...}`; a bad parameter is a 400 naming it. Field names follow the
 //! original router where it had them (`notified_channels`, `error_counts`, `last_error_times`
 //! in channel-status); clearing the alerts of a channel that is neither configured nor in the
 //! alert log is a 404.
