@@ -91,6 +91,13 @@ fn write_summary(
             Some(reason) => writeln!(out, "  disabled  {:width$}  {reason}", channel.id)?,
         }
     }
+    if let Some(url) = &config.history.url {
+        writeln!(
+            out,
+            "history: shared on PostgreSQL {} (requests and usage records)",
+            crate::config::url_without_credentials(url.expose())
+        )?;
+    }
     Ok(())
 }
 
@@ -489,11 +496,14 @@ pub fn import_one_api(
 /// The request history database is not a log file: say where it is and how it is trimmed.
 fn history_note(history: &crate::config::HistoryConfig, err: &mut dyn Write) {
     if history.enabled {
+        let place = match &history.url {
+            Some(url) => crate::config::url_without_credentials(url.expose()),
+            None => history.path.display().to_string(),
+        };
         let _ = writeln!(
             err,
-            "note: the request history {} is not archived; it deletes rows older than {} days \
-             itself (history.retention_days; 0 keeps everything)",
-            history.path.display(),
+            "note: the request history {place} is not archived; it deletes rows older than {} \
+             days itself (history.retention_days; 0 keeps everything)",
             history.retention_days
         );
     }

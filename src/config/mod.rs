@@ -437,6 +437,9 @@ pub struct HistoryConfig {
     pub max_body_bytes: usize,
     /// Rows older than this many days are deleted; 0 keeps them forever.
     pub retention_days: u32,
+    /// `history.url`: PostgreSQL shared by every instance (history and usage records)
+    /// instead of the SQLite file at `path`. Shown only through `url_without_credentials`.
+    pub url: Option<Secret>,
 }
 
 #[derive(Debug, Clone)]

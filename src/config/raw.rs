@@ -421,6 +421,10 @@ pub struct RawHistory {
     pub capture_bodies: bool,
     pub max_body_bytes: usize,
     pub retention_days: u32,
+    /// `postgres://user:password@host:port/db`: the history and the usage records in
+    /// PostgreSQL, shared by every instance; unset: the SQLite file at `path`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
 }
 
 impl Default for RawHistory {
@@ -431,6 +435,7 @@ impl Default for RawHistory {
             capture_bodies: true,
             max_body_bytes: 65536,
             retention_days: 30,
+            url: None,
         }
     }
 }

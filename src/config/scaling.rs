@@ -10,6 +10,8 @@
 //! - every limit is > 0 (absent means unlimited);
 //! - `state.redis_url` is a `redis://` or `rediss://` URL; `key_prefix` is not empty;
 //!   `timeout_ms` in 1..=1000.
+//! - `history.url` is a `postgres://` or `postgresql://` URL (empty means unset); a message
+//!   about it never echoes the value (it holds a password).
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -120,6 +122,22 @@ pub(super) fn validate_state(problems: &mut Findings, raw: &RawState) -> StateCo
         key_prefix: raw.key_prefix.trim().to_string(),
         timeout: Duration::from_millis(raw.timeout_ms.clamp(1, 1000)),
     }
+}
+
+/// `history.url`: the shared PostgreSQL history, or `None` (SQLite).
+pub(super) fn validate_history_url(
+    problems: &mut Problems<'_>,
+    raw: Option<&str>,
+) -> Option<Secret> {
+    let url = raw.map(str::trim).filter(|u| !u.is_empty())?;
+    if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {
+        problems.push(
+            "history.url",
+            "must be a postgres:// URL, e.g. postgres://user:password@127.0.0.1:5432/router",
+        );
+        return None;
+    }
+    Some(Secret::new(url))
 }
 
 /// `auth.keys`.

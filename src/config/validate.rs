@@ -112,6 +112,7 @@ pub(super) fn validate(
             raw.history.max_body_bytes,
         ),
         retention_days: raw.history.retention_days,
+        url: super::scaling::validate_history_url(&mut problems, raw.history.url.as_deref()),
     };
 
     if !errors.is_empty() {

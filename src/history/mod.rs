@@ -2,7 +2,9 @@
 //! database that the `/v1/requests` API and the web UI search.
 //!
 //! Owns the row's shape ([`HistoryRow`]), the one trait a storage engine implements ([`HistoryStore`]), the SQLite
-//! engine ([`sqlite`]) and the writer thread ([`writer`]) that stores rows off the request path.
+//! engine ([`sqlite`]), the PostgreSQL engine shared by several instances ([`postgres`], which
+//! also keeps the usage records the stats API reads) and the writer thread ([`writer`]) that
+//! stores rows off the request path.
 //!
 //! Rules kept here:
 //! - Nothing a client authenticates with is ever stored: no headers are kept at all, and bodies
@@ -16,13 +18,20 @@
 //! `usage::details` (the usage writer carries it and may not name this higher module) and
 //! re-exported here.
 
+pub mod postgres;
+pub mod postgres_sql;
 pub mod query;
 pub mod row;
 pub mod search_text;
+pub mod settled_days;
 pub mod sqlite;
 pub mod writer;
 
+use chrono::NaiveDate;
 use serde::Serialize;
+
+use crate::stats::aggregate::UsageAggregates;
+use crate::usage::record::UsageRecord;
 
 pub use crate::usage::details::{AttemptLog, CallDetails};
 pub use query::{HistoryPage, HistoryQuery};
@@ -35,6 +44,8 @@ pub enum HistoryError {
     Sqlite(rusqlite::Error),
     Io(std::io::Error),
     BadQuery(String),
+    /// PostgreSQL failed; the text never holds the password.
+    Postgres(String),
 }
 
 impl std::fmt::Display for HistoryError {
@@ -43,6 +54,7 @@ impl std::fmt::Display for HistoryError {
             HistoryError::Sqlite(e) => write!(f, "history database: {e}"),
             HistoryError::Io(e) => write!(f, "history database: {e}"),
             HistoryError::BadQuery(message) => f.write_str(message),
+            HistoryError::Postgres(message) => write!(f, "history database: {message}"),
         }
     }
 }
@@ -62,10 +74,33 @@ impl From<std::io::Error> for HistoryError {
 }
 
 /// A storage engine for the history. SQLite is built in; an engine shared by several gateway
-/// instances (PostgreSQL) implements the same six calls.
+/// instances (PostgreSQL) implements the same calls, and keeps the usage records too.
 pub trait HistoryStore: Send + Sync {
     /// Store rows in one transaction.
     fn insert(&self, rows: &[HistoryRow]) -> Result<(), HistoryError>;
+    /// Store finished calls in one transaction: their rows and, in an engine that keeps
+    /// them, their usage records (`records[i]` is the record of `rows[i]`).
+    fn insert_calls(
+        &self,
+        rows: &[HistoryRow],
+        _records: &[UsageRecord],
+    ) -> Result<(), HistoryError> {
+        self.insert(rows)
+    }
+    /// Whether this engine keeps the usage records of every instance ([`Self::usage_between`]).
+    fn keeps_usage_records(&self) -> bool {
+        false
+    }
+    /// The usage aggregates of the UTC days `first..=last` from the records of every instance
+    /// (every key's too: `UsageAggregates::for_key`), in an engine that keeps usage records;
+    /// `Ok(None)` in one that does not (each instance then reports its own).
+    fn usage_between(
+        &self,
+        _first: NaiveDate,
+        _last: NaiveDate,
+    ) -> Result<Option<UsageAggregates>, HistoryError> {
+        Ok(None)
+    }
     /// One page of rows (without bodies), newest first.
     fn search(&self, query: &HistoryQuery) -> Result<HistoryPage, HistoryError>;
     /// The whole row of one request id.
@@ -89,27 +124,54 @@ pub struct Bucket {
     pub cost: f64,
 }
 
+/// Every instance's usage of the UTC days `first..=last`, from a history that keeps usage
+/// records (PostgreSQL); `None` without one, or when it cannot be read (logged: the caller then
+/// shows this instance's own aggregates).
+pub async fn shared_usage(
+    history: Option<&std::sync::Arc<HistoryWriter>>,
+    first: NaiveDate,
+    last: NaiveDate,
+) -> Option<UsageAggregates> {
+    let store = history?.store();
+    if !store.keeps_usage_records() {
+        return None;
+    }
+    let read = tokio::task::spawn_blocking(move || store.usage_between(first, last)).await;
+    match read {
+        Ok(Ok(usage)) => usage,
+        Ok(Err(e)) => {
+            tracing::warn!("usage of this instance only: {e}");
+            None
+        }
+        Err(e) => {
+            tracing::warn!("usage of this instance only: {e}");
+            None
+        }
+    }
+}
+
 /// Queue capacity of the history writer.
 pub const QUEUE_CAPACITY: usize = 4_096;
 
 /// Open the configured database and start its writer; `(None, Some(why))` when it cannot be
-/// opened (the gateway serves anyway; `/health` shows why).
+/// opened (the gateway serves anyway; `/health` shows why). With `history.url`, a PostgreSQL
+/// server that does not answer yet is not an error: the store connects when it does.
 pub async fn start_from_config(
     config: &crate::config::HistoryConfig,
 ) -> (Option<std::sync::Arc<HistoryWriter>>, Option<String>) {
     if !config.enabled {
         return (None, None);
     }
-    let path = config.path.clone();
-    let opened = tokio::task::spawn_blocking(move || sqlite::SqliteStore::open(&path)).await;
+    let opened = match &config.url {
+        Some(url) => open_postgres(url).await,
+        None => open_sqlite(&config.path).await,
+    };
     let store = match opened {
-        Ok(Ok(store)) => store,
-        Ok(Err(e)) => {
-            let why = format!("cannot open {}: {e}", config.path.display());
+        Ok(store) => store,
+        Err(why) => {
             tracing::error!("request history off: {why}");
             return (None, Some(why));
         }
-        Err(e) => return (None, Some(format!("cannot open the history database: {e}"))),
     };
     let settings = writer::WriterSettings {
         bodies: row::BodyPolicy {
@@ -119,8 +181,25 @@ pub async fn start_from_config(
         retention_days: config.retention_days,
         capacity: QUEUE_CAPACITY,
     };
-    (
-        Some(HistoryWriter::start(std::sync::Arc::new(store), settings)),
-        None,
-    )
+    (Some(HistoryWriter::start(store, settings)), None)
+}
+
+async fn open_sqlite(path: &std::path::Path) -> Result<std::sync::Arc<dyn HistoryStore>, String> {
+    let owned = path.to_path_buf();
+    match tokio::task::spawn_blocking(move || sqlite::SqliteStore::open(&owned)).await {
+        Ok(Ok(store)) => Ok(std::sync::Arc::new(store)),
+        Ok(Err(e)) => Err(format!("cannot open {}: {e}", path.display())),
+        Err(e) => Err(format!("cannot open the history database: {e}")),
+    }
+}
+
+async fn open_postgres(
+    url: &crate::config::Secret,
+) -> Result<std::sync::Arc<dyn HistoryStore>, String> {
+    let (url, handle) = (url.clone(), tokio::runtime::Handle::current());
+    match tokio::task::spawn_blocking(move || postgres::PostgresStore::open(&url, handle)).await {
+        Ok(Ok(store)) => Ok(std::sync::Arc::new(store)),
+        Ok(Err(e)) => Err(format!("history.url: {e}")),
+        Err(e) => Err(format!("cannot open the history database: {e}")),
+    }
 }

@@ -1,5 +1,6 @@
 //! The history writer: one OS thread that turns finished usage records and their
-//! [`CallDetails`] into rows and stores them in batches, one transaction per batch.
+//! [`CallDetails`] into rows and stores them in batches, one transaction per batch (with the
+//! records themselves, for a store that keeps them: PostgreSQL).
 //!
 //! It is fed by the usage writer thread (never by the request path) through a bounded queue:
 //! [`HistoryWriter::submit`] never waits; a full queue drops the row and counts it. A store
@@ -195,6 +196,8 @@ fn run(
 ) {
     let mut next_retention = Instant::now();
     let mut rows: Vec<HistoryRow> = Vec::with_capacity(MAX_BATCH);
+    // The records of `rows`, for an engine that keeps them too (PostgreSQL's usage records).
+    let mut records: Vec<UsageRecord> = Vec::with_capacity(MAX_BATCH);
     let mut flushes: Vec<oneshot::Sender<()>> = Vec::new();
     loop {
         if Instant::now() >= next_retention {
@@ -206,15 +209,27 @@ fn run(
             Err(RecvTimeoutError::Timeout) => continue,
             Err(RecvTimeoutError::Disconnected) => break,
         };
-        take(first, &mut rows, &mut flushes, settings.bodies);
+        take(
+            first,
+            &mut rows,
+            &mut records,
+            &mut flushes,
+            settings.bodies,
+        );
         while rows.len() < MAX_BATCH {
             match receiver.try_recv() {
-                Ok(message) => take(message, &mut rows, &mut flushes, settings.bodies),
+                Ok(message) => take(
+                    message,
+                    &mut rows,
+                    &mut records,
+                    &mut flushes,
+                    settings.bodies,
+                ),
                 Err(_) => break,
             }
         }
         if !rows.is_empty() {
-            match store.insert(&rows) {
+            match store.insert_calls(&rows, &records) {
                 Ok(()) => {
                     counters
                         .stored
@@ -223,6 +238,7 @@ fn run(
                 Err(e) => counters.failed("cannot store rows", &e),
             }
             rows.clear();
+            records.clear();
         }
         let flushed = !flushes.is_empty();
         for done in flushes.drain(..) {
@@ -239,12 +255,14 @@ fn run(
 fn take(
     message: Message,
     rows: &mut Vec<HistoryRow>,
+    records: &mut Vec<UsageRecord>,
     flushes: &mut Vec<oneshot::Sender<()>>,
     bodies: BodyPolicy,
 ) {
     match message {
         Message::Row(record, details) => {
             rows.push(HistoryRow::build(&record, details.as_deref(), bodies));
+            records.push(*record);
         }
         Message::Flush(done) => flushes.push(done),
     }

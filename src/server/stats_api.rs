@@ -1,6 +1,7 @@
 //! `/v1/stats/*` (docs/http-api.md): thin handlers over `stats::params` (parsing), `stats::report`
-//! (pure reports over the in-memory aggregates) and `stats::alerts`. Every body is
-//! `{"success": true, "data": ...}`; a bad parameter is a 400 naming it. Field names follow the
+//! (pure reports over the in-memory aggregates, or with `history.url` over aggregates of every
+//! instance's usage records of the days asked, built by the same code) and `stats::alerts`.
+//! Every body is `{"success": true, "data": ...}`; a bad parameter is a 400 naming it. Field names follow the
 //! original router where it had them (`notified_channels`, `error_counts`, `last_error_times`
 //! in channel-status); clearing the alerts of a channel that is neither configured nor in the
 //! alert log is a 404. Clearing also lifts the blacklist and gives up the channel's alert
@@ -11,7 +12,7 @@ use std::sync::Arc;
 
 use axum::extract::{Path, Query, State};
 use axum::Json;
-use chrono::Utc;
+use chrono::{Datelike, Utc};
 use serde::Serialize;
 use serde_json::{json, Value};
 use tokio::time::Instant;
@@ -22,7 +23,7 @@ use crate::health::BreakerState;
 use crate::shared_state::alerts::release_claims;
 use crate::state::AppState;
 use crate::stats::aggregate::UsageAggregates;
-use crate::stats::params::{self, StatsParamError};
+use crate::stats::params::{self, DateRange, StatsParamError};
 use crate::stats::report;
 
 type Pairs = Query<HashMap<String, String>>;
@@ -42,16 +43,35 @@ fn with_aggregates<T>(state: &AppState, f: impl FnOnce(&UsageAggregates) -> T) -
     }
 }
 
-/// The aggregates of the request's `key=` client key, or of every call without one.
-fn with_key_aggregates<T>(
+/// The aggregates of the request's `key=` client key, or of every call without one, for a
+/// report over the days of `range`: with a shared history (`history.url`), every instance's
+/// records of those days; else, or when that read fails, this instance's own.
+async fn with_key_aggregates<T>(
     state: &AppState,
     q: &HashMap<String, String>,
+    range: DateRange,
     f: impl FnOnce(&UsageAggregates) -> T,
 ) -> T {
-    match q.get("key").map(|k| k.trim()).filter(|k| !k.is_empty()) {
+    let key = q.get("key").map(|k| k.trim()).filter(|k| !k.is_empty());
+    if let Some(shared) = shared_usage(state, range).await {
+        return match key {
+            Some(key) => f(shared.for_key(key)),
+            None => f(&shared),
+        };
+    }
+    match key {
         Some(key) => with_aggregates(state, |a| f(a.for_key(key))),
         None => with_aggregates(state, f),
     }
+}
+
+/// Every instance's usage of the days of `range` (`history.url`); `None` without it.
+async fn shared_usage(state: &AppState, range: DateRange) -> Option<UsageAggregates> {
+    crate::history::shared_usage(state.history.as_ref(), range.first, range.last).await
+}
+
+fn day(date: chrono::NaiveDate) -> DateRange {
+    DateRange::ending_on(date, 1)
 }
 
 fn today() -> chrono::NaiveDate {
@@ -63,7 +83,10 @@ pub async fn daily(
     Query(q): Pairs,
 ) -> Result<Json<Value>, ApiError> {
     let p = params::parse_daily(&q, today()).map_err(bad)?;
-    Ok(ok(with_key_aggregates(&s, &q, |a| report::daily(a, &p))))
+    Ok(ok(with_key_aggregates(&s, &q, day(p.date), |a| {
+        report::daily(a, &p)
+    })
+    .await))
 }
 
 pub async fn weekly(
@@ -71,7 +94,11 @@ pub async fn weekly(
     Query(q): Pairs,
 ) -> Result<Json<Value>, ApiError> {
     let p = params::parse_weekly(&q, today()).map_err(bad)?;
-    Ok(ok(with_key_aggregates(&s, &q, |a| report::weekly(a, &p))))
+    let range = DateRange::week_of(p.target_date);
+    Ok(ok(with_key_aggregates(&s, &q, range, |a| {
+        report::weekly(a, &p)
+    })
+    .await))
 }
 
 pub async fn monthly(
@@ -79,7 +106,11 @@ pub async fn monthly(
     Query(q): Pairs,
 ) -> Result<Json<Value>, ApiError> {
     let p = params::parse_monthly(&q, today()).map_err(bad)?;
-    Ok(ok(with_key_aggregates(&s, &q, |a| report::monthly(a, &p))))
+    let range = DateRange::month(p.year, p.month).unwrap_or(day(today()));
+    Ok(ok(with_key_aggregates(&s, &q, range, |a| {
+        report::monthly(a, &p)
+    })
+    .await))
 }
 
 pub async fn summary(
@@ -87,7 +118,22 @@ pub async fn summary(
     Query(q): Pairs,
 ) -> Result<Json<Value>, ApiError> {
     let p = params::parse_summary(&q, today()).map_err(bad)?;
-    Ok(ok(with_key_aggregates(&s, &q, |a| report::summary(a, &p))))
+    let range = summary_range(&p);
+    Ok(ok(with_key_aggregates(&s, &q, range, |a| {
+        report::summary(a, &p)
+    })
+    .await))
+}
+
+/// Every day the summary reads: this week, this month and the last `days`.
+fn summary_range(p: &params::SummaryParams) -> DateRange {
+    let week = DateRange::week_of(p.today);
+    let month = DateRange::month(p.today.year(), p.today.month()).unwrap_or(week);
+    let last_days = DateRange::ending_on(p.today, p.days);
+    DateRange {
+        first: week.first.min(month.first).min(last_days.first),
+        last: week.last.max(month.last).max(last_days.last),
+    }
 }
 
 pub async fn top_models(
@@ -95,9 +141,11 @@ pub async fn top_models(
     Query(q): Pairs,
 ) -> Result<Json<Value>, ApiError> {
     let p = params::parse_top_models(&q, today()).map_err(bad)?;
-    Ok(ok(with_key_aggregates(&s, &q, |a| {
+    let range = p.period.range(p.target_date);
+    Ok(ok(with_key_aggregates(&s, &q, range, |a| {
         report::top_models(a, &p)
-    })))
+    })
+    .await))
 }
 
 pub async fn top_channels(
@@ -105,9 +153,11 @@ pub async fn top_channels(
     Query(q): Pairs,
 ) -> Result<Json<Value>, ApiError> {
     let p = params::parse_top_channels(&q, today()).map_err(bad)?;
-    Ok(ok(with_key_aggregates(&s, &q, |a| {
+    let range = p.period.range(p.target_date);
+    Ok(ok(with_key_aggregates(&s, &q, range, |a| {
         report::top_channels(a, &p)
-    })))
+    })
+    .await))
 }
 
 pub async fn cost_breakdown(
@@ -115,9 +165,11 @@ pub async fn cost_breakdown(
     Query(q): Pairs,
 ) -> Result<Json<Value>, ApiError> {
     let p = params::parse_cost_breakdown(&q, today()).map_err(bad)?;
-    Ok(ok(with_key_aggregates(&s, &q, |a| {
+    let range = p.period.range(p.target_date);
+    Ok(ok(with_key_aggregates(&s, &q, range, |a| {
         report::cost_breakdown(a, &p)
-    })))
+    })
+    .await))
 }
 
 pub async fn alerts(
@@ -193,7 +245,10 @@ pub async fn channel_status(State(s): State<Arc<AppState>>) -> Json<Value> {
     let snapshot = s.snapshot();
     let now = Instant::now();
     let discovery = s.discovery.lock().map(|d| d.clone()).unwrap_or_default();
-    let today_totals = with_aggregates(&s, |a| a.day(today()).cloned());
+    let today_totals = match shared_usage(&s, day(today())).await {
+        Some(shared) => shared.day(today()).cloned(),
+        None => with_aggregates(&s, |a| a.day(today()).cloned()),
+    };
     let mut channels = Vec::new();
     // Read what the alert log knows first, so its lock is not held while health is read.
     let (notified_channels, alerted_at) = {

@@ -8,7 +8,7 @@ use maud::{html, Markup};
 
 use super::layout;
 use super::Ui;
-use crate::config::{Config, Secret};
+use crate::config::{url_without_credentials, Config, Secret};
 
 /// `GET /config`.
 pub async fn page(State(ui): State<Ui>, headers: HeaderMap) -> Html<String> {
@@ -78,6 +78,7 @@ fn sections(c: &Config) -> Markup {
                 ("capture_bodies", c.history.capture_bodies.to_string()),
                 ("max_body_bytes", c.history.max_body_bytes.to_string()),
                 ("retention_days", c.history.retention_days.to_string()),
+                ("url", c.history.url.as_ref().map_or("not set (SQLite at path)".into(), |u| url_without_credentials(u.expose()))),
             ]))
             (section("cost_control", &[
                 ("global_daily_budget", c.cost_control.global_daily_budget.map_or("none".into(), |b| b.to_string())),

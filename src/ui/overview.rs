@@ -1,6 +1,6 @@
 //! `/`: the overview — today, 7 and 30 days of requests, tokens, cost and error rate; charts
-//! per hour (from the history) and per day (from the usage aggregates); top models and
-//! channels; budget use; recent alerts. The `#live` block refreshes itself every 15 s.
+//! per hour (from the history) and per day (from the usage aggregates; with `history.url`, every
+//! instance's usage records); top models and channels; budget use; recent alerts. The `#live` block refreshes itself every 15 s.
 
 use std::sync::Arc;
 
@@ -15,7 +15,7 @@ use super::layout::{self, badge, count, money, percent};
 use super::Ui;
 use crate::history::Bucket;
 use crate::state::AppState;
-use crate::stats::aggregate::{UsageBreakdown, UsageTotals};
+use crate::stats::aggregate::{UsageAggregates, UsageBreakdown, UsageTotals};
 
 const HOUR_MS: i64 = 3_600_000;
 /// Hours in the per-hour chart.
@@ -26,9 +26,12 @@ const DAYS: i64 = 30;
 /// `GET /`.
 pub async fn page(State(ui): State<Ui>, headers: HeaderMap) -> Html<String> {
     let hourly = hourly(&ui.app).await;
+    let today = Utc::now().date_naive();
+    let first = today - Duration::days(DAYS - 1);
+    let shared = crate::history::shared_usage(ui.app.history.as_ref(), first, today).await;
     let body = html! {
         h1 { "Overview" }
-        div #live data-refresh-s="15" { (live(&ui.app, &hourly)) }
+        div #live data-refresh-s="15" { (live(&ui.app, &hourly, shared.as_ref())) }
         link rel="stylesheet" href="/ui/assets/uPlot.min.css";
         script src="/ui/assets/uPlot.iife.min.js" {}
     };
@@ -66,10 +69,13 @@ async fn hourly(app: &Arc<AppState>) -> Vec<Bucket> {
         .collect()
 }
 
-fn live(app: &AppState, hourly: &[Bucket]) -> Markup {
+/// `shared`: every instance's usage of the last [`DAYS`] days (`history.url`); else this
+/// instance's aggregates.
+fn live(app: &AppState, hourly: &[Bucket], shared: Option<&UsageAggregates>) -> Markup {
     let today = Utc::now().date_naive();
     let (periods, daily, week) = {
-        let agg = app.aggregates.read().unwrap_or_else(|p| p.into_inner());
+        let local = app.aggregates.read().unwrap_or_else(|p| p.into_inner());
+        let agg: &UsageAggregates = shared.unwrap_or(&local);
         let periods = [
             ("Today", agg.between(today, today).total),
             (

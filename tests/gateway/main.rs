@@ -27,6 +27,7 @@ mod limits;
 mod openai_formats;
 mod openai_sdk;
 mod operability;
+mod postgres;
 mod protocols;
 mod query;
 mod ranking;

@@ -9,6 +9,7 @@ pub mod binary;
 pub mod browser;
 pub mod gateway;
 pub mod mock;
+pub mod postgres;
 pub mod redis;
 pub mod usage_log;
 
