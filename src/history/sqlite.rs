@@ -108,6 +108,10 @@ fn connect(path: &Path) -> Result<Connection, HistoryError> {
     conn.busy_timeout(std::time::Duration::from_secs(5))?;
     conn.pragma_update(None, "journal_mode", "WAL")?;
     conn.pragma_update(None, "synchronous", "NORMAL")?;
+    // A checkpoint every 8,192 WAL pages (32 MiB) instead of 1,000: a page written by many
+    // batches is copied to the database once. (A memory mapping and a larger page cache read
+    // faster, but show in the process's RSS: measured +100 MB and +15 MB.)
+    conn.pragma_update(None, "wal_autocheckpoint", 8192)?;
     Ok(conn)
 }
 
