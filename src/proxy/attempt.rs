@@ -25,9 +25,7 @@ use crate::catalog::CatalogEntry;
 use crate::config::Channel;
 use crate::upstream::answer_budget::AnswerBudget;
 use crate::upstream::classify::{classify_error_body, classify_status, error_message, Failure};
-use crate::upstream::client::{
-    completion_request, error_chain, next_data, send, CallBody, Endpoint, UpstreamResponse,
-};
+use crate::upstream::client::{completion_request, next_data, send, Endpoint, UpstreamResponse};
 use crate::upstream::redact::{redact, redact_body};
 use crate::usage::tap::{inspect_body, BodyFacts, Usage};
 
@@ -196,7 +194,7 @@ fn in_client_format(
 
 /// Send within the channel's timeout; a failure to get a response head is classified here.
 async fn send_within(
-    request: http::Request<CallBody>,
+    request: http::Request<Bytes>,
     timeout: Duration,
 ) -> Result<UpstreamResponse, (Failure, String)> {
     match tokio::time::timeout(timeout, send(request)).await {
@@ -205,12 +203,12 @@ async fn send_within(
             format!("timed out after {}s", secs(timeout)),
         )),
         Ok(Err(e)) => {
-            let (failure, what) = if e.is_connect() {
+            let (failure, what) = if e.connect {
                 (Failure::Connect, "connection failed")
             } else {
                 (Failure::BadResponse, "request failed")
             };
-            Err((failure, format!("{what}: {}", error_chain(&e))))
+            Err((failure, format!("{what}: {}", e.message)))
         }
         Ok(Ok(response)) => Ok(response),
     }

@@ -43,7 +43,7 @@ pub const MAX_EVENT_BYTES: usize = 16 * 1024 * 1024;
 /// connection can be reused) before ending the client's stream anyway.
 pub const DRAIN_AFTER_DONE: Duration = Duration::from_secs(1);
 
-type ByteStream = http_body_util::BodyDataStream<hyper::body::Incoming>;
+type ByteStream = http_body_util::BodyDataStream<crate::upstream::client::UpstreamBody>;
 
 /// Why a relayed stream is an error.
 #[derive(Debug, Clone)]

@@ -73,7 +73,7 @@ async fn discover_one(
 ) -> ChannelDiscovery {
     let started = std::time::Instant::now();
     let attempt_at = Utc::now();
-    let fetched = fetch_models(&crate::upstream::client::listing_client(), channel, timeout).await;
+    let fetched = fetch_models(&crate::upstream::client::reqwest_client(), channel, timeout).await;
     let duration_ms = started.elapsed().as_millis() as u64;
     match fetched {
         Ok(models) => {

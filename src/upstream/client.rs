@@ -4,8 +4,10 @@
 //! config prepared once (`config::PreparedRequest`: the parsed URI of each endpoint, the auth
 //! header, the provider's headers), so a call parses no URL, formats no header and checks no
 //! proxy rule. Model lists (discovery, a few requests an hour) use `reqwest`
-//! ([`listing_client`]), whose conveniences (query strings, redirects off) matter more there
-//! than its per-request cost.
+//! ([`reqwest_client`]), whose conveniences (query strings, redirects off) matter more there
+//! than its per-request cost. When the environment names a proxy (`HTTPS_PROXY`,
+//! `HTTP_PROXY`, `ALL_PROXY`, either case), calls take `reqwest` too: it honours those and
+//! `NO_PROXY`, as the gateway always did ([`PROXIED`]).
 //!
 //! One client of each kind per thread, built when the thread first needs it (serving threads
 //! build theirs before they accept): a pooled connection's I/O task lives on the runtime that
@@ -18,16 +20,19 @@
 //! style, the provider's extra headers, `content-type`, `accept`, `user-agent`. The client's
 //! own `Authorization` never goes upstream.
 
+use std::pin::Pin;
+use std::sync::LazyLock;
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 use bytes::Bytes;
 use http::header::{HeaderValue, ACCEPT, CONTENT_TYPE, USER_AGENT};
 use http::{Method, Request};
 use http_body_util::{BodyExt, Full};
-use hyper::body::Incoming;
+use hyper::body::{Body, Frame, Incoming};
 use hyper_rustls::HttpsConnector;
 use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::client::legacy::{Client, ResponseFuture};
+use hyper_util::client::legacy::Client;
 use hyper_util::rt::{TokioExecutor, TokioTimer};
 
 use crate::config::Channel;
@@ -43,18 +48,87 @@ const USER_AGENT_VALUE: &str = concat!("smart-ai-router/", env!("CARGO_PKG_VERSI
 /// The body of a call: the request, whole.
 pub type CallBody = Full<Bytes>;
 /// What an upstream answers a call: status, headers and a body read as it arrives.
-pub type UpstreamResponse = http::Response<Incoming>;
+pub type UpstreamResponse = http::Response<UpstreamBody>;
 /// The client of calls.
 pub type CallClient = Client<HttpsConnector<HttpConnector>, CallBody>;
+/// Why an upstream body broke.
+pub type BodyError = Box<dyn std::error::Error + Send + Sync>;
 
 thread_local! {
     static CALLS: CallClient = build_call_client();
-    static LISTINGS: reqwest::Client = build_listing_client();
+    static REQWEST: reqwest::Client = build_reqwest_client();
 }
 
-/// Send a call on this thread's client. The future owns what it needs.
-pub fn send(request: Request<CallBody>) -> ResponseFuture {
-    CALLS.with(|client| client.request(request))
+/// The proxy variables, read once: set (not empty), calls go through `reqwest`.
+pub static PROXIED: LazyLock<bool> = LazyLock::new(|| {
+    [
+        "HTTPS_PROXY",
+        "https_proxy",
+        "HTTP_PROXY",
+        "http_proxy",
+        "ALL_PROXY",
+        "all_proxy",
+    ]
+    .iter()
+    .any(|name| std::env::var_os(name).is_some_and(|value| !value.is_empty()))
+});
+
+/// An upstream's answer body, from either client.
+pub enum UpstreamBody {
+    Direct(Incoming),
+    Proxied(reqwest::Body),
+}
+
+impl Body for UpstreamBody {
+    type Data = Bytes;
+    type Error = BodyError;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, BodyError>>> {
+        match self.get_mut() {
+            UpstreamBody::Direct(body) => Pin::new(body)
+                .poll_frame(cx)
+                .map(|frame| frame.map(|r| r.map_err(BodyError::from))),
+            UpstreamBody::Proxied(body) => Pin::new(body)
+                .poll_frame(cx)
+                .map(|frame| frame.map(|r| r.map_err(BodyError::from))),
+        }
+    }
+}
+
+/// A call that got no response head.
+#[derive(Debug)]
+pub struct SendError {
+    /// The connection could not be made (refused, unreachable, DNS, TLS handshake).
+    pub connect: bool,
+    /// What happened, with its causes.
+    pub message: String,
+}
+
+/// Send a call on this thread's client (or, with a proxy in the environment, on `reqwest`).
+pub async fn send(request: Request<Bytes>) -> Result<UpstreamResponse, SendError> {
+    if *PROXIED {
+        let failed = |e: reqwest::Error| SendError {
+            connect: e.is_connect(),
+            message: error_chain(&e),
+        };
+        let request = reqwest::Request::try_from(request).map_err(failed)?;
+        // Boxed: the direct path's future stays small.
+        let response = Box::pin(reqwest_client().execute(request))
+            .await
+            .map_err(failed)?;
+        return Ok(http::Response::from(response).map(UpstreamBody::Proxied));
+    }
+    let response = CALLS
+        .with(|client| client.request(request.map(Full::new)))
+        .await
+        .map_err(|e| SendError {
+            connect: e.is_connect(),
+            message: error_chain(&e),
+        })?;
+    Ok(response.map(UpstreamBody::Direct))
 }
 
 /// Build this thread's clients now (a serving thread does, before it accepts).
@@ -88,12 +162,13 @@ pub fn build_call_client() -> CallClient {
         .build(connector)
 }
 
-/// This thread's client for model lists (a cheap handle: clones share the pool).
-pub fn listing_client() -> reqwest::Client {
-    LISTINGS.with(reqwest::Client::clone)
+/// This thread's `reqwest` client, for model lists and proxied calls (a cheap handle: clones
+/// share the pool). It honours the proxy variables of the environment.
+pub fn reqwest_client() -> reqwest::Client {
+    REQWEST.with(reqwest::Client::clone)
 }
 
-fn build_listing_client() -> reqwest::Client {
+fn build_reqwest_client() -> reqwest::Client {
     reqwest::Client::builder()
         .connect_timeout(CONNECT_TIMEOUT)
         .tcp_nodelay(true)
@@ -157,7 +232,7 @@ pub fn completion_request(
     body: Bytes,
     stream: bool,
     extra: Option<(&'static str, HeaderValue)>,
-) -> Result<Request<CallBody>, String> {
+) -> Result<Request<Bytes>, String> {
     let prepared = &channel.prepared;
     let uri = match endpoint {
         Endpoint::Chat => &prepared.chat_url,
@@ -173,7 +248,7 @@ pub fn completion_request(
             endpoint.path()
         ));
     };
-    let mut request = Request::new(Full::new(body));
+    let mut request = Request::new(body);
     *request.method_mut() = Method::POST;
     *request.uri_mut() = uri.clone();
     let headers = request.headers_mut();
@@ -207,7 +282,7 @@ pub fn completion_request(
 }
 
 /// The next bytes of an upstream body (trailers skipped); `None` at its end.
-pub async fn next_data(body: &mut Incoming) -> Option<Result<Bytes, hyper::Error>> {
+pub async fn next_data(body: &mut UpstreamBody) -> Option<Result<Bytes, BodyError>> {
     loop {
         match body.frame().await? {
             Ok(frame) => {

@@ -43,4 +43,5 @@ mod stats_api;
 mod stats_compat;
 mod streaming;
 mod ui;
+mod upstream_proxy;
 mod usage;

@@ -25,6 +25,15 @@ impl GatewayProcess {
     /// Start the binary on `config_dir` with `--port 0`; with `open_files`, under that
     /// `RLIMIT_NOFILE` (set by `sh`'s `ulimit -n` before it execs the binary).
     pub async fn start(config_dir: &Path, open_files: Option<u32>) -> Self {
+        Self::start_with_env(config_dir, open_files, &[]).await
+    }
+
+    /// [`GatewayProcess::start`] with extra environment variables for the gateway.
+    pub async fn start_with_env(
+        config_dir: &Path,
+        open_files: Option<u32>,
+        env: &[(&str, &str)],
+    ) -> Self {
         let binary = env!("CARGO_BIN_EXE_smart-ai-router");
         let mut command = match open_files {
             Some(limit) => {
@@ -42,6 +51,7 @@ impl GatewayProcess {
                 command.env_remove(name);
             }
         }
+        command.envs(env.iter().copied());
         let mut child = command
             .arg("--config-dir")
             .arg(config_dir)
