@@ -87,6 +87,10 @@ pub trait HistoryStore: Send + Sync {
     ) -> Result<(), HistoryError> {
         self.insert(rows)
     }
+    /// The engine's name, as `/health` shows it.
+    fn engine(&self) -> &'static str {
+        "sqlite"
+    }
     /// Whether this engine keeps the usage records of every instance ([`Self::usage_between`]).
     fn keeps_usage_records(&self) -> bool {
         false

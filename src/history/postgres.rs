@@ -315,6 +315,10 @@ impl HistoryStore for PostgresStore {
         true
     }
 
+    fn engine(&self) -> &'static str {
+        "postgres"
+    }
+
     fn usage_between(
         &self,
         first: NaiveDate,

@@ -42,6 +42,9 @@ enum Message {
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct HistoryHealth {
     pub enabled: bool,
+    /// `sqlite` or `postgres`; absent when the history is off.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub engine: Option<&'static str>,
     pub stored: u64,
     pub dropped: u64,
     pub write_errors: u64,
@@ -174,6 +177,7 @@ impl HistoryWriter {
     pub fn health(&self) -> HistoryHealth {
         HistoryHealth {
             enabled: true,
+            engine: Some(self.store.engine()),
             stored: self.counters.stored.load(Ordering::Relaxed),
             dropped: self.counters.dropped.load(Ordering::Relaxed),
             write_errors: self.counters.errors.load(Ordering::Relaxed),

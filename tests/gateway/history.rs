@@ -91,6 +91,8 @@ async fn every_routed_call_is_stored_and_found() {
     let chat = json!({"model": "m1", "messages": [{"role": "user", "content": PROMPT_ZH}]});
     let (status, chat_id, _) = send(g, "/v1/chat/completions", chat, Some("My App")).await;
     assert_eq!(status, 200);
+    let health: Value = g.get("/health").await.json().await.expect("JSON");
+    assert_eq!(health["history"]["engine"], "sqlite");
     // 2. A stream.
     let stream = json!({"model": "m1", "stream": true, "messages": [{"role": "user", "content": "stream please"}]});
     let (status, stream_id, _) = send(g, "/v1/chat/completions", stream, None).await;

@@ -205,6 +205,7 @@ async fn postgres_down_fails_no_request_and_the_password_shows_nowhere() {
     let health = wait_write_error(&client, &base).await;
     let last_error = health["history"]["last_error"].as_str().unwrap_or_default();
     assert!(last_error.contains("PostgreSQL"), "{health}");
+    assert_eq!(health["history"]["engine"], "postgres");
 
     pg.restart();
     let (status, after) = chat(&client, &base, "after the outage").await;
