@@ -6,7 +6,7 @@
 
 use std::time::Duration;
 
-use crate::shared_state::{applied, channel_of, first_status, pair, wait_applied};
+use crate::shared_state::{applied, channel_of, first_status, pair, two_channels, wait_applied};
 use crate::support::mock::Gate;
 use crate::support::redis::RedisServer;
 use crate::support::{MockUpstream, Reply, TestGateway};
@@ -15,34 +15,7 @@ use tokio::time::Instant;
 
 /// `a-first` ranks first, `b-backup` second; the breaker opens at 3 failures for a minute.
 fn config(redis: &RedisServer, first: &MockUpstream, backup: &MockUpstream) -> String {
-    format!(
-        r#"
-discovery: {{ enabled: false }}
-state: {{ redis_url: "{redis}", key_prefix: "sar-test:" }}
-routing:
-  failure_threshold: 3
-  cooldown_s: 60
-  default_strategy: by_price
-  sorting_strategies: {{ by_price: [ {{ field: cost_score, weight: 1.0 }} ] }}
-channels:
-  - id: a-first
-    name: First
-    provider: mock
-    base_url: {first}
-    api_key: sk-first-0123456789
-    priority: 0
-    configured_models: [gpt-4o-mini]
-  - id: b-backup
-    provider: mock
-    base_url: {backup}
-    api_key: sk-backup-0123456789
-    priority: 1
-    configured_models: [gpt-4o-mini]
-"#,
-        redis = redis.url(),
-        first = first.base_url(),
-        backup = backup.base_url(),
-    )
+    two_channels(redis, first, backup, (3, 60), "")
 }
 
 /// One call on `gateway`; returns the channel that served it (all calls are served).

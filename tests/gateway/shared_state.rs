@@ -31,15 +31,27 @@ pub(crate) async fn first_status(gateway: &TestGateway) -> String {
         .to_string()
 }
 
-/// Two channels serving `gpt-4o-mini`: `a-first` ranks first (priority), `b-backup` second.
+/// Two channels serving `gpt-4o-mini`: `a-first` ranks first (priority), `b-backup` second;
+/// the breaker opens at the first failure for a second.
 fn config(redis: &RedisServer, first: &MockUpstream, backup: &MockUpstream, extra: &str) -> String {
+    two_channels(redis, first, backup, (1, 1), extra)
+}
+
+/// [`config`] with the breaker's `(failure_threshold, cooldown_s)`.
+pub(crate) fn two_channels(
+    redis: &RedisServer,
+    first: &MockUpstream,
+    backup: &MockUpstream,
+    (failure_threshold, cooldown_s): (u32, u32),
+    extra: &str,
+) -> String {
     format!(
         r#"
 discovery: {{ enabled: false }}
 state: {{ redis_url: "{redis}", key_prefix: "sar-test:" }}
 routing:
-  failure_threshold: 1
-  cooldown_s: 1
+  failure_threshold: {failure_threshold}
+  cooldown_s: {cooldown_s}
   # Same price on both channels: the tie breaks by priority, whatever the live figures say.
   default_strategy: by_price
   sorting_strategies: {{ by_price: [ {{ field: cost_score, weight: 1.0 }} ] }}
