@@ -79,7 +79,8 @@ pub trait HistoryStore: Send + Sync {
     /// Store rows in one transaction.
     fn insert(&self, rows: &[HistoryRow]) -> Result<(), HistoryError>;
     /// Store finished calls in one transaction: their rows and, in an engine that keeps
-    /// them, their usage records (`records[i]` is the record of `rows[i]`).
+    /// them, their usage records (`records[i]` is the record of `rows[i]`; the writer hands
+    /// an engine that does not keep them none).
     fn insert_calls(
         &self,
         rows: &[HistoryRow],

@@ -192,6 +192,30 @@ impl HistoryWriter {
     }
 }
 
+/// What the writer gathered for one transaction.
+struct Batch {
+    rows: Vec<HistoryRow>,
+    /// The records of `rows`, for an engine that keeps them too (PostgreSQL's usage records);
+    /// `None` for one that does not.
+    records: Option<Vec<UsageRecord>>,
+    flushes: Vec<oneshot::Sender<()>>,
+}
+
+impl Batch {
+    fn take(&mut self, message: Message, bodies: BodyPolicy) {
+        match message {
+            Message::Row(record, details) => {
+                self.rows
+                    .push(HistoryRow::build(&record, details.as_deref(), bodies));
+                if let Some(records) = &mut self.records {
+                    records.push(*record);
+                }
+            }
+            Message::Flush(done) => self.flushes.push(done),
+        }
+    }
+}
+
 fn run(
     store: &dyn HistoryStore,
     counters: &Counters,
@@ -199,10 +223,13 @@ fn run(
     settings: WriterSettings,
 ) {
     let mut next_retention = Instant::now();
-    let mut rows: Vec<HistoryRow> = Vec::with_capacity(MAX_BATCH);
-    // The records of `rows`, for an engine that keeps them too (PostgreSQL's usage records).
-    let mut records: Vec<UsageRecord> = Vec::with_capacity(MAX_BATCH);
-    let mut flushes: Vec<oneshot::Sender<()>> = Vec::new();
+    let mut batch = Batch {
+        rows: Vec::with_capacity(MAX_BATCH),
+        records: store
+            .keeps_usage_records()
+            .then(|| Vec::with_capacity(MAX_BATCH)),
+        flushes: Vec::new(),
+    };
     loop {
         if Instant::now() >= next_retention {
             apply_retention(store, counters, settings.retention_days);
@@ -213,39 +240,30 @@ fn run(
             Err(RecvTimeoutError::Timeout) => continue,
             Err(RecvTimeoutError::Disconnected) => break,
         };
-        take(
-            first,
-            &mut rows,
-            &mut records,
-            &mut flushes,
-            settings.bodies,
-        );
-        while rows.len() < MAX_BATCH {
+        batch.take(first, settings.bodies);
+        while batch.rows.len() < MAX_BATCH {
             match receiver.try_recv() {
-                Ok(message) => take(
-                    message,
-                    &mut rows,
-                    &mut records,
-                    &mut flushes,
-                    settings.bodies,
-                ),
+                Ok(message) => batch.take(message, settings.bodies),
                 Err(_) => break,
             }
         }
-        if !rows.is_empty() {
-            match store.insert_calls(&rows, &records) {
+        if !batch.rows.is_empty() {
+            let records = batch.records.as_deref().unwrap_or_default();
+            match store.insert_calls(&batch.rows, records) {
                 Ok(()) => {
                     counters
                         .stored
-                        .fetch_add(rows.len() as u64, Ordering::Relaxed);
+                        .fetch_add(batch.rows.len() as u64, Ordering::Relaxed);
                 }
                 Err(e) => counters.failed("cannot store rows", &e),
             }
-            rows.clear();
-            records.clear();
+            batch.rows.clear();
+            if let Some(records) = &mut batch.records {
+                records.clear();
+            }
         }
-        let flushed = !flushes.is_empty();
-        for done in flushes.drain(..) {
+        let flushed = !batch.flushes.is_empty();
+        for done in batch.flushes.drain(..) {
             let _ = done.send(());
         }
         // Let the next batch gather (a flush wakes the thread early). After a flush, go back
@@ -253,22 +271,6 @@ fn run(
         if !flushed {
             std::thread::park_timeout(BATCH_WINDOW);
         }
-    }
-}
-
-fn take(
-    message: Message,
-    rows: &mut Vec<HistoryRow>,
-    records: &mut Vec<UsageRecord>,
-    flushes: &mut Vec<oneshot::Sender<()>>,
-    bodies: BodyPolicy,
-) {
-    match message {
-        Message::Row(record, details) => {
-            rows.push(HistoryRow::build(&record, details.as_deref(), bodies));
-            records.push(*record);
-        }
-        Message::Flush(done) => flushes.push(done),
     }
 }
 
