@@ -23,7 +23,7 @@ use super::chat::{
     ChatChoice, ChatContent, ChatMessage, ChatPart, ChatRequest, ChatResponse, ChatUsage,
     FunctionCall, TokenDetails, ToolCall,
 };
-use super::to_chat::input_of;
+use super::to_chat::assistant_blocks;
 use super::{unix_now, TranslateError};
 
 /// `max_tokens` for a chat request that names none (Anthropic requires the field).
@@ -138,23 +138,6 @@ fn source_of(url: &str) -> Source {
     parsed.unwrap_or_else(|| Source::Url {
         url: url.to_owned(),
     })
-}
-
-fn assistant_blocks(message: &ChatMessage) -> Vec<ContentBlock> {
-    let mut blocks = Vec::new();
-    let text = message.text();
-    if !text.is_empty() {
-        blocks.push(ContentBlock::text(text));
-    }
-    for call in message.tool_calls.iter().flatten() {
-        blocks.push(ContentBlock::ToolUse {
-            id: call.id.clone(),
-            name: call.function.name.clone(),
-            input: input_of(&call.function.arguments),
-            extra: Map::new(),
-        });
-    }
-    blocks
 }
 
 fn tool_result(message: &ChatMessage) -> ContentBlock {

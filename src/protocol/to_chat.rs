@@ -313,18 +313,7 @@ pub fn chat_response_to_messages(answer: &ChatResponse) -> MessagesResponse {
                 extra: Map::new(),
             });
         }
-        let text = message.text();
-        if !text.is_empty() {
-            content.push(ContentBlock::text(text));
-        }
-        for call in message.tool_calls.iter().flatten() {
-            content.push(ContentBlock::ToolUse {
-                id: call.id.clone(),
-                name: call.function.name.clone(),
-                input: input_of(&call.function.arguments),
-                extra: Map::new(),
-            });
-        }
+        content.extend(assistant_blocks(message));
     }
     let finish = choice.and_then(|c| c.finish_reason.as_deref());
     MessagesResponse {
@@ -341,6 +330,24 @@ pub fn chat_response_to_messages(answer: &ChatResponse) -> MessagesResponse {
             .map(chat_usage_to_anthropic)
             .unwrap_or_default(),
     }
+}
+
+/// A chat assistant message's text and tool calls as Messages content blocks.
+pub fn assistant_blocks(message: &ChatMessage) -> Vec<ContentBlock> {
+    let mut blocks = Vec::new();
+    let text = message.text();
+    if !text.is_empty() {
+        blocks.push(ContentBlock::text(text));
+    }
+    for call in message.tool_calls.iter().flatten() {
+        blocks.push(ContentBlock::ToolUse {
+            id: call.id.clone(),
+            name: call.function.name.clone(),
+            input: input_of(&call.function.arguments),
+            extra: Map::new(),
+        });
+    }
+    blocks
 }
 
 /// Tool-call `arguments` as a Messages `input` object; text that is not a JSON object gives
