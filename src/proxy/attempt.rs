@@ -164,32 +164,20 @@ pub(super) async fn try_candidate(
 /// A whole answer in the client's format (a refusal stays as the upstream sent it); an answer
 /// that cannot be read in the upstream's format fails over.
 fn in_client_format(
-    answer: Answer,
+    mut answer: Answer,
     conversion: Conversion,
     call: &CallContext,
 ) -> Result<Answer, (Failure, String)> {
-    match answer {
-        Answer::Complete {
-            status,
-            content_type,
-            body,
-            usage,
-            refusal: None,
-            took,
-        } => {
-            let body = convert_body(conversion, call, body)
-                .map_err(|message| (Failure::BadResponse, message))?;
-            Ok(Answer::Complete {
-                status,
-                content_type,
-                body,
-                usage,
-                refusal: None,
-                took,
-            })
-        }
-        other => Ok(other),
+    if let Answer::Complete {
+        body,
+        refusal: None,
+        ..
+    } = &mut answer
+    {
+        *body = convert_body(conversion, call, std::mem::take(body))
+            .map_err(|message| (Failure::BadResponse, message))?;
     }
+    Ok(answer)
 }
 
 /// Send within the channel's timeout; a failure to get a response head is classified here.
