@@ -301,7 +301,7 @@ impl CallContext {
     }
 
     /// A record of a call that used no tokens (nothing answered): a known cost of 0.
-    fn submit_unbilled(&self, record: UsageRecord) {
+    fn submit_unbilled(&mut self, record: UsageRecord) {
         let details =
             self.details
                 .finish(&self.request.body, self.history_attempts(None), None, "");

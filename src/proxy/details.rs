@@ -61,22 +61,23 @@ impl DetailsDraft {
 
     /// The details for the usage record: `attempts` in order (the serving one last);
     /// `answer` is the upstream's body, else `text` (a stream's reassembled text and tool-call
-    /// arguments) is kept. `None` when the history is off.
+    /// arguments) is kept. `None` when the history is off, or when the call's details were
+    /// already handed over (a call has one record).
     pub fn finish(
-        &self,
+        &mut self,
         request_body: &Bytes,
         attempts: Vec<AttemptLog>,
         answer: Option<Bytes>,
         text: &str,
     ) -> Option<Box<CallDetails>> {
-        let draft = self.inner.as_ref()?;
+        let draft = self.inner.take()?;
         let mut details = CallDetails {
-            client_app: draft.client_app.clone(),
+            client_app: draft.client_app,
             key_name: None,
             request_body: None,
             response_body: None,
             attempts,
-            route: Some(draft.route.clone()),
+            route: Some(draft.route),
         };
         if draft.capture_bodies {
             details.request_body = Some(request_body.clone());
