@@ -287,7 +287,8 @@ fn pick_strategy<'a>(
 }
 
 /// The client's own `x-request-id` when it sent a usable one (1 to 128 characters of
-/// `[A-Za-z0-9._:-]`), else `req_` and 24 hex digits.
+/// `[A-Za-z0-9._:-]`), else `req_` and 24 hex digits: 12 of the time in milliseconds, 12
+/// random.
 fn request_id(headers: &HeaderMap) -> String {
     let theirs = headers
         .get("x-request-id")
@@ -300,8 +301,17 @@ fn request_id(headers: &HeaderMap) -> String {
     match theirs {
         Some(id) => id.to_string(),
         None => {
-            let n: u128 = rand::random();
-            format!("req_{:024x}", n & ((1u128 << 96) - 1))
+            // Milliseconds since the epoch first, then 48 random bits: ids made later sort
+            // later, so the history's index on them grows at one end instead of everywhere.
+            let now_ms = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_millis() as u64);
+            let random: u64 = rand::random();
+            format!(
+                "req_{:012x}{:012x}",
+                now_ms & 0xffff_ffff_ffff,
+                random & 0xffff_ffff_ffff
+            )
         }
     }
 }
@@ -312,4 +322,35 @@ fn request_id_header(request_id: &str) -> HeaderMap {
         headers.insert("x-request-id", value);
     }
     headers
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn request_ids_are_the_clients_or_time_ordered_hex() {
+        let mut theirs = HeaderMap::new();
+        theirs.insert("x-request-id", HeaderValue::from_static("trace-42.a:b_c"));
+        assert_eq!(request_id(&theirs), "trace-42.a:b_c");
+        theirs.insert("x-request-id", HeaderValue::from_static("no spaces"));
+        let ours = request_id(&theirs);
+        assert_eq!(ours.len(), 28, "{ours}");
+        assert!(ours.starts_with("req_"));
+        assert!(ours[4..]
+            .bytes()
+            .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase()));
+
+        let before_ms = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis() as u64);
+        let first = request_id(&HeaderMap::new());
+        std::thread::sleep(std::time::Duration::from_millis(2));
+        let second = request_id(&HeaderMap::new());
+        let time_of = |id: &str| u64::from_str_radix(&id[4..16], 16).unwrap_or(0);
+        assert!(time_of(&first) >= before_ms & 0xffff_ffff_ffff);
+        assert!(time_of(&second) > time_of(&first));
+        assert!(second > first, "{first} then {second}");
+        assert_ne!(first[16..], second[16..]);
+    }
 }
