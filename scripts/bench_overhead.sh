@@ -51,6 +51,9 @@ for logging in $LOGGING; do
   GATEWAY_URL=http://127.0.0.1:$PORT \
     GATEWAY_CMD="SAR_USAGE__ENABLED=$enabled SAR_HISTORY__ENABLED=$history ${redis_url:+SAR_STATE__REDIS_URL=$redis_url }SAR_BENCH_DIR=$SAR_BENCH_DIR RUST_LOG=warn exec $bin serve --config-dir $CONFIG_DIR --port $PORT" \
     "$BENCH_HARNESS/run.sh"
-  echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg); usage lines written: $(cat "$SAR_BENCH_DIR"/logs/usage_*.jsonl 2>/dev/null | wc -l); history: $(du -shc "$SAR_BENCH_DIR"/history.db* 2>/dev/null | tail -1 | cut -f1)"
+  rows=-; [ -f "$SAR_BENCH_DIR/history.db" ] && rows=$(python3 -c 'import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute("select count(*) from requests").fetchone()[0])' "$SAR_BENCH_DIR/history.db" 2>/dev/null)
+  # Rows the writer could not keep up with are dropped (and counted in /health): compare the
+  # history's rows with the usage lines to see whether a history figure was bought with drops.
+  echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg); usage lines written: $(cat "$SAR_BENCH_DIR"/logs/usage_*.jsonl 2>/dev/null | wc -l); history: $(du -shc "$SAR_BENCH_DIR"/history.db* 2>/dev/null | tail -1 | cut -f1), ${rows:--} rows"
   rm -rf "$SAR_BENCH_DIR"
 done

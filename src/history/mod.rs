@@ -18,6 +18,7 @@
 //! `usage::details` (the usage writer carries it and may not name this higher module) and
 //! re-exported here.
 
+pub mod pacer;
 pub mod postgres;
 pub mod postgres_sql;
 pub mod query;
@@ -32,6 +33,7 @@ use serde::Serialize;
 
 use crate::stats::aggregate::UsageAggregates;
 use crate::usage::record::UsageRecord;
+use pacer::Pacer;
 
 pub use crate::usage::details::{AttemptLog, CallDetails};
 pub use query::{HistoryPage, HistoryQuery};
@@ -76,18 +78,20 @@ impl From<std::io::Error> for HistoryError {
 /// A storage engine for the history. SQLite is built in; an engine shared by several gateway
 /// instances (PostgreSQL) implements the same calls, and keeps the usage records too.
 pub trait HistoryStore: Send + Sync {
-    /// Store rows in one transaction.
-    fn insert(&self, rows: &[HistoryRow]) -> Result<(), HistoryError>;
+    /// Store rows in one transaction, without pauses.
+    fn insert(&self, rows: &[HistoryRow]) -> Result<(), HistoryError> {
+        self.insert_calls(rows, &[], &mut Pacer::unpaced())
+    }
     /// Store finished calls in one transaction: their rows and, in an engine that keeps
     /// them, their usage records (`records[i]` is the record of `rows[i]`; the writer hands
-    /// an engine that does not keep them none).
+    /// an engine that does not keep them none). An engine that works in this process calls
+    /// `pacer.breathe()` between rows.
     fn insert_calls(
         &self,
         rows: &[HistoryRow],
-        _records: &[UsageRecord],
-    ) -> Result<(), HistoryError> {
-        self.insert(rows)
-    }
+        records: &[UsageRecord],
+        pacer: &mut Pacer,
+    ) -> Result<(), HistoryError>;
     /// The engine's name, as `/health` shows it.
     fn engine(&self) -> &'static str {
         "sqlite"

@@ -34,6 +34,7 @@ use tokio::runtime::Handle;
 use tokio_postgres::tls::NoTlsStream;
 use tokio_postgres::{Client, Connection, NoTls, Socket};
 
+use super::pacer::Pacer;
 use super::postgres_sql as sql;
 use super::settled_days::SettledDays;
 use super::{Bucket, HistoryError, HistoryPage, HistoryQuery, HistoryRow, HistoryStore};
@@ -256,14 +257,12 @@ fn scrub(text: &str, password: Option<&str>) -> String {
 }
 
 impl HistoryStore for PostgresStore {
-    fn insert(&self, rows: &[HistoryRow]) -> Result<(), HistoryError> {
-        self.insert_calls(rows, &[])
-    }
-
+    /// The work is the server's (this thread waits on it), so there is nothing to pace.
     fn insert_calls(
         &self,
         rows: &[HistoryRow],
         records: &[UsageRecord],
+        _pacer: &mut Pacer,
     ) -> Result<(), HistoryError> {
         self.run(&self.writer, async |c| sql::insert(c, rows, records).await)?;
         let stale = lock(&self.size_checked).is_none_or(|at| at.elapsed() >= SIZE_EVERY);

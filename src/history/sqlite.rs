@@ -19,6 +19,9 @@ use std::sync::Mutex;
 use rusqlite::types::Value;
 use rusqlite::{params, params_from_iter, Connection, OptionalExtension, Row};
 
+use crate::usage::record::UsageRecord;
+
+use super::pacer::Pacer;
 use super::query::{fts_expression, short_words, COUNT_LIMIT};
 use super::{Bucket, HistoryError, HistoryPage, HistoryQuery, HistoryRow, HistoryStore};
 
@@ -137,7 +140,12 @@ impl SqliteStore {
 }
 
 impl HistoryStore for SqliteStore {
-    fn insert(&self, rows: &[HistoryRow]) -> Result<(), HistoryError> {
+    fn insert_calls(
+        &self,
+        rows: &[HistoryRow],
+        _records: &[UsageRecord],
+        pacer: &mut Pacer,
+    ) -> Result<(), HistoryError> {
         let mut conn = lock(&self.writer);
         let tx = conn.transaction()?;
         {
@@ -148,6 +156,7 @@ impl HistoryStore for SqliteStore {
                 if insert.execute(params_from_iter(params_of(row)?))? == 1 {
                     index.execute(params![tx.last_insert_rowid(), row.search_text()])?;
                 }
+                pacer.breathe();
             }
         }
         tx.commit()?;

@@ -10,7 +10,9 @@
 //! The writer batches by time: after storing a batch it sleeps [`BATCH_WINDOW`] and then takes
 //! everything that queued meanwhile, in one transaction. Under load that is one commit (and
 //! one wake-up) per window instead of one per handful of rows; a row is searchable at most a
-//! window after the usage writer hands it over. [`HistoryWriter::flush`] wakes the thread at
+//! window after the usage writer hands it over. Building and storing a batch rests every
+//! 200 µs of work ([`Pacer`]), so a batch never holds a CPU for long, unless the writer is
+//! behind (a batch of [`BEHIND`] rows or more). [`HistoryWriter::flush`] wakes the thread at
 //! once and waits until everything queued before it is stored; shutdown flushes.
 
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -21,6 +23,7 @@ use std::time::{Duration, Instant};
 use serde::Serialize;
 use tokio::sync::oneshot;
 
+use super::pacer::Pacer;
 use super::row::{BodyPolicy, HistoryRow};
 use super::{CallDetails, HistoryStore};
 use crate::usage::record::UsageRecord;
@@ -30,6 +33,9 @@ pub const MAX_BATCH: usize = 4_096;
 /// How long the writer lets rows gather after storing a batch. At 40,000 calls a second a
 /// window queues 4,000 rows, within the queue's capacity.
 pub const BATCH_WINDOW: Duration = Duration::from_millis(100);
+/// A batch of this many rows or more means the writer is behind: it does not rest
+/// ([`Pacer`]) on the next one.
+const BEHIND: usize = MAX_BATCH / 2;
 /// How often old rows are deleted.
 const RETENTION_EVERY: Duration = Duration::from_secs(3600);
 
@@ -202,7 +208,7 @@ struct Batch {
 }
 
 impl Batch {
-    fn take(&mut self, message: Message, bodies: BodyPolicy) {
+    fn take(&mut self, message: Message, bodies: BodyPolicy, pacer: &mut Pacer) {
         match message {
             Message::Row(record, details) => {
                 self.rows
@@ -210,6 +216,7 @@ impl Batch {
                 if let Some(records) = &mut self.records {
                     records.push(*record);
                 }
+                pacer.breathe();
             }
             Message::Flush(done) => self.flushes.push(done),
         }
@@ -230,6 +237,7 @@ fn run(
             .then(|| Vec::with_capacity(MAX_BATCH)),
         flushes: Vec::new(),
     };
+    let mut pacer = Pacer::new();
     loop {
         if Instant::now() >= next_retention {
             apply_retention(store, counters, settings.retention_days);
@@ -240,16 +248,18 @@ fn run(
             Err(RecvTimeoutError::Timeout) => continue,
             Err(RecvTimeoutError::Disconnected) => break,
         };
-        batch.take(first, settings.bodies);
+        pacer.rested();
+        batch.take(first, settings.bodies, &mut pacer);
         while batch.rows.len() < MAX_BATCH {
             match receiver.try_recv() {
-                Ok(message) => batch.take(message, settings.bodies),
+                Ok(message) => batch.take(message, settings.bodies, &mut pacer),
                 Err(_) => break,
             }
         }
         if !batch.rows.is_empty() {
+            pacer.set_resting(batch.rows.len() < BEHIND);
             let records = batch.records.as_deref().unwrap_or_default();
-            match store.insert_calls(&batch.rows, records) {
+            match store.insert_calls(&batch.rows, records, &mut pacer) {
                 Ok(()) => {
                     counters
                         .stored

@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use serde_json::{json, Value};
 use smart_ai_router::config::Secret;
+use smart_ai_router::history::pacer::Pacer;
 use smart_ai_router::history::postgres::PostgresStore;
 use smart_ai_router::history::{HistoryQuery, HistoryRow, HistoryStore};
 use smart_ai_router::usage::record::{CallStatus, UsageRecord};
@@ -304,9 +305,13 @@ async fn the_postgres_store_searches_pages_and_totals_like_sqlite() {
             row_of(&records[1], "a body with a NUL \0 inside"),
             row_of(&records[2], "50% off_sale"),
         ];
-        store.insert_calls(&rows, &records).expect("insert");
+        store
+            .insert_calls(&rows, &records, &mut Pacer::unpaced())
+            .expect("insert");
         // Stored twice (a retried batch): kept once.
-        store.insert_calls(&rows, &records).expect("insert again");
+        store
+            .insert_calls(&rows, &records, &mut Pacer::unpaced())
+            .expect("insert again");
 
         let query = |pairs: &[(&str, &str)]| {
             let params = pairs
@@ -412,7 +417,9 @@ async fn without_pg_trgm_search_still_finds_a_phrase() {
             record("z2", "2026-11-21T11:00:00.000Z", CallStatus::Success, None),
         ];
         let rows = [row_of(&records[0], PROMPT_ZH), row_of(&records[1], "plain")];
-        store.insert_calls(&rows, &records).expect("insert");
+        store
+            .insert_calls(&rows, &records, &mut Pacer::unpaced())
+            .expect("insert");
         let params = [("search".to_string(), PHRASE_ZH.to_string())].into();
         let query = HistoryQuery::from_params(&params).expect("query");
         let page = store.search(&query).expect("search");
@@ -513,7 +520,9 @@ async fn measure_the_postgres_store() {
                     )
                 })
                 .collect();
-            store.insert_calls(&rows, &records).expect("insert");
+            store
+                .insert_calls(&rows, &records, &mut Pacer::unpaced())
+                .expect("insert");
         }
         let filled = started.elapsed();
         println!(
