@@ -37,6 +37,22 @@ struct Run {
     stderr: String,
 }
 
+/// A temp dir with `config/` holding the test providers and `router_config` written as is
+/// (unlike `support::write_config`, which rewrites it: these tests assert its line numbers);
+/// the dir and the config folder's path.
+fn config_dir_with(router_config: &str) -> (tempfile::TempDir, std::path::PathBuf) {
+    let dir = tempfile::tempdir().expect("dir");
+    let config = dir.path().join("config");
+    std::fs::create_dir_all(&config).expect("config dir");
+    std::fs::write(
+        config.join("providers.yaml"),
+        crate::support::TEST_PROVIDERS,
+    )
+    .expect("providers");
+    std::fs::write(config.join("router_config.yaml"), router_config).expect("router config");
+    (dir, config)
+}
+
 fn run(config_dir: &Path, args: &[&str]) -> Run {
     let output = crate::support::binary()
         .arg("--config-dir")
@@ -81,19 +97,8 @@ channels: 2 enabled, 1 disabled
 
 #[test]
 fn check_reports_an_invalid_config_on_stderr_and_exits_1() {
-    let dir = tempfile::tempdir().expect("dir");
-    let config = dir.path().join("config");
-    std::fs::create_dir_all(&config).expect("config dir");
-    std::fs::write(
-        config.join("providers.yaml"),
-        crate::support::TEST_PROVIDERS,
-    )
-    .expect("providers");
-    std::fs::write(
-        config.join("router_config.yaml"),
-        "discovery: { enabled: false }\nroutng: { max_attempts: 3 }\n",
-    )
-    .expect("router config");
+    let (dir, config) =
+        config_dir_with("discovery: { enabled: false }\nroutng: { max_attempts: 3 }\n");
     let out = run(&config, &["check"]);
     assert_eq!(out.code, Some(1));
     assert_eq!(out.stdout, "");
@@ -118,16 +123,8 @@ fn check_reports_an_invalid_config_on_stderr_and_exits_1() {
 
 #[tokio::test]
 async fn check_and_serve_refuse_a_key_whose_allow_query_does_not_parse() {
-    let dir = tempfile::tempdir().expect("dir");
-    let config = dir.path().join("config");
-    std::fs::create_dir_all(&config).expect("config dir");
-    std::fs::write(
-        config.join("providers.yaml"),
-        crate::support::TEST_PROVIDERS,
-    )
-    .expect("providers");
     let router = "discovery: { enabled: false }\nauth:\n  keys:\n    - name: kids\n      token: kids-token-0123\n      allow: \"tag:free,!\"\n";
-    std::fs::write(config.join("router_config.yaml"), router).expect("router config");
+    let (_dir, config) = config_dir_with(router);
     let problem = format!(
         r#"{}:6: auth.keys[0].allow: "tag:free,!" is not a usable model query (key "kids"): `!` in "tag:free,!" needs a tag after it, e.g. "tag:free,!local""#,
         config.join("router_config.yaml").display()

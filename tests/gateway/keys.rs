@@ -264,19 +264,8 @@ async fn a_reload_that_removes_a_key_revokes_it_at_once() {
     assert_eq!(chat(&gateway, "b-token-0123", "gpt-4o-mini").await.0, 200);
 
     let only_a = r#"[ { name: a, token: a-token-0123 } ]"#;
-    std::fs::write(
-        gateway.config_dir().join("router_config.yaml"),
-        crate::support::gateway::with_temp_paths(gateway.dir.path(), &config(&mock, only_a)),
-    )
-    .expect("rewrite config");
-    let reload = gateway
-        .client
-        .post(gateway.url("/v1/admin/reload"))
-        .bearer_auth(ADMIN_TOKEN)
-        .send()
-        .await
-        .expect("reload");
-    assert_eq!(reload.status().as_u16(), 200);
+    gateway.rewrite_config(&config(&mock, only_a));
+    assert_eq!(gateway.reload(Some(ADMIN_TOKEN)).await.0, 200);
     assert_eq!(chat(&gateway, "b-token-0123", "gpt-4o-mini").await.0, 401);
     assert_eq!(chat(&gateway, "a-token-0123", "gpt-4o-mini").await.0, 200);
     gateway.stop().await;
@@ -296,22 +285,14 @@ async fn a_reload_with_a_bad_allow_query_is_refused_and_the_old_keys_keep_workin
     // Key b gains an allow query that does not parse; a new key c comes with it.
     let bad = r#"[ { name: a, token: a-token-0123 }, { name: b, token: b-token-0123, allow: "tag:!" }, { name: c, token: c-token-0123 } ]"#;
     let file = gateway.config_dir().join("router_config.yaml");
-    let text = crate::support::gateway::with_temp_paths(gateway.dir.path(), &config(&mock, bad));
-    std::fs::write(&file, &text).expect("rewrite config");
+    let text = gateway.rewrite_config(&config(&mock, bad));
     let line = text
         .lines()
         .position(|l| l.trim_start().starts_with("allow:") && l.contains("tag:!"))
         .expect("the allow line")
         + 1;
-    let reload = gateway
-        .client
-        .post(gateway.url("/v1/admin/reload"))
-        .bearer_auth(ADMIN_TOKEN)
-        .send()
-        .await
-        .expect("reload");
-    assert_eq!(reload.status().as_u16(), 400);
-    let body: Value = reload.json().await.expect("json");
+    let (status, body) = gateway.reload(Some(ADMIN_TOKEN)).await;
+    assert_eq!(status, 400);
     let message = body["error"]["message"].as_str().unwrap_or_default();
     assert_eq!(
         message,

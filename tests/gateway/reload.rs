@@ -18,26 +18,6 @@ fn config(channels: &[String]) -> String {
     )
 }
 
-fn rewrite(gateway: &TestGateway, text: &str) {
-    let path = gateway.config_dir().join("router_config.yaml");
-    std::fs::write(
-        path,
-        crate::support::gateway::with_temp_paths(gateway.dir.path(), text),
-    )
-    .expect("write config");
-}
-
-async fn reload(gateway: &TestGateway) -> (u16, Value) {
-    let response = gateway
-        .client
-        .post(gateway.url("/v1/admin/reload"))
-        .send()
-        .await
-        .expect("reload");
-    let status = response.status().as_u16();
-    (status, response.json().await.expect("json"))
-}
-
 async fn generation(gateway: &TestGateway) -> u64 {
     let health: Value = gateway.get("/health").await.json().await.expect("json");
     health["catalog"]["generation"].as_u64().unwrap_or(0)
@@ -50,11 +30,11 @@ async fn a_reload_adds_a_channel_and_discovers_only_it() {
     let one = channel("first", &first.base_url(), "k1", "alpha-model");
     let gateway = TestGateway::start(&config(std::slice::from_ref(&one))).await;
     assert_eq!(gateway.chat("beta-model").await.status(), 404);
-    rewrite(
-        &gateway,
-        &config(&[one, channel("second", &second.base_url(), "k2", "other")]),
-    );
-    let (status, body) = reload(&gateway).await;
+    gateway.rewrite_config(&config(&[
+        one,
+        channel("second", &second.base_url(), "k2", "other"),
+    ]));
+    let (status, body) = gateway.reload(None).await;
     assert_eq!(status, 200);
     assert_eq!(body["data"]["rediscovered"], serde_json::json!(["second"]));
     let response = gateway.chat("beta-model").await;
@@ -79,11 +59,10 @@ async fn a_reload_that_disables_a_channel_removes_its_models() {
     .await;
     assert_eq!(gateway.chat("only-model").await.status(), 200);
     let off = on.replace("api_key: k,", "api_key: k, enabled: false,");
-    rewrite(
-        &gateway,
+    gateway.rewrite_config(
         &config(&[off]).replace("enabled: true, interval", "enabled: false, interval"),
     );
-    assert_eq!(reload(&gateway).await.0, 200);
+    assert_eq!(gateway.reload(None).await.0, 200);
     let response = gateway.chat("only-model").await;
     assert_eq!(response.status(), 404);
     gateway.stop().await;
@@ -101,7 +80,7 @@ async fn broken_yaml_is_rejected_and_the_old_config_keeps_serving() {
         "channels:\n  - id: [unclosed\n",
     )
     .expect("write");
-    let (status, body) = reload(&gateway).await;
+    let (status, body) = gateway.reload(None).await;
     assert_eq!(status, 400);
     let message = body["error"]["message"].as_str().unwrap_or("").to_string();
     let file = gateway.config_dir().join("router_config.yaml");
@@ -118,8 +97,8 @@ async fn broken_yaml_is_rejected_and_the_old_config_keeps_serving() {
         200,
         "the old config serves"
     );
-    rewrite(&gateway, &good);
-    assert_eq!(reload(&gateway).await.0, 200);
+    gateway.rewrite_config(&good);
+    assert_eq!(gateway.reload(None).await.0, 200);
     let health: Value = gateway.get("/health").await.json().await.expect("json");
     assert_eq!(health["config_error"], Value::Null);
     gateway.stop().await;
@@ -132,10 +111,7 @@ async fn the_file_watcher_picks_up_an_edit() {
         .replace("enabled: true", "enabled: false");
     let gateway = TestGateway::start(&base).await;
     let before = generation(&gateway).await;
-    rewrite(
-        &gateway,
-        &base.replace("configured_models: [m1]", "configured_models: [m1, m2]"),
-    );
+    gateway.rewrite_config(&base.replace("configured_models: [m1]", "configured_models: [m1, m2]"));
     let deadline = Instant::now() + Duration::from_secs(10);
     while generation(&gateway).await == before {
         assert!(
@@ -174,11 +150,8 @@ async fn an_in_flight_request_finishes_on_the_old_catalog() {
         );
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
-    rewrite(
-        &gateway,
-        &base.replace("api_key: k,", "api_key: k, enabled: false,"),
-    );
-    assert_eq!(reload(&gateway).await.0, 200);
+    gateway.rewrite_config(&base.replace("api_key: k,", "api_key: k, enabled: false,"));
+    assert_eq!(gateway.reload(None).await.0, 200);
     assert_eq!(
         gateway.chat("slow-model").await.status(),
         404,
@@ -206,8 +179,8 @@ async fn a_401_blacklist_lifts_when_the_key_changes() {
         "blacklisted: nothing to try"
     );
     assert_eq!(mock.completions().len(), 1);
-    rewrite(&gateway, &base.replace("old-key", "new-key"));
-    assert_eq!(reload(&gateway).await.0, 200);
+    gateway.rewrite_config(&base.replace("old-key", "new-key"));
+    assert_eq!(gateway.reload(None).await.0, 200);
     let response = gateway.chat("keyed-model").await;
     assert_eq!(response.status(), 200);
     let sent = mock.completions();

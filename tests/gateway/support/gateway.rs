@@ -61,6 +61,26 @@ impl TestGateway {
         self.dir.path().join("config")
     }
 
+    /// Replace `config/router_config.yaml` with `text` (its paths moved into the temp dir),
+    /// as a user editing the file would; returns what was written.
+    pub fn rewrite_config(&self, text: &str) -> String {
+        let text = with_temp_paths(self.dir.path(), text);
+        std::fs::write(self.config_dir().join("router_config.yaml"), &text)
+            .expect("rewrite config");
+        text
+    }
+
+    /// `POST /v1/admin/reload` (with `admin_token` when auth is on): status and JSON body.
+    pub async fn reload(&self, admin_token: Option<&str>) -> (u16, serde_json::Value) {
+        let mut request = self.client.post(self.url("/v1/admin/reload"));
+        if let Some(token) = admin_token {
+            request = request.bearer_auth(token);
+        }
+        let response = request.send().await.expect("reload");
+        let status = response.status().as_u16();
+        (status, response.json().await.expect("json"))
+    }
+
     pub async fn get(&self, path: &str) -> reqwest::Response {
         self.client
             .get(self.url(path))
