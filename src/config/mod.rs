@@ -437,9 +437,21 @@ pub struct HistoryConfig {
     pub max_body_bytes: usize,
     /// Rows older than this many days are deleted; 0 keeps them forever.
     pub retention_days: u32,
+    /// Megabytes the spool (rows waiting to be stored, next to `path`) may hold; beyond it
+    /// rows are dropped and counted.
+    pub spool_max_mb: usize,
     /// `history.url`: PostgreSQL shared by every instance (history and usage records)
     /// instead of the SQLite file at `path`. Shown only through `url_without_credentials`.
     pub url: Option<Secret>,
+}
+
+impl HistoryConfig {
+    /// The spool's folder: `path` with `.spool` appended (`data/history.db.spool`).
+    pub fn spool_dir(&self) -> PathBuf {
+        let mut dir = self.path.clone().into_os_string();
+        dir.push(".spool");
+        PathBuf::from(dir)
+    }
 }
 
 #[derive(Debug, Clone)]

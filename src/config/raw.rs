@@ -421,6 +421,8 @@ pub struct RawHistory {
     pub capture_bodies: bool,
     pub max_body_bytes: usize,
     pub retention_days: u32,
+    /// Megabytes of rows the spool may hold while they wait to be stored.
+    pub spool_max_mb: usize,
     /// `postgres://user:password@host:port/db`: the history and the usage records in
     /// PostgreSQL, shared by every instance; unset: the SQLite file at `path`.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -435,6 +437,7 @@ impl Default for RawHistory {
             capture_bodies: true,
             max_body_bytes: 65536,
             retention_days: 30,
+            spool_max_mb: 1024,
             url: None,
         }
     }

@@ -112,6 +112,11 @@ pub(super) fn validate(
             raw.history.max_body_bytes,
         ),
         retention_days: raw.history.retention_days,
+        spool_max_mb: at_least_one(
+            &mut problems,
+            "history.spool_max_mb",
+            raw.history.spool_max_mb,
+        ),
         url: super::scaling::validate_history_url(&mut problems, raw.history.url.as_deref()),
     };
 

@@ -18,6 +18,8 @@
 //! `usage::details` (the usage writer carries it and may not name this higher module) and
 //! re-exported here.
 
+pub mod health;
+pub mod importer;
 pub mod pacer;
 pub mod postgres;
 pub mod postgres_sql;
@@ -25,6 +27,7 @@ pub mod query;
 pub mod row;
 pub mod search_text;
 pub mod settled_days;
+pub mod spool;
 pub mod sqlite;
 pub mod writer;
 
@@ -189,8 +192,20 @@ pub async fn start_from_config(
         },
         retention_days: config.retention_days,
         capacity: QUEUE_CAPACITY,
+        spool_dir: config.spool_dir(),
+        spool_max_bytes: (config.spool_max_mb as u64).saturating_mul(1 << 20),
     };
-    (Some(HistoryWriter::start(store, settings)), None)
+    match HistoryWriter::start(store, settings) {
+        Ok(writer) => (Some(writer), None),
+        Err(e) => {
+            let why = format!(
+                "cannot open the spool {}: {e}",
+                config.spool_dir().display()
+            );
+            tracing::error!("request history off: {why}");
+            (None, Some(why))
+        }
+    }
 }
 
 async fn open_sqlite(path: &std::path::Path) -> Result<std::sync::Arc<dyn HistoryStore>, String> {

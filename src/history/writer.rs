@@ -1,90 +1,57 @@
 //! The history writer: one OS thread that turns finished usage records and their
-//! [`CallDetails`] into rows and stores them in batches, one transaction per batch (with the
-//! records themselves, for a store that keeps them: PostgreSQL).
+//! [`CallDetails`] into rows (redaction and truncation happen here) and appends them, a batch
+//! at a time, to the spool on disk ([`super::spool`]); the importer thread
+//! ([`super::importer`]) stores them in the database at idle priority.
 //!
 //! It is fed by the usage writer thread (never by the request path) through a bounded queue:
-//! [`HistoryWriter::submit`] never waits; a full queue drops the row and counts it. A store
-//! error is logged (the first and every 100th), counted and kept for `/health`; it never
-//! reaches a client. Once an hour (and at start) rows older than `retention_days` are deleted.
+//! [`HistoryWriter::submit`] never waits; a full queue drops the row and counts it, and so
+//! does a full spool (`history.spool_max_mb`) or one that cannot be written. Errors are logged
+//! (the first and every 100th), counted and kept for `/health`; they never reach a client.
 //!
-//! The writer batches by time: after storing a batch it sleeps [`BATCH_WINDOW`] and then takes
-//! everything that queued meanwhile, in one transaction. Under load that is one commit (and
-//! one wake-up) per window instead of one per handful of rows; a row is searchable at most a
-//! window after the usage writer hands it over. Building and storing a batch rests every
-//! 200 µs of work ([`Pacer`]), so a batch never holds a CPU for long, unless the writer is
-//! behind (a batch of [`BEHIND`] rows or more). [`HistoryWriter::flush`] wakes the thread at
-//! once and waits until everything queued before it is stored; shutdown flushes.
+//! The writer batches by time: after a batch it sleeps [`BATCH_WINDOW`] and then takes
+//! everything that queued meanwhile, in one write. Building a batch rests every 200 µs of
+//! work ([`Pacer`]), so it never holds a CPU for long, unless the writer is behind (a batch
+//! of [`BEHIND`] rows or more). [`HistoryWriter::flush`] wakes the thread at once and waits
+//! until everything queued before it has been through the importer (stored, or refused by
+//! the database and kept in the spool); shutdown flushes.
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::mpsc::{sync_channel, Receiver, RecvTimeoutError, SyncSender, TrySendError};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use serde::Serialize;
 use tokio::sync::oneshot;
 
+use super::health::{Counters, HistoryHealth};
+use super::importer::{ImportControl, BEHIND, MAX_BATCH};
 use super::pacer::Pacer;
 use super::row::{BodyPolicy, HistoryRow};
+use super::spool::{push_entry, AppendError, SpoolReader, SpoolShared, SpoolWriter};
 use super::{CallDetails, HistoryStore};
 use crate::usage::record::UsageRecord;
 
-/// Rows stored per transaction, at most (the queue holds [`super::QUEUE_CAPACITY`]).
-pub const MAX_BATCH: usize = 4_096;
 /// How long the writer lets rows gather after storing a batch. At 40,000 calls a second a
 /// window queues 4,000 rows, within the queue's capacity.
 pub const BATCH_WINDOW: Duration = Duration::from_millis(100);
-/// A batch of this many rows or more means the writer is behind: it does not rest
-/// ([`Pacer`]) on the next one.
-const BEHIND: usize = MAX_BATCH / 2;
-/// How often old rows are deleted.
-const RETENTION_EVERY: Duration = Duration::from_secs(3600);
+/// After this long without a call, a spool segment whose rows are all stored is closed (and
+/// then deleted by the importer).
+const SPOOL_IDLE: Duration = Duration::from_secs(60);
 
 enum Message {
     Row(Box<UsageRecord>, Option<Box<CallDetails>>),
     Flush(oneshot::Sender<()>),
 }
 
-/// What `/health` shows of the history.
-#[derive(Debug, Clone, Default, Serialize)]
-pub struct HistoryHealth {
-    pub enabled: bool,
-    /// `sqlite` or `postgres`; absent when the history is off.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub engine: Option<&'static str>,
-    pub stored: u64,
-    pub dropped: u64,
-    pub write_errors: u64,
-    pub last_error: Option<String>,
-    pub size_bytes: u64,
-}
-
-#[derive(Default)]
-struct Counters {
-    stored: AtomicU64,
-    dropped: AtomicU64,
-    errors: AtomicU64,
-    last_error: Mutex<Option<String>>,
-}
-
-impl Counters {
-    fn failed(&self, what: &str, error: &super::HistoryError) {
-        let errors = self.errors.fetch_add(1, Ordering::Relaxed) + 1;
-        let message = format!("{what}: {error}");
-        if errors == 1 || errors % 100 == 0 {
-            tracing::error!(errors, "request history: {message}");
-        }
-        *self.last_error.lock().unwrap_or_else(|p| p.into_inner()) = Some(message);
-    }
-}
-
-/// Handle to the history writer thread, and to the store for reads.
+/// Handle to the history writer and importer threads, and to the store for reads.
 pub struct HistoryWriter {
     sender: Mutex<Option<SyncSender<Message>>>,
     store: Arc<dyn HistoryStore>,
     counters: Arc<Counters>,
-    thread: Mutex<Option<std::thread::JoinHandle<()>>>,
+    spool: Arc<SpoolShared>,
+    /// The writer thread, then the importer thread.
+    threads: Mutex<Vec<std::thread::JoinHandle<()>>>,
     /// The writer thread, to wake it from its batch window for a flush.
-    waker: Option<std::thread::Thread>,
+    waker: std::thread::Thread,
 }
 
 impl std::fmt::Debug for HistoryWriter {
@@ -94,38 +61,63 @@ impl std::fmt::Debug for HistoryWriter {
 }
 
 /// How the writer treats rows.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct WriterSettings {
     pub bodies: BodyPolicy,
     pub retention_days: u32,
     pub capacity: usize,
+    /// The spool's folder.
+    pub spool_dir: std::path::PathBuf,
+    /// Rows are dropped while the spool holds this many bytes.
+    pub spool_max_bytes: u64,
 }
 
 impl HistoryWriter {
-    /// Start the writer thread over `store`.
-    pub fn start(store: Arc<dyn HistoryStore>, settings: WriterSettings) -> Arc<Self> {
-        let (sender, receiver) = sync_channel(settings.capacity.max(1));
+    /// Open the spool and start the writer and importer threads over `store`.
+    pub fn start(
+        store: Arc<dyn HistoryStore>,
+        settings: WriterSettings,
+    ) -> std::io::Result<Arc<Self>> {
+        let shared = Arc::new(SpoolShared::default());
+        let spool = SpoolWriter::open(
+            &settings.spool_dir,
+            settings.spool_max_bytes,
+            shared.clone(),
+        )?;
+        let reader = SpoolReader::open(&settings.spool_dir, shared.clone())?;
         let counters = Arc::new(Counters::default());
-        let thread = {
-            let (store, counters) = (store.clone(), counters.clone());
+        let (importer, import_thread) = super::importer::start(
+            store.clone(),
+            reader,
+            counters.clone(),
+            settings.retention_days,
+        )?;
+        let (sender, receiver) = sync_channel(settings.capacity.max(1));
+        let keeps_records = store.keeps_usage_records();
+        let writer_thread = {
+            let counters = counters.clone();
             std::thread::Builder::new()
                 .name("history-writer".into())
-                .spawn(move || run(&*store, &counters, &receiver, settings))
+                .spawn(move || {
+                    run(
+                        spool,
+                        &importer,
+                        &counters,
+                        &receiver,
+                        &settings,
+                        keeps_records,
+                    );
+                    importer.close();
+                })?
         };
-        let thread = match thread {
-            Ok(t) => Some(t),
-            Err(e) => {
-                tracing::error!("cannot start the history writer thread: {e}");
-                None
-            }
-        };
-        Arc::new(Self {
+        Ok(Arc::new(Self {
             sender: Mutex::new(Some(sender)),
             store,
             counters,
-            waker: thread.as_ref().map(|t| t.thread().clone()),
-            thread: Mutex::new(thread),
-        })
+            spool: shared,
+            waker: writer_thread.thread().clone(),
+            threads: Mutex::new(vec![writer_thread, import_thread]),
+        }))
     }
 
     fn sender(&self) -> Option<SyncSender<Message>> {
@@ -157,22 +149,25 @@ impl HistoryWriter {
         };
         let (done, wait) = oneshot::channel();
         let sent = tokio::task::spawn_blocking(move || sender.send(Message::Flush(done))).await;
-        if let Some(writer) = &self.waker {
-            writer.unpark();
-        }
+        self.waker.unpark();
         if matches!(sent, Ok(Ok(()))) {
             let _ = wait.await;
         }
     }
 
-    /// Store what is queued and stop the thread.
+    /// Store what is queued and stop both threads (what the database refuses stays in the
+    /// spool for the next start).
     pub async fn shutdown(&self) {
         self.flush().await;
         self.sender.lock().unwrap_or_else(|p| p.into_inner()).take();
-        let thread = self.thread.lock().unwrap_or_else(|p| p.into_inner()).take();
-        if let Some(thread) = thread {
-            let _ = tokio::task::spawn_blocking(move || thread.join()).await;
-        }
+        self.waker.unpark();
+        let threads = std::mem::take(&mut *self.threads.lock().unwrap_or_else(|p| p.into_inner()));
+        let _ = tokio::task::spawn_blocking(move || {
+            for thread in threads {
+                let _ = thread.join();
+            }
+        })
+        .await;
     }
 
     /// The store, for reads.
@@ -181,101 +176,90 @@ impl HistoryWriter {
     }
 
     pub fn health(&self) -> HistoryHealth {
-        HistoryHealth {
-            enabled: true,
-            engine: Some(self.store.engine()),
-            stored: self.counters.stored.load(Ordering::Relaxed),
-            dropped: self.counters.dropped.load(Ordering::Relaxed),
-            write_errors: self.counters.errors.load(Ordering::Relaxed),
-            last_error: self
-                .counters
-                .last_error
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .clone(),
-            size_bytes: self.store.size_bytes(),
-        }
-    }
-}
-
-/// What the writer gathered for one transaction.
-struct Batch {
-    rows: Vec<HistoryRow>,
-    /// The records of `rows`, for an engine that keeps them too (PostgreSQL's usage records);
-    /// `None` for one that does not.
-    records: Option<Vec<UsageRecord>>,
-    flushes: Vec<oneshot::Sender<()>>,
-}
-
-impl Batch {
-    fn take(&mut self, message: Message, bodies: BodyPolicy, pacer: &mut Pacer) {
-        match message {
-            Message::Row(record, details) => {
-                self.rows
-                    .push(HistoryRow::build(&record, details.as_deref(), bodies));
-                if let Some(records) = &mut self.records {
-                    records.push(*record);
-                }
-                pacer.breathe();
-            }
-            Message::Flush(done) => self.flushes.push(done),
-        }
+        self.counters.health(
+            self.store.engine(),
+            self.store.size_bytes(),
+            self.spool.bytes(),
+        )
     }
 }
 
 fn run(
-    store: &dyn HistoryStore,
+    mut spool: SpoolWriter,
+    importer: &ImportControl,
     counters: &Counters,
     receiver: &Receiver<Message>,
-    settings: WriterSettings,
+    settings: &WriterSettings,
+    keeps_records: bool,
 ) {
-    let mut next_retention = Instant::now();
-    let mut batch = Batch {
-        rows: Vec::with_capacity(MAX_BATCH),
-        records: store
-            .keeps_usage_records()
-            .then(|| Vec::with_capacity(MAX_BATCH)),
-        flushes: Vec::new(),
-    };
+    let mut lines: Vec<u8> = Vec::new();
+    let mut flushes = Vec::new();
     let mut pacer = Pacer::new();
+    let mut behind = false;
+    let mut full = false;
     loop {
-        if Instant::now() >= next_retention {
-            apply_retention(store, counters, settings.retention_days);
-            next_retention = Instant::now() + RETENTION_EVERY;
-        }
-        let first = match receiver.recv_timeout(RETENTION_EVERY) {
+        let first = match receiver.recv_timeout(SPOOL_IDLE) {
             Ok(message) => message,
-            Err(RecvTimeoutError::Timeout) => continue,
+            Err(RecvTimeoutError::Timeout) => {
+                // Quiet, and everything spooled is stored: close the segment so that the
+                // importer deletes it (stored rows do not linger in the spool).
+                if spool.stored_all() {
+                    if let Err(e) = spool.close_segment() {
+                        counters
+                            .failed("cannot start a spool segment", &super::HistoryError::Io(e));
+                    }
+                    importer.wake();
+                }
+                continue;
+            }
             Err(RecvTimeoutError::Disconnected) => break,
         };
         pacer.rested();
-        batch.take(first, settings.bodies, &mut pacer);
-        while batch.rows.len() < MAX_BATCH {
-            match receiver.try_recv() {
-                Ok(message) => batch.take(message, settings.bodies, &mut pacer),
-                Err(_) => break,
-            }
-        }
-        if !batch.rows.is_empty() {
-            pacer.set_resting(batch.rows.len() < BEHIND);
-            let records = batch.records.as_deref().unwrap_or_default();
-            match store.insert_calls(&batch.rows, records, &mut pacer) {
-                Ok(()) => {
-                    counters
-                        .stored
-                        .fetch_add(batch.rows.len() as u64, Ordering::Relaxed);
+        pacer.set_resting(!behind);
+        let mut rows = 0;
+        let mut next = Some(first);
+        while let Some(message) = next {
+            match message {
+                Message::Row(record, details) => {
+                    let row = HistoryRow::build(&record, details.as_deref(), settings.bodies);
+                    let record = keeps_records.then_some(&*record);
+                    match push_entry(&mut lines, &row, record) {
+                        Ok(()) => rows += 1,
+                        Err(e) => {
+                            counters.dropped.fetch_add(1, Ordering::Relaxed);
+                            let e = std::io::Error::other(e);
+                            counters.failed("cannot spool a row", &super::HistoryError::Io(e));
+                        }
+                    }
+                    pacer.breathe();
                 }
-                Err(e) => counters.failed("cannot store rows", &e),
+                Message::Flush(done) => flushes.push(done),
             }
-            batch.rows.clear();
-            if let Some(records) = &mut batch.records {
-                records.clear();
+            next = if rows < MAX_BATCH {
+                receiver.try_recv().ok()
+            } else {
+                None
+            };
+        }
+        behind = rows >= BEHIND;
+        let appended = spool.append(&lines);
+        if matches!(appended, Err(AppendError::Full)) && !full {
+            tracing::warn!("request history: the spool is full (history.spool_max_mb): rows are dropped until the importer catches up");
+        }
+        full = matches!(appended, Err(AppendError::Full));
+        match appended {
+            Ok(()) => {}
+            Err(AppendError::Full) => {
+                counters.dropped.fetch_add(rows as u64, Ordering::Relaxed);
+            }
+            Err(AppendError::Io(e)) => {
+                counters.dropped.fetch_add(rows as u64, Ordering::Relaxed);
+                counters.failed("cannot write the spool", &super::HistoryError::Io(e));
             }
         }
-        let flushed = !batch.flushes.is_empty();
-        for done in batch.flushes.drain(..) {
-            let _ = done.send(());
-        }
+        lines.clear();
+        let flushed = !flushes.is_empty();
+        importer.flush(flushes.drain(..));
         // Let the next batch gather (a flush wakes the thread early). After a flush, go back
         // to waiting on the queue at once: a test or a shutdown may be waiting for more.
         if !flushed {
@@ -284,20 +268,12 @@ fn run(
     }
 }
 
-fn apply_retention(store: &dyn HistoryStore, counters: &Counters, days: u32) {
-    if days == 0 {
-        return;
-    }
-    let before = super::query::now_ms() - i64::from(days) * 86_400_000;
-    match store.delete_before(before) {
-        Ok(0) => {}
-        Ok(n) => tracing::info!(deleted = n, days, "request history: old rows deleted"),
-        Err(e) => counters.failed("cannot delete old rows", &e),
-    }
-}
-
 impl crate::usage::writer::FinishedRecords for HistoryWriter {
     fn finished(&self, record: UsageRecord, details: Option<Box<CallDetails>>) {
         self.submit(record, details);
     }
 }
+
+#[cfg(test)]
+#[path = "writer_tests.rs"]
+mod tests;

@@ -1,0 +1,373 @@
+//! The history's spool: an append-only queue on disk between the writer thread, which builds
+//! rows as calls finish, and the importer thread, which stores them in the database at idle
+//! priority ([`super::importer`]).
+//!
+//! Owns the files and their order. A spool is a folder of segments, `NNNNNNNNNNNN.jsonl`
+//! (twelve digits, in the order written), each a run of JSON lines, one [`SpoolEntry`] per
+//! line: the row, already redacted and cut (a spool holds nothing the database would not),
+//! and the usage record for an engine that keeps records. The writer appends whole batches
+//! with one write and publishes the new end ([`SpoolShared`]); the reader never reads past a
+//! published end, so it never sees half a batch. A segment grows to [`SEGMENT_BYTES`], then
+//! the writer starts the next one (or sooner: a writer that has been idle for a minute with
+//! every row stored closes its segment, so stored rows do not linger); the reader deletes a
+//! closed segment once every line of it has been handed over and the next read shows it was
+//! stored.
+//!
+//! What a crash leaves is imported at the next start: the writer opens a new segment after
+//! the last one left, and the reader starts from the oldest. Rows of a batch stored just
+//! before the crash are read again; both engines ignore a row whose id they already hold. A
+//! line that does not parse (a torn write) is skipped and counted.
+
+use std::fs::{self, File, OpenOptions};
+use std::io::{Read, Seek, SeekFrom, Write};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Mutex;
+
+use serde::{Deserialize, Serialize};
+
+use super::row::HistoryRow;
+use crate::usage::record::UsageRecord;
+
+/// A segment is closed once it holds this many bytes (the batch that crosses it included).
+pub const SEGMENT_BYTES: u64 = 8 << 20;
+/// Bytes read from a segment at a time (more when a single line is longer).
+const READ_BYTES: usize = 4 << 20;
+
+/// One spooled call, as the importer reads it back.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SpoolEntry {
+    pub row: HistoryRow,
+    /// The usage record, for an engine that keeps them ([`super::HistoryStore::keeps_usage_records`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub record: Option<UsageRecord>,
+}
+
+/// [`SpoolEntry`] as the writer serialises it, without copying the row.
+#[derive(Serialize)]
+struct EntryRef<'a> {
+    row: &'a HistoryRow,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    record: Option<&'a UsageRecord>,
+}
+
+/// Append one entry, as a JSON line, to `buffer`.
+pub fn push_entry(
+    buffer: &mut Vec<u8>,
+    row: &HistoryRow,
+    record: Option<&UsageRecord>,
+) -> Result<(), serde_json::Error> {
+    let start = buffer.len();
+    if let Err(e) = serde_json::to_writer(&mut *buffer, &EntryRef { row, record }) {
+        buffer.truncate(start);
+        return Err(e);
+    }
+    buffer.push(b'\n');
+    Ok(())
+}
+
+/// What the writer and the reader share: where the written data ends, and the bytes on disk.
+#[derive(Debug, Default)]
+pub struct SpoolShared {
+    /// (segment, length): the reader reads that segment up to that length, and every earlier
+    /// segment to its end.
+    end: Mutex<(u64, u64)>,
+    /// Bytes written and not yet stored (handed over and marked consumed).
+    bytes: AtomicU64,
+}
+
+impl SpoolShared {
+    fn end(&self) -> (u64, u64) {
+        *self.end.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn publish(&self, segment: u64, length: u64) {
+        *self.end.lock().unwrap_or_else(|p| p.into_inner()) = (segment, length);
+    }
+
+    /// Bytes waiting on disk to be stored.
+    pub fn bytes(&self) -> u64 {
+        self.bytes.load(Ordering::Relaxed)
+    }
+}
+
+/// Why an append stored nothing.
+#[derive(Debug)]
+pub enum AppendError {
+    /// The spool holds `max_bytes` already: the rows are dropped.
+    Full,
+    Io(std::io::Error),
+}
+
+fn segment_path(dir: &Path, segment: u64) -> PathBuf {
+    dir.join(format!("{segment:012}.jsonl"))
+}
+
+/// The segments in `dir`, oldest first, with their sizes.
+fn segments(dir: &Path) -> std::io::Result<Vec<(u64, u64)>> {
+    let mut found = Vec::new();
+    for entry in fs::read_dir(dir)? {
+        let entry = entry?;
+        let name = entry.file_name();
+        let Some(number) = name.to_str().and_then(|n| n.strip_suffix(".jsonl")) else {
+            continue;
+        };
+        if number.len() != 12 || !number.bytes().all(|b| b.is_ascii_digit()) {
+            continue;
+        }
+        if let Ok(segment) = number.parse::<u64>() {
+            found.push((segment, entry.metadata()?.len()));
+        }
+    }
+    found.sort_unstable();
+    Ok(found)
+}
+
+/// The writing end, owned by the writer thread.
+#[derive(Debug)]
+pub struct SpoolWriter {
+    dir: PathBuf,
+    shared: std::sync::Arc<SpoolShared>,
+    max_bytes: u64,
+    segment: u64,
+    file: File,
+    length: u64,
+}
+
+impl SpoolWriter {
+    /// Open the spool in `dir` (created if missing): count what a previous run left, and
+    /// start a new segment after it.
+    pub fn open(
+        dir: &Path,
+        max_bytes: u64,
+        shared: std::sync::Arc<SpoolShared>,
+    ) -> std::io::Result<Self> {
+        fs::create_dir_all(dir)?;
+        let left = segments(dir)?;
+        shared
+            .bytes
+            .store(left.iter().map(|(_, size)| size).sum(), Ordering::Relaxed);
+        let segment = left.last().map_or(1, |(last, _)| last + 1);
+        let file = create_segment(dir, segment)?;
+        shared.publish(segment, 0);
+        Ok(Self {
+            dir: dir.to_path_buf(),
+            shared,
+            max_bytes,
+            segment,
+            file,
+            length: 0,
+        })
+    }
+
+    /// Append `lines` (whole JSON lines from [`push_entry`]) with one write, and publish them.
+    /// On an error nothing of them stays: the segment is cut back, or closed if it cannot be.
+    pub fn append(&mut self, lines: &[u8]) -> Result<(), AppendError> {
+        if lines.is_empty() {
+            return Ok(());
+        }
+        if self.shared.bytes() + lines.len() as u64 > self.max_bytes {
+            return Err(AppendError::Full);
+        }
+        if let Err(e) = self.file.write_all(lines) {
+            let cut = self
+                .file
+                .set_len(self.length)
+                .and_then(|()| self.file.seek(SeekFrom::Start(self.length)).map(drop));
+            if cut.is_err() {
+                // The segment ends with a torn line the reader will skip; go on in a new one.
+                let _ = self.next_segment();
+            }
+            return Err(AppendError::Io(e));
+        }
+        self.length += lines.len() as u64;
+        self.shared
+            .bytes
+            .fetch_add(lines.len() as u64, Ordering::Relaxed);
+        self.shared.publish(self.segment, self.length);
+        if self.length >= SEGMENT_BYTES {
+            // A failure here leaves the full segment open; the next append tries again.
+            let _ = self.next_segment();
+        }
+        Ok(())
+    }
+
+    /// Whether every row written is stored, and the open segment holds any.
+    pub fn stored_all(&self) -> bool {
+        self.length > 0 && self.shared.bytes() == 0
+    }
+
+    /// Start a new segment, so that the reader deletes this one once read past.
+    pub fn close_segment(&mut self) -> std::io::Result<()> {
+        self.next_segment()
+    }
+
+    fn next_segment(&mut self) -> std::io::Result<()> {
+        let file = create_segment(&self.dir, self.segment + 1)?;
+        self.segment += 1;
+        self.file = file;
+        self.length = 0;
+        self.shared.publish(self.segment, 0);
+        Ok(())
+    }
+}
+
+fn create_segment(dir: &Path, segment: u64) -> std::io::Result<File> {
+    OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(segment_path(dir, segment))
+}
+
+/// Entries read from the spool, and where the read ended.
+#[derive(Debug)]
+pub struct Chunk {
+    pub rows: Vec<HistoryRow>,
+    /// The record of each row, when every entry carried one.
+    pub records: Option<Vec<UsageRecord>>,
+    /// Lines that did not parse (torn writes), skipped.
+    pub unreadable: u64,
+    segment: u64,
+    start: u64,
+    end: u64,
+}
+
+/// The reading end, owned by the importer thread.
+#[derive(Debug)]
+pub struct SpoolReader {
+    dir: PathBuf,
+    shared: std::sync::Arc<SpoolShared>,
+    segment: u64,
+    offset: u64,
+}
+
+impl SpoolReader {
+    /// A reader from the oldest segment in `dir` (open the writer first: it creates `dir`).
+    pub fn open(dir: &Path, shared: std::sync::Arc<SpoolShared>) -> std::io::Result<Self> {
+        let oldest = segments(dir)?
+            .first()
+            .map_or_else(|| shared.end().0, |(first, _)| *first);
+        Ok(Self {
+            dir: dir.to_path_buf(),
+            shared,
+            segment: oldest,
+            offset: 0,
+        })
+    }
+
+    /// Up to `max_entries` entries after the last chunk marked [`Self::consumed`]; `None` when
+    /// everything published is stored. Deletes the segments read to their end.
+    pub fn next_chunk(&mut self, max_entries: usize) -> std::io::Result<Option<Chunk>> {
+        loop {
+            let (last, published) = self.shared.end();
+            if self.segment > last {
+                return Ok(None);
+            }
+            let path = segment_path(&self.dir, self.segment);
+            let mut file = match File::open(&path) {
+                Ok(file) => file,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound && self.segment < last => {
+                    self.segment += 1;
+                    self.offset = 0;
+                    continue;
+                }
+                Err(e) => return Err(e),
+            };
+            let closed = self.segment < last;
+            let limit = if closed {
+                file.metadata()?.len()
+            } else {
+                published
+            };
+            if self.offset >= limit {
+                if !closed {
+                    return Ok(None);
+                }
+                drop(file);
+                fs::remove_file(&path)?;
+                self.segment += 1;
+                self.offset = 0;
+                continue;
+            }
+            file.seek(SeekFrom::Start(self.offset))?;
+            let chunk = self.read_lines(&mut file, limit, closed, max_entries)?;
+            // No whole line yet: cannot happen with a writer that publishes whole lines.
+            return Ok((chunk.end > self.offset).then_some(chunk));
+        }
+    }
+
+    fn read_lines(
+        &self,
+        file: &mut File,
+        limit: u64,
+        closed: bool,
+        max_entries: usize,
+    ) -> std::io::Result<Chunk> {
+        let left = limit - self.offset;
+        let mut want = (READ_BYTES as u64).min(left);
+        let mut bytes = Vec::new();
+        loop {
+            let more = want - bytes.len() as u64;
+            Read::by_ref(file).take(more).read_to_end(&mut bytes)?;
+            // Grow the read until it holds a whole line, or the segment's end.
+            if bytes.contains(&b'\n') || bytes.len() as u64 >= left || (bytes.len() as u64) < want {
+                break;
+            }
+            want = (want * 2).min(left);
+        }
+        let mut chunk = Chunk {
+            rows: Vec::new(),
+            records: Some(Vec::new()),
+            unreadable: 0,
+            segment: self.segment,
+            start: self.offset,
+            end: self.offset,
+        };
+        let mut used = 0;
+        for line in bytes.split_inclusive(|b| *b == b'\n') {
+            if chunk.rows.len() >= max_entries {
+                break;
+            }
+            if line.last() != Some(&b'\n') {
+                // An unterminated end: torn in a closed segment, not yet whole in the open one
+                // (the writer publishes whole lines only, so that cannot happen).
+                if closed && self.offset + (used + line.len()) as u64 >= limit {
+                    chunk.unreadable += 1;
+                    used += line.len();
+                }
+                break;
+            }
+            used += line.len();
+            match serde_json::from_slice::<SpoolEntry>(&line[..line.len() - 1]) {
+                Ok(entry) => {
+                    chunk.rows.push(entry.row);
+                    match (entry.record, &mut chunk.records) {
+                        (Some(record), Some(records)) => records.push(record),
+                        _ => chunk.records = None,
+                    }
+                }
+                Err(_) => chunk.unreadable += 1,
+            }
+        }
+        chunk.end = self.offset + used as u64;
+        Ok(chunk)
+    }
+
+    /// Everything of `chunk` is stored (or given up): the next read starts after it.
+    pub fn consumed(&mut self, chunk: &Chunk) {
+        if chunk.segment == self.segment && chunk.start == self.offset {
+            self.offset = chunk.end;
+            let stored = chunk.end - chunk.start;
+            let _ = self
+                .shared
+                .bytes
+                .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |b| {
+                    Some(b.saturating_sub(stored))
+                });
+        }
+    }
+}
+
+#[cfg(test)]
+#[path = "spool_tests.rs"]
+mod tests;

@@ -1,0 +1,234 @@
+use std::sync::Arc;
+
+use super::*;
+use crate::usage::record::CallStatus;
+
+fn row(id: &str) -> HistoryRow {
+    let record = UsageRecord {
+        timestamp: "2026-12-05T06:00:00.000Z".into(),
+        request_id: id.into(),
+        query: "m1".into(),
+        model: "m1".into(),
+        channel_id: "a".into(),
+        channel_name: "A".into(),
+        provider: "mock".into(),
+        status: CallStatus::Success,
+        total_cost: 0.1 + 0.2,
+        ..UsageRecord::default()
+    };
+    let policy = crate::history::row::BodyPolicy {
+        capture: true,
+        max_bytes: 1024,
+    };
+    HistoryRow::build(&record, None, policy)
+}
+
+fn lines(ids: &[&str]) -> Vec<u8> {
+    let mut buffer = Vec::new();
+    for id in ids {
+        push_entry(&mut buffer, &row(id), None).expect("serialises");
+    }
+    buffer
+}
+
+fn ids(chunk: &Chunk) -> Vec<&str> {
+    chunk.rows.iter().map(|r| r.id.as_str()).collect()
+}
+
+fn open(dir: &Path, max_bytes: u64) -> (SpoolWriter, SpoolReader, Arc<SpoolShared>) {
+    let shared = Arc::new(SpoolShared::default());
+    let writer = SpoolWriter::open(dir, max_bytes, shared.clone()).expect("writer");
+    let reader = SpoolReader::open(dir, shared.clone()).expect("reader");
+    (writer, reader, shared)
+}
+
+fn segment_names(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = fs::read_dir(dir)
+        .expect("dir")
+        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}
+
+#[test]
+fn rows_come_back_in_order_exactly_and_only_once_consumed() {
+    let dir = tempfile::tempdir().expect("dir");
+    let (mut writer, mut reader, shared) = open(dir.path(), u64::MAX);
+    assert!(reader.next_chunk(10).expect("read").is_none());
+    let written = lines(&["req_1", "req_2", "req_3"]);
+    writer.append(&written).expect("append");
+    assert_eq!(shared.bytes(), written.len() as u64);
+
+    let first = reader.next_chunk(2).expect("read").expect("a chunk");
+    assert_eq!(ids(&first), ["req_1", "req_2"]);
+    assert_eq!(first.rows[0], row("req_1"), "the row round-trips exactly");
+    assert_eq!(first.rows[0].total_cost, 0.1 + 0.2);
+    assert_eq!(first.records, None, "entries spooled without records");
+    // Not marked consumed: the same rows come again.
+    let again = reader.next_chunk(2).expect("read").expect("a chunk");
+    assert_eq!(ids(&again), ["req_1", "req_2"]);
+    reader.consumed(&again);
+    let rest = reader.next_chunk(10).expect("read").expect("a chunk");
+    assert_eq!(ids(&rest), ["req_3"]);
+    reader.consumed(&rest);
+    assert!(reader.next_chunk(10).expect("read").is_none());
+}
+
+#[test]
+fn records_come_back_only_when_every_entry_has_one() {
+    let dir = tempfile::tempdir().expect("dir");
+    let (mut writer, mut reader, _) = open(dir.path(), u64::MAX);
+    let record = UsageRecord {
+        request_id: "req_r".into(),
+        input_tokens: 7,
+        ..UsageRecord::default()
+    };
+    let mut buffer = Vec::new();
+    push_entry(&mut buffer, &row("req_r"), Some(&record)).expect("serialises");
+    writer.append(&buffer).expect("append");
+    let chunk = reader.next_chunk(10).expect("read").expect("a chunk");
+    assert_eq!(chunk.records, Some(vec![record.clone()]));
+    reader.consumed(&chunk);
+
+    let mut buffer = Vec::new();
+    push_entry(&mut buffer, &row("req_s"), Some(&record)).expect("serialises");
+    push_entry(&mut buffer, &row("req_t"), None).expect("serialises");
+    writer.append(&buffer).expect("append");
+    let chunk = reader.next_chunk(10).expect("read").expect("a chunk");
+    assert_eq!(ids(&chunk), ["req_s", "req_t"]);
+    assert_eq!(chunk.records, None);
+}
+
+#[test]
+fn a_full_segment_is_closed_and_deleted_once_read_past() {
+    let dir = tempfile::tempdir().expect("dir");
+    let (mut writer, mut reader, shared) = open(dir.path(), u64::MAX);
+    // One line longer than a segment: the batch that crosses the size closes it.
+    let mut big = row("req_big");
+    big.request_body = Some("x".repeat(SEGMENT_BYTES as usize));
+    let mut buffer = Vec::new();
+    push_entry(&mut buffer, &big, None).expect("serialises");
+    writer.append(&buffer).expect("append");
+    writer.append(&lines(&["req_next"])).expect("append");
+    assert_eq!(
+        segment_names(dir.path()),
+        ["000000000001.jsonl", "000000000002.jsonl"]
+    );
+
+    let chunk = reader.next_chunk(10).expect("read").expect("a chunk");
+    assert_eq!(
+        ids(&chunk),
+        ["req_big"],
+        "a line longer than one read comes whole"
+    );
+    assert_eq!(
+        chunk.rows[0].request_body.as_ref().map(String::len),
+        Some(SEGMENT_BYTES as usize)
+    );
+    reader.consumed(&chunk);
+    assert_eq!(
+        segment_names(dir.path()).len(),
+        2,
+        "kept until the next read"
+    );
+    let next = reader.next_chunk(10).expect("read").expect("a chunk");
+    assert_eq!(ids(&next), ["req_next"]);
+    assert_eq!(segment_names(dir.path()), ["000000000002.jsonl"]);
+    assert_eq!(shared.bytes(), lines(&["req_next"]).len() as u64);
+    reader.consumed(&next);
+    assert_eq!(shared.bytes(), 0);
+}
+
+#[test]
+fn a_full_spool_refuses_and_takes_rows_again_once_drained() {
+    let dir = tempfile::tempdir().expect("dir");
+    let one = lines(&["req_1"]);
+    let (mut writer, mut reader, _) = open(dir.path(), one.len() as u64 + 10);
+    writer.append(&one).expect("append");
+    assert!(matches!(
+        writer.append(&lines(&["req_2"])),
+        Err(AppendError::Full)
+    ));
+    // Stored rows free their space, though their segment stays open.
+    let chunk = reader.next_chunk(10).expect("read").expect("a chunk");
+    reader.consumed(&chunk);
+    writer.append(&lines(&["req_2"])).expect("room again");
+    let chunk = reader.next_chunk(10).expect("read").expect("a chunk");
+    assert_eq!(ids(&chunk), ["req_2"]);
+}
+
+#[test]
+fn what_a_killed_run_left_is_read_first_and_a_torn_line_is_skipped() {
+    let dir = tempfile::tempdir().expect("dir");
+    {
+        let (mut writer, _, _) = open(dir.path(), u64::MAX);
+        writer
+            .append(&lines(&["req_old1", "req_old2"]))
+            .expect("append");
+    }
+    // A write cut short by the crash: half a line at the end of the old segment.
+    let old = dir.path().join("000000000001.jsonl");
+    let half = lines(&["req_torn"]);
+    let mut file = OpenOptions::new()
+        .append(true)
+        .open(&old)
+        .expect("old segment");
+    file.write_all(&half[..half.len() / 2]).expect("write");
+    drop(file);
+    let left = fs::metadata(&old).expect("meta").len();
+
+    let (mut writer, mut reader, shared) = open(dir.path(), u64::MAX);
+    assert_eq!(shared.bytes(), left, "what was left counts against the cap");
+    writer.append(&lines(&["req_new"])).expect("append");
+    let chunk = reader.next_chunk(10).expect("read").expect("a chunk");
+    assert_eq!(ids(&chunk), ["req_old1", "req_old2"]);
+    assert_eq!(chunk.unreadable, 1);
+    reader.consumed(&chunk);
+    let chunk = reader.next_chunk(10).expect("read").expect("a chunk");
+    assert_eq!(ids(&chunk), ["req_new"]);
+    assert_eq!(chunk.unreadable, 0);
+    assert!(!old.exists(), "the old segment is deleted once read past");
+}
+
+#[test]
+fn a_line_that_does_not_parse_is_counted_and_the_rest_read() {
+    let dir = tempfile::tempdir().expect("dir");
+    let (mut writer, mut reader, _) = open(dir.path(), u64::MAX);
+    let mut buffer = lines(&["req_a"]);
+    buffer.extend_from_slice(b"{\"row\": not json}\n");
+    buffer.extend(lines(&["req_b"]));
+    writer.append(&buffer).expect("append");
+    let chunk = reader.next_chunk(10).expect("read").expect("a chunk");
+    assert_eq!(ids(&chunk), ["req_a", "req_b"]);
+    assert_eq!(chunk.unreadable, 1);
+}
+
+#[test]
+fn other_files_in_the_folder_are_left_alone() {
+    let dir = tempfile::tempdir().expect("dir");
+    fs::write(dir.path().join("notes.txt"), "keep me").expect("write");
+    fs::write(dir.path().join("12.jsonl"), "not a segment").expect("write");
+    let (mut writer, mut reader, shared) = open(dir.path(), u64::MAX);
+    assert_eq!(shared.bytes(), 0);
+    writer.append(&lines(&["req_1"])).expect("append");
+    let chunk = reader.next_chunk(10).expect("read").expect("a chunk");
+    assert_eq!(ids(&chunk), ["req_1"]);
+    assert!(dir.path().join("notes.txt").exists());
+    assert!(dir.path().join("12.jsonl").exists());
+}
+
+#[test]
+fn a_closed_segment_whose_rows_are_stored_is_deleted() {
+    let dir = tempfile::tempdir().expect("dir");
+    let (mut writer, mut reader, _) = open(dir.path(), u64::MAX);
+    assert!(!writer.stored_all(), "nothing written yet");
+    writer.append(&lines(&["req_1"])).expect("append");
+    assert!(!writer.stored_all(), "not stored yet");
+    let chunk = reader.next_chunk(10).expect("read").expect("a chunk");
+    reader.consumed(&chunk);
+    assert!(writer.stored_all());
+    writer.close_segment().expect("close");
+    assert!(reader.next_chunk(10).expect("read").is_none());
+    assert_eq!(segment_names(dir.path()), ["000000000002.jsonl"]);
+}
