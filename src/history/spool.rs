@@ -32,7 +32,7 @@ use crate::usage::record::UsageRecord;
 /// A segment is closed once it holds this many bytes (the batch that crosses it included).
 pub const SEGMENT_BYTES: u64 = 8 << 20;
 /// Bytes read from a segment at a time (more when a single line is longer).
-const READ_BYTES: usize = 4 << 20;
+const READ_BYTES: usize = 1 << 20;
 
 /// One spooled call, as the importer reads it back.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
