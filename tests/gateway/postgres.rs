@@ -199,9 +199,11 @@ async fn postgres_down_fails_no_request_and_the_password_shows_nowhere() {
     wait_stored(&client, &base, &first).await;
 
     pg.stop();
+    let mut during = Vec::new();
     for n in 0..3 {
-        let (status, _) = chat(&client, &base, &format!("during the outage {n}")).await;
+        let (status, id) = chat(&client, &base, &format!("during the outage {n}")).await;
         assert_eq!(status, 200, "a request failed while PostgreSQL was down");
+        during.push(id);
     }
     let health = wait_write_error(&client, &base).await;
     let last_error = health["history"]["last_error"].as_str().unwrap_or_default();
@@ -213,6 +215,16 @@ async fn postgres_down_fails_no_request_and_the_password_shows_nowhere() {
     assert_eq!(status, 200);
     let row = wait_stored(&client, &base, &after).await;
     assert_eq!(row["status"], "ok");
+    // The calls made during the outage waited in the spool and are stored too.
+    for id in &during {
+        let row = wait_stored(&client, &base, id).await;
+        assert!(
+            row["request_body"]
+                .as_str()
+                .is_some_and(|b| b.contains("during the outage")),
+            "{row}"
+        );
+    }
 
     let (_, health) = get_json(&client, &format!("{base}/health")).await;
     let config_page = client
