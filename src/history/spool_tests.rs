@@ -1,20 +1,12 @@
 use std::sync::Arc;
 
 use super::*;
-use crate::usage::record::CallStatus;
+use crate::history::writer::tests::record;
 
 fn row(id: &str) -> HistoryRow {
     let record = UsageRecord {
-        timestamp: "2026-12-05T06:00:00.000Z".into(),
-        request_id: id.into(),
-        query: "m1".into(),
-        model: "m1".into(),
-        channel_id: "a".into(),
-        channel_name: "A".into(),
-        provider: "mock".into(),
-        status: CallStatus::Success,
         total_cost: 0.1 + 0.2,
-        ..UsageRecord::default()
+        ..record(id)
     };
     let policy = crate::history::row::BodyPolicy {
         capture: true,

@@ -276,4 +276,4 @@ impl crate::usage::writer::FinishedRecords for HistoryWriter {
 
 #[cfg(test)]
 #[path = "writer_tests.rs"]
-mod tests;
+pub(crate) mod tests;

@@ -7,7 +7,8 @@ use crate::history::sqlite::SqliteStore;
 use crate::history::{Bucket, HistoryError, HistoryPage, HistoryQuery};
 use crate::usage::record::CallStatus;
 
-fn record(id: &str) -> UsageRecord {
+/// A served call's record, as the usage writer hands it over (also used by the spool's tests).
+pub fn record(id: &str) -> UsageRecord {
     UsageRecord {
         timestamp: chrono::Utc::now()
             .format("%Y-%m-%dT%H:%M:%S%.3fZ")
