@@ -8,6 +8,7 @@ use super::search_text::push_searchable;
 use super::{AttemptLog, CallDetails};
 use crate::scoring::SubScore;
 use crate::upstream::redact::redact_secrets;
+use crate::usage::cost::push_fixed;
 use crate::usage::details::RoutePlan;
 use crate::usage::record::{CallStatus, UsageRecord};
 
@@ -174,32 +175,6 @@ pub fn route_text(plan: &RoutePlan) -> String {
     text
 }
 
-/// Append `value` with `decimals` digits after the point, exactly as `{:.N}` writes it. The
-/// writer formats a few dozen scores per row, and `{:.N}` computes the exact decimal
-/// expansion each time; here an integer does, unless the value sits near a rounding tie
-/// (or is out of range), where `{:.N}` decides.
-fn push_fixed(out: &mut String, value: f64, decimals: u32) {
-    use std::fmt::Write;
-    let unit = 10u64.pow(decimals);
-    let scaled = value.abs() * unit as f64;
-    let fraction = scaled - scaled.floor();
-    if !scaled.is_finite() || scaled >= 1e15 || (fraction - 0.5).abs() < 1e-6 {
-        let _ = write!(out, "{value:.prec$}", prec = decimals as usize);
-        return;
-    }
-    let rounded = scaled.round() as u64;
-    if value.is_sign_negative() {
-        out.push('-');
-    }
-    let _ = write!(
-        out,
-        "{}.{:0width$}",
-        rounded / unit,
-        rounded % unit,
-        width = decimals as usize
-    );
-}
-
 /// A body as stored: lossy UTF-8, secrets redacted, cut at `max_bytes` with a marker.
 pub fn stored_body(body: &[u8], max_bytes: usize) -> String {
     let cut = body.len() > max_bytes;
@@ -220,41 +195,6 @@ pub fn stored_body(body: &[u8], max_bytes: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn fixed_point_scores_read_exactly_as_the_standard_formatting() {
-        let mut values = vec![
-            0.0,
-            -0.0,
-            1.0,
-            0.5,
-            0.125,
-            0.995,
-            0.994999,
-            0.005,
-            0.015,
-            0.333333,
-            2.0 / 3.0,
-            -0.25,
-            -1.23456,
-            12.3456789,
-            1e-9,
-            -1e-9,
-            99.99999,
-            1e16,
-            f64::NAN,
-            f64::INFINITY,
-        ];
-        values.extend((0..2000).map(|n| f64::from(n) / 1999.0));
-        for value in values {
-            for decimals in [2, 4] {
-                let mut fast = String::new();
-                push_fixed(&mut fast, value, decimals);
-                let standard = format!("{value:.prec$}", prec = decimals as usize);
-                assert_eq!(fast, standard, "{value} to {decimals} places");
-            }
-        }
-    }
 
     #[test]
     fn bodies_are_redacted_and_cut_with_a_marker() {

@@ -27,6 +27,7 @@ mod effects;
 pub mod error;
 mod failover;
 pub mod format;
+pub mod header_names;
 pub mod relay;
 pub mod request;
 mod respond;
@@ -47,6 +48,9 @@ use crate::upstream::client::Endpoint;
 use crate::usage::tokens::quick_prompt_estimate;
 use call::CallContext;
 pub use error::RouteError;
+use header_names::{
+    X_REQUEST_ID, X_ROUTER_ATTEMPTS, X_ROUTER_RULE, X_ROUTER_STRATEGY, X_ROUTER_TIME,
+};
 use request::ClientRequest;
 
 /// The routed endpoints: OpenAI's three, Anthropic Messages and OpenAI Responses (the API the
@@ -134,13 +138,13 @@ pub async fn handle(
     let strategy_asked = strategy.as_ref().ok().map(|s| s.name.as_str());
     let unrouted = |error: RouteError| {
         let mut headers = request_id_header(&request_id);
-        headers.insert("x-router-attempts", HeaderValue::from(0u32));
+        headers.insert(X_ROUTER_ATTEMPTS, HeaderValue::from(0u32));
         headers.insert(
-            "x-router-time",
+            X_ROUTER_TIME,
             HeaderValue::from(started.elapsed().as_millis() as u64),
         );
         if let Some(value) = strategy_asked.and_then(|s| HeaderValue::from_str(s).ok()) {
-            headers.insert("x-router-strategy", value);
+            headers.insert(X_ROUTER_STRATEGY, value);
         }
         RouteFailure { error, headers }
     };
@@ -174,10 +178,10 @@ pub async fn handle(
         Err(failure) => &mut failure.headers,
     };
     if let Some(value) = id_header {
-        headers.insert("x-request-id", value);
+        headers.insert(X_REQUEST_ID, value);
     }
     if let Some(value) = rule.and_then(|r| HeaderValue::from_str(&r).ok()) {
-        headers.insert("x-router-rule", value);
+        headers.insert(X_ROUTER_RULE, value);
     }
     outcome
 }
@@ -269,7 +273,7 @@ fn pick_strategy<'a>(
     default: &str,
 ) -> Result<&'a Strategy, RouteError> {
     let wanted = headers
-        .get("x-router-strategy")
+        .get(X_ROUTER_STRATEGY)
         .and_then(|v| v.to_str().ok())
         .map(str::trim)
         .filter(|v| !v.is_empty())
@@ -291,7 +295,7 @@ fn pick_strategy<'a>(
 /// random.
 fn request_id(headers: &HeaderMap) -> String {
     let theirs = headers
-        .get("x-request-id")
+        .get(X_REQUEST_ID)
         .and_then(|v| v.to_str().ok())
         .filter(|v| {
             (1..=128).contains(&v.len())
@@ -319,7 +323,7 @@ fn request_id(headers: &HeaderMap) -> String {
 fn request_id_header(request_id: &str) -> HeaderMap {
     let mut headers = HeaderMap::with_capacity(1);
     if let Ok(value) = HeaderValue::from_str(request_id) {
-        headers.insert("x-request-id", value);
+        headers.insert(X_REQUEST_ID, value);
     }
     headers
 }

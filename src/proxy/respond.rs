@@ -3,7 +3,7 @@
 //! a stream. Also the `x-router-*` headers, for answers and errors alike.
 
 use axum::body::Body;
-use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
 use axum::response::Response;
 use bytes::Bytes;
 use std::time::Duration;
@@ -11,9 +11,13 @@ use tokio::time::Instant;
 
 use super::attempt::Answer;
 use super::call::{CallContext, Served};
+use super::header_names::{
+    X_ROUTER_ATTEMPTS, X_ROUTER_CHANNEL, X_ROUTER_COST, X_ROUTER_COST_CURRENCY,
+    X_ROUTER_COST_KNOWN, X_ROUTER_MODEL, X_ROUTER_SCORE, X_ROUTER_STRATEGY, X_ROUTER_TIME,
+};
 use super::relay::{OpenedStream, RelayEnd};
 use super::RouteKind;
-use crate::usage::cost::{cost_of, decimal, with_usage_cost};
+use crate::usage::cost::{cost_of, decimal, push_fixed, with_usage_cost};
 use crate::usage::tap::Usage;
 use crate::usage::writer::answer_text;
 
@@ -141,12 +145,12 @@ fn stream(
 /// `x-router-cost` (a decimal string), `x-router-cost-known` and `x-router-cost-currency`
 /// (the channel's price currency, USD unless configured otherwise).
 fn cost_headers(headers: &mut HeaderMap, cost: f64, known: bool, currency: String) {
-    header(headers, "x-router-cost", decimal(cost));
+    header(headers, X_ROUTER_COST, decimal(cost));
     headers.insert(
-        "x-router-cost-known",
+        X_ROUTER_COST_KNOWN,
         HeaderValue::from_static(if known { "true" } else { "false" }),
     );
-    header(headers, "x-router-cost-currency", currency);
+    header(headers, X_ROUTER_COST_CURRENCY, currency);
 }
 
 fn whole(status: u16, content_type: Option<HeaderValue>, body: Bytes) -> Response {
@@ -159,7 +163,7 @@ fn whole(status: u16, content_type: Option<HeaderValue>, body: Bytes) -> Respons
     response
 }
 
-fn header(headers: &mut HeaderMap, name: &'static str, value: String) {
+fn header(headers: &mut HeaderMap, name: HeaderName, value: String) {
     // Takes the string's buffer as is (`from_str` would copy it).
     if let Ok(value) = HeaderValue::from_maybe_shared(Bytes::from(value)) {
         headers.insert(name, value);
@@ -172,14 +176,16 @@ pub fn set_router_headers(headers: &mut HeaderMap, call: &CallContext, score: Op
     // The six below and `x-request-id`, in one allocation of the map.
     headers.reserve(8);
     if let (Some(score), Some(entry)) = (score, call.entry()) {
-        header(headers, "x-router-channel", entry.channel.id.clone());
-        header(headers, "x-router-model", entry.model_id.clone());
-        header(headers, "x-router-score", format!("{score:.4}"));
+        header(headers, X_ROUTER_CHANNEL, entry.channel.id.clone());
+        header(headers, X_ROUTER_MODEL, entry.model_id.clone());
+        let mut text = String::with_capacity(8);
+        push_fixed(&mut text, score, 4);
+        header(headers, X_ROUTER_SCORE, text);
     }
-    headers.insert("x-router-attempts", HeaderValue::from(call.attempt_count()));
-    header(headers, "x-router-strategy", call.strategy.clone());
+    headers.insert(X_ROUTER_ATTEMPTS, HeaderValue::from(call.attempt_count()));
+    header(headers, X_ROUTER_STRATEGY, call.strategy.clone());
     headers.insert(
-        "x-router-time",
+        X_ROUTER_TIME,
         HeaderValue::from(call.started.elapsed().as_millis() as u64),
     );
 }

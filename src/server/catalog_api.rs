@@ -109,7 +109,7 @@ pub async fn route_explain(
         .strategy
         .or_else(|| {
             headers
-                .get("x-router-strategy")
+                .get(crate::proxy::header_names::X_ROUTER_STRATEGY)
                 .and_then(|v| v.to_str().ok())
                 .map(String::from)
         })

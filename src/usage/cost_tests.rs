@@ -182,3 +182,48 @@ fn no_tokens_cost_a_known_nothing_without_a_price() {
     assert_eq!(cost.total_cost, 0.0);
     assert!(!cost_of(&usage(0, 0, 7, 0), None).known);
 }
+
+#[test]
+fn fixed_point_numbers_read_exactly_as_the_standard_formatting() {
+    let mut values = vec![
+        0.0,
+        -0.0,
+        1.0,
+        0.5,
+        0.125,
+        0.995,
+        0.994999,
+        0.005,
+        0.015,
+        0.333333,
+        2.0 / 3.0,
+        -0.25,
+        -1.23456,
+        12.3456789,
+        1e-9,
+        -1e-9,
+        99.99999,
+        1e16,
+        f64::NAN,
+        f64::INFINITY,
+    ];
+    values.extend((0..2000).map(|n| f64::from(n) / 1999.0));
+    // Costs: prices per million tokens times token counts, and large ones.
+    values.extend((1..2000).map(|n| f64::from(n) * 0.15 / 1e6 * 37.0));
+    values.extend((1..200).map(|n| f64::from(n) * 1_234.567_891_234_5));
+    values.extend([
+        0.000_000_000_5,
+        0.000_000_001_5,
+        1.000_000_000_5,
+        2.5e-10,
+        123_456.789_012_345_6,
+    ]);
+    for value in values {
+        for decimals in [0, 2, 4, 9] {
+            let mut fast = String::new();
+            push_fixed(&mut fast, value, decimals);
+            let standard = format!("{value:.prec$}", prec = decimals as usize);
+            assert_eq!(fast, standard, "{value} to {decimals} places");
+        }
+    }
+}
