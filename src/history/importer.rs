@@ -13,7 +13,10 @@
 //! database can never take does not hold the history back for good.
 //!
 //! A flush is answered after a pass that reached everything spooled before it (stored, or
-//! tried and refused: the rows then wait in the spool).
+//! tried and refused: the rows then wait in the spool; while the database refuses, the next
+//! pass comes at the end of the wait). At shutdown the importer stores for
+//! at most [`LAST_PASS`]: a backlog left by a long saturation waits in the spool for the next
+//! start instead of holding the process.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -32,6 +35,9 @@ pub const MAX_BATCH: usize = 4_096;
 /// A batch of this many rows or more means a thread is behind: it does not rest ([`Pacer`])
 /// on the next one.
 pub const BEHIND: usize = MAX_BATCH / 2;
+/// How long the importer goes on storing at shutdown; the rest waits in the spool for the
+/// next start.
+pub const LAST_PASS: Duration = Duration::from_secs(5);
 /// How often old rows are deleted.
 const RETENTION_EVERY: Duration = Duration::from_secs(3600);
 /// First wait before a refused batch is tried again.
@@ -147,7 +153,9 @@ fn run(
         let closing = control.closing.load(Ordering::SeqCst);
         let flushes =
             std::mem::take(&mut *control.flushes.lock().unwrap_or_else(|p| p.into_inner()));
-        let pass = import_spooled(store, reader, counters, &mut pacer, &mut failing);
+        // The last pass, at shutdown, stops after LAST_PASS: what is left waits in the spool.
+        let stop_at = closing.then(|| Instant::now() + LAST_PASS);
+        let pass = import_spooled(store, reader, counters, &mut pacer, &mut failing, stop_at);
         for done in flushes {
             let _ = done.send(());
         }
@@ -156,7 +164,16 @@ fn run(
         }
         match (pass, &mut failing) {
             (Pass::Refused, Some(f)) => {
-                std::thread::park_timeout(f.wait);
+                // The whole wait: the writer wakes this thread after every batch, and a
+                // flush waits for the next pass, at the end of it.
+                let until = Instant::now() + f.wait;
+                while !control.closing.load(Ordering::SeqCst) {
+                    let left = until.saturating_duration_since(Instant::now());
+                    if left.is_zero() {
+                        break;
+                    }
+                    std::thread::park_timeout(left);
+                }
                 f.wait = (f.wait * 2).min(RETRY_MAX);
             }
             _ => std::thread::park_timeout(RETENTION_EVERY),
@@ -171,8 +188,12 @@ fn import_spooled(
     counters: &Counters,
     pacer: &mut Pacer,
     failing: &mut Option<Failing>,
+    stop_at: Option<Instant>,
 ) -> Pass {
     loop {
+        if stop_at.is_some_and(|at| Instant::now() >= at) {
+            return Pass::CaughtUp;
+        }
         let chunk = match reader.next_chunk(MAX_BATCH) {
             Ok(Some(chunk)) => chunk,
             Ok(None) => return Pass::CaughtUp,

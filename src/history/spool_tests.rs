@@ -4,7 +4,9 @@ use super::*;
 use crate::history::writer::tests::record;
 
 fn row(id: &str) -> HistoryRow {
+    // A fixed time: a row built twice must come out the same.
     let record = UsageRecord {
+        timestamp: "2026-12-05T06:00:00.000Z".into(),
         total_cost: 0.1 + 0.2,
         ..record(id)
     };

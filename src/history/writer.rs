@@ -155,10 +155,12 @@ impl HistoryWriter {
         }
     }
 
-    /// Store what is queued and stop both threads (what the database refuses stays in the
-    /// spool for the next start).
+    /// Spool what is queued and stop both threads. The importer stores for at most
+    /// [`super::importer::LAST_PASS`] more; what it does not (or the database refuses) waits
+    /// in the spool for the next start.
     pub async fn shutdown(&self) {
-        self.flush().await;
+        // The writer spools what the queue still holds, then sees it closed and stops the
+        // importer after its last pass.
         self.sender.lock().unwrap_or_else(|p| p.into_inner()).take();
         self.waker.unpark();
         let threads = std::mem::take(&mut *self.threads.lock().unwrap_or_else(|p| p.into_inner()));

@@ -224,3 +224,30 @@ async fn the_importer_runs_at_idle_priority_and_the_writer_does_not() {
     );
     writer.shutdown().await;
 }
+
+#[tokio::test]
+async fn shutdown_leaves_what_the_database_refuses_in_the_spool_for_the_next_start() {
+    let dir = tempfile::tempdir().expect("dir");
+    let inner = sqlite(dir.path());
+    let refusing = Arc::new(Refusing {
+        inner: inner.clone(),
+        refusals: AtomicUsize::new(usize::MAX),
+    });
+    let writer = HistoryWriter::start(refusing, settings(dir.path())).expect("writer");
+    writer.submit(record("req_kept"), None);
+    writer.submit(record("req_kept_too"), None);
+    let started = Instant::now();
+    writer.shutdown().await;
+    assert!(
+        started.elapsed() < crate::history::importer::LAST_PASS + Duration::from_secs(5),
+        "shutdown does not wait out the retries"
+    );
+    assert!(inner.get("req_kept").expect("read").is_none());
+
+    let writer = HistoryWriter::start(inner.clone(), settings(dir.path())).expect("writer");
+    writer.flush().await;
+    assert!(inner.get("req_kept").expect("read").is_some());
+    assert!(inner.get("req_kept_too").expect("read").is_some());
+    assert_eq!(writer.health().stored, 2);
+    writer.shutdown().await;
+}
