@@ -254,6 +254,54 @@ async fn postgres_down_fails_no_request_and_the_password_shows_nowhere() {
     );
 }
 
+#[tokio::test]
+async fn a_call_made_while_postgres_is_down_survives_a_killed_gateway() {
+    let mut pg = PostgresServer::start();
+    let upstream = MockUpstream::start(&[]).await;
+    let dir = tempfile::tempdir().expect("temp dir");
+    write_config(dir.path(), &config(&pg, &upstream));
+    let config_dir = dir.path().join("config");
+    let gateway = GatewayProcess::start(&config_dir, None).await;
+    let client = reqwest::Client::new();
+
+    pg.stop();
+    let (status, id) = chat(&client, &gateway.base, "kept through a crash").await;
+    assert_eq!(status, 200);
+    // The importer tried, was refused, and keeps the row in the spool. (Its first retention
+    // pass, at start and at idle priority, may fail first: wait for the rows' refusal.)
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let health = loop {
+        let (_, health) = get_json(&client, &format!("{}/health", gateway.base)).await;
+        let refused = health["history"]["last_error"]
+            .as_str()
+            .is_some_and(|e| e.starts_with("cannot store rows"));
+        if refused {
+            break health;
+        }
+        assert!(Instant::now() < deadline, "no refusal shown: {health}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    let spooled = health["history"]["spool_bytes"].as_u64().unwrap_or(0);
+    assert!(spooled > 0, "{health}");
+    assert_eq!(health["history"]["stored"], 0, "{health}");
+    gateway.kill();
+    assert!(!gateway.exit_within(Duration::from_secs(10)).await.success());
+
+    pg.restart();
+    let gateway = GatewayProcess::start(&config_dir, None).await;
+    let row = wait_stored(&client, &gateway.base, &id).await;
+    assert!(
+        row["request_body"]
+            .as_str()
+            .is_some_and(|b| b.contains("kept through a crash")),
+        "{row}"
+    );
+    let (_, health) = get_json(&client, &format!("{}/health", gateway.base)).await;
+    assert_eq!(health["history"]["spool_bytes"], 0, "{health}");
+    gateway.terminate();
+    assert!(gateway.exit_within(Duration::from_secs(10)).await.success());
+}
+
 fn record(id: &str, timestamp: &str, status: CallStatus, key: Option<&str>) -> UsageRecord {
     UsageRecord {
         timestamp: timestamp.into(),

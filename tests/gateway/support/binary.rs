@@ -115,11 +115,20 @@ impl GatewayProcess {
 
     /// Send SIGTERM.
     pub fn terminate(&self) {
-        let killed = std::process::Command::new("kill")
-            .args(["-TERM", &self.pid().to_string()])
+        self.signal("-TERM");
+    }
+
+    /// Send SIGKILL: the process stops where it is, as in a crash.
+    pub fn kill(&self) {
+        self.signal("-KILL");
+    }
+
+    fn signal(&self, signal: &str) {
+        let sent = std::process::Command::new("kill")
+            .args([signal, &self.pid().to_string()])
             .status()
             .expect("run kill");
-        assert!(killed.success());
+        assert!(sent.success());
     }
 
     /// Wait for the exit, at most `within`; its status.
