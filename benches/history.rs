@@ -116,7 +116,12 @@ fn row(i: u64, rng: &mut Rng, start_ms: i64) -> HistoryRow {
             .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true))
             .unwrap_or_default(),
         time_ms,
-        request_format: if i % 10 == 0 { "embedding" } else { "chat" }.into(),
+        request_format: if i.is_multiple_of(10) {
+            "embedding"
+        } else {
+            "chat"
+        }
+        .into(),
         app: Some(format!("app-{}", i % 10)),
         key_name: None,
         query: model.into(),
@@ -127,7 +132,7 @@ fn row(i: u64, rng: &mut Rng, start_ms: i64) -> HistoryRow {
         provider: channel.into(),
         status: if error { "error" } else { "ok" }.into(),
         http_status: if error { 502 } else { 200 },
-        stream: i % 3 == 0,
+        stream: i.is_multiple_of(3),
         input_tokens: 120,
         output_tokens: 80,
         total_tokens: 200,

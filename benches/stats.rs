@@ -66,7 +66,7 @@ fn record(rng: &mut Rng, day: NaiveDate, seq: u64) -> UsageRecord {
     } else {
         0
     };
-    let free = model_index % 5 == 0;
+    let free = model_index.is_multiple_of(5);
     let (in_price, out_price) = if free {
         (0.0, 0.0)
     } else {
@@ -106,13 +106,17 @@ fn record(rng: &mut Rng, day: NaiveDate, seq: u64) -> UsageRecord {
         output_tokens: output,
         total_tokens: input + output,
         cached_tokens: cached,
-        reasoning_tokens: if model_index % 9 == 0 { output / 3 } else { 0 },
+        reasoning_tokens: if model_index.is_multiple_of(9) {
+            output / 3
+        } else {
+            0
+        },
         input_cost,
         output_cost,
         total_cost: input_cost + output_cost,
         cost_currency: "USD".to_owned(),
         usage_estimated: rng.below(20) == 0,
-        cost_known: model_index % 31 != 0,
+        cost_known: !model_index.is_multiple_of(31),
         request_type: "chat".to_owned(),
         response_time_ms: 80 + rng.below(3000) + if ok { 0 } else { 30_000 },
         ttft_ms: ok.then(|| 40 + rng.below(800)),

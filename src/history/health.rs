@@ -36,7 +36,7 @@ impl Counters {
     pub fn failed(&self, what: &str, error: &super::HistoryError) {
         let errors = self.errors.fetch_add(1, Ordering::Relaxed) + 1;
         let message = format!("{what}: {error}");
-        if errors == 1 || errors % 100 == 0 {
+        if errors == 1 || errors.is_multiple_of(100) {
             tracing::error!(errors, "request history: {message}");
         }
         *self.last_error.lock().unwrap_or_else(|p| p.into_inner()) = Some(message);

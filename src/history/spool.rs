@@ -13,6 +13,10 @@
 //! closed segment once every line of it has been handed over and the next read shows it was
 //! stored.
 //!
+//! One process owns a spool: the writer holds an exclusive lock on `lock` in the folder for
+//! as long as it runs (released by the system if the process dies), and a second process on
+//! the same folder is refused. Two would delete each other's segments.
+//!
 //! What a crash leaves is imported at the next start: the writer opens a new segment after
 //! the last one left, and the reader starts from the oldest. Rows of a batch stored just
 //! before the crash are read again; both engines ignore a row whose id they already hold. A
@@ -126,6 +130,8 @@ fn segments(dir: &Path) -> std::io::Result<Vec<(u64, u64)>> {
 /// The writing end, owned by the writer thread.
 #[derive(Debug)]
 pub struct SpoolWriter {
+    /// Holds the folder's lock while open.
+    _lock: File,
     dir: PathBuf,
     shared: std::sync::Arc<SpoolShared>,
     max_bytes: u64,
@@ -143,6 +149,21 @@ impl SpoolWriter {
         shared: std::sync::Arc<SpoolShared>,
     ) -> std::io::Result<Self> {
         fs::create_dir_all(dir)?;
+        let lock = OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(dir.join("lock"))?;
+        if let Err(e) = lock.try_lock() {
+            let why = match e {
+                std::fs::TryLockError::WouldBlock => {
+                    "another process is using this spool (give each instance its own history.path)"
+                        .to_string()
+                }
+                std::fs::TryLockError::Error(e) => format!("cannot lock it: {e}"),
+            };
+            return Err(std::io::Error::new(std::io::ErrorKind::WouldBlock, why));
+        }
         let left = segments(dir)?;
         shared
             .bytes
@@ -151,6 +172,7 @@ impl SpoolWriter {
         let file = create_segment(dir, segment)?;
         shared.publish(segment, 0);
         Ok(Self {
+            _lock: lock,
             dir: dir.to_path_buf(),
             shared,
             max_bytes,

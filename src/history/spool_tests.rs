@@ -40,6 +40,7 @@ fn segment_names(dir: &Path) -> Vec<String> {
     let mut names: Vec<String> = fs::read_dir(dir)
         .expect("dir")
         .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+        .filter(|name| name.ends_with(".jsonl"))
         .collect();
     names.sort();
     names
@@ -196,6 +197,22 @@ fn a_line_that_does_not_parse_is_counted_and_the_rest_read() {
     let chunk = reader.next_chunk(10).expect("read").expect("a chunk");
     assert_eq!(ids(&chunk), ["req_a", "req_b"]);
     assert_eq!(chunk.unreadable, 1);
+}
+
+#[test]
+fn a_second_writer_on_the_same_folder_is_refused_until_the_first_closes() {
+    let dir = tempfile::tempdir().expect("dir");
+    let (first, _, _) = open(dir.path(), u64::MAX);
+    let second = SpoolWriter::open(dir.path(), u64::MAX, Arc::new(SpoolShared::default()));
+    let error = second.expect_err("refused");
+    assert!(
+        error
+            .to_string()
+            .contains("another process is using this spool"),
+        "{error}"
+    );
+    drop(first);
+    SpoolWriter::open(dir.path(), u64::MAX, Arc::new(SpoolShared::default())).expect("free again");
 }
 
 #[test]

@@ -136,7 +136,7 @@ impl HistoryWriter {
             sender.try_send(Message::Row(Box::new(record), details))
         {
             let dropped = self.counters.dropped.fetch_add(1, Ordering::Relaxed) + 1;
-            if dropped == 1 || dropped % 1000 == 0 {
+            if dropped == 1 || dropped.is_multiple_of(1000) {
                 tracing::warn!(dropped, "history queue full: row dropped");
             }
         }

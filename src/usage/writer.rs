@@ -194,7 +194,7 @@ impl UsageWriter {
     fn send_or_drop(&self, message: Message) {
         if self.queue.push(message, false).is_err() {
             let dropped = self.health.dropped.fetch_add(1, Ordering::Relaxed) + 1;
-            if dropped == 1 || dropped % 1000 == 0 {
+            if dropped == 1 || dropped.is_multiple_of(1000) {
                 tracing::warn!(
                     dropped,
                     "usage queue full: record dropped (the writer is behind the disk)"

@@ -253,8 +253,12 @@ async fn the_history_needs_the_admin_token_and_never_stores_a_secret() {
     // The spool's segment still holds the rows it handed to the database.
     let spool = g.dir.path().join("data/history.db.spool");
     let mut segments = 0;
-    for segment in std::fs::read_dir(&spool).expect("spool folder") {
-        let segment = std::fs::read(segment.expect("segment").path()).expect("segment file");
+    for entry in std::fs::read_dir(&spool).expect("spool folder") {
+        let path = entry.expect("entry").path();
+        if path.extension().is_none_or(|e| e != "jsonl") {
+            continue;
+        }
+        let segment = std::fs::read(&path).expect("segment file");
         assert!(
             memchr::memmem::find(&segment, b"my key is [REDACTED] keep it").is_some(),
             "the row is in the spool"
