@@ -131,15 +131,21 @@ impl HistoryStore for Refusing {
     }
 }
 
+/// A writer over SQLite that refuses its first `refusals` batches; and the SQLite underneath.
+fn refusing_writer(dir: &Path, refusals: usize) -> (Arc<SqliteStore>, Arc<HistoryWriter>) {
+    let inner = sqlite(dir);
+    let store = Arc::new(Refusing {
+        inner: inner.clone(),
+        refusals: AtomicUsize::new(refusals),
+    });
+    let writer = HistoryWriter::start(store, settings(dir)).expect("writer");
+    (inner, writer)
+}
+
 #[tokio::test]
 async fn a_refused_batch_waits_in_the_spool_and_is_stored_once_the_database_takes_it() {
     let dir = tempfile::tempdir().expect("dir");
-    let inner = sqlite(dir.path());
-    let store = Arc::new(Refusing {
-        inner: inner.clone(),
-        refusals: AtomicUsize::new(2),
-    });
-    let writer = HistoryWriter::start(store, settings(dir.path())).expect("writer");
+    let (inner, writer) = refusing_writer(dir.path(), 2);
     writer.submit(record("req_waits"), None);
     writer.flush().await;
     let health = writer.health();
@@ -228,12 +234,7 @@ async fn the_importer_runs_at_idle_priority_and_the_writer_does_not() {
 #[tokio::test]
 async fn shutdown_leaves_what_the_database_refuses_in_the_spool_for_the_next_start() {
     let dir = tempfile::tempdir().expect("dir");
-    let inner = sqlite(dir.path());
-    let refusing = Arc::new(Refusing {
-        inner: inner.clone(),
-        refusals: AtomicUsize::new(usize::MAX),
-    });
-    let writer = HistoryWriter::start(refusing, settings(dir.path())).expect("writer");
+    let (inner, writer) = refusing_writer(dir.path(), usize::MAX);
     writer.submit(record("req_kept"), None);
     writer.submit(record("req_kept_too"), None);
     let started = Instant::now();

@@ -184,12 +184,18 @@ async fn wait_stored(client: &reqwest::Client, base: &str, id: &str) -> Value {
     }
 }
 
-#[tokio::test]
-async fn postgres_down_fails_no_request_and_the_password_shows_nowhere() {
-    let mut pg = PostgresServer::start();
+/// A PostgreSQL server, a mock upstream, and a config folder for a gateway on both.
+async fn pg_and_config() -> (PostgresServer, MockUpstream, tempfile::TempDir) {
+    let pg = PostgresServer::start();
     let upstream = MockUpstream::start(&[]).await;
     let dir = tempfile::tempdir().expect("temp dir");
     write_config(dir.path(), &config(&pg, &upstream));
+    (pg, upstream, dir)
+}
+
+#[tokio::test]
+async fn postgres_down_fails_no_request_and_the_password_shows_nowhere() {
+    let (mut pg, _upstream, dir) = pg_and_config().await;
     let gateway = GatewayProcess::start(&dir.path().join("config"), None).await;
     let client = reqwest::Client::new();
     let base = gateway.base.clone();
@@ -256,10 +262,7 @@ async fn postgres_down_fails_no_request_and_the_password_shows_nowhere() {
 
 #[tokio::test]
 async fn a_call_made_while_postgres_is_down_survives_a_killed_gateway() {
-    let mut pg = PostgresServer::start();
-    let upstream = MockUpstream::start(&[]).await;
-    let dir = tempfile::tempdir().expect("temp dir");
-    write_config(dir.path(), &config(&pg, &upstream));
+    let (mut pg, _upstream, dir) = pg_and_config().await;
     let config_dir = dir.path().join("config");
     let gateway = GatewayProcess::start(&config_dir, None).await;
     let client = reqwest::Client::new();
