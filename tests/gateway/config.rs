@@ -257,6 +257,7 @@ routing:
     zero: [{ field: cost, weight: 0 }]
 discovery: { timeout_s: -5, concurrency: 0 }
 cost_control: { alert_threshold: 1.5, global_daily_budget: 0 }
+history: { spool_max_mb: 0 }
 "#;
         assert_eq!(
             errors_of(&write(jail.directory(), router)),
@@ -275,6 +276,7 @@ cost_control: { alert_threshold: 1.5, global_daily_budget: 0 }
                 "DIR/router_config.yaml: discovery.concurrency: must be at least 1",
                 "DIR/router_config.yaml: cost_control.global_daily_budget: must be a positive amount, got 0",
                 "DIR/router_config.yaml: cost_control.alert_threshold: must be in (0, 1], got 1.5",
+                "DIR/router_config.yaml: history.spool_max_mb: must be at least 1",
             ]
         );
         Ok(())
