@@ -135,6 +135,16 @@ struct Failing {
     wait: Duration,
 }
 
+impl Failing {
+    /// A batch refused now: tried again after [`RETRY_AFTER`].
+    fn now() -> Self {
+        Self {
+            since: Instant::now(),
+            wait: RETRY_AFTER,
+        }
+    }
+}
+
 fn run(
     store: &dyn HistoryStore,
     reader: &mut SpoolReader,
@@ -199,10 +209,7 @@ fn import_spooled(
             Ok(None) => return Pass::CaughtUp,
             Err(e) => {
                 counters.failed("cannot read the spool", &HistoryError::Io(e));
-                failing.get_or_insert_with(|| Failing {
-                    since: Instant::now(),
-                    wait: RETRY_AFTER,
-                });
+                failing.get_or_insert_with(Failing::now);
                 return Pass::Refused;
             }
         };
@@ -227,12 +234,7 @@ fn import_spooled(
             }
             Err(e) => {
                 counters.failed("cannot store rows", &e);
-                let since = failing
-                    .get_or_insert_with(|| Failing {
-                        since: Instant::now(),
-                        wait: RETRY_AFTER,
-                    })
-                    .since;
+                let since = failing.get_or_insert_with(Failing::now).since;
                 if since.elapsed() < GIVE_UP_AFTER {
                     return Pass::Refused;
                 }

@@ -198,7 +198,7 @@ impl SpoolWriter {
                 .and_then(|()| self.file.seek(SeekFrom::Start(self.length)).map(drop));
             if cut.is_err() {
                 // The segment ends with a torn line the reader will skip; go on in a new one.
-                let _ = self.next_segment();
+                let _ = self.close_segment();
             }
             return Err(AppendError::Io(e));
         }
@@ -209,7 +209,7 @@ impl SpoolWriter {
         self.shared.publish(self.segment, self.length);
         if self.length >= SEGMENT_BYTES {
             // A failure here leaves the full segment open; the next append tries again.
-            let _ = self.next_segment();
+            let _ = self.close_segment();
         }
         Ok(())
     }
@@ -221,10 +221,6 @@ impl SpoolWriter {
 
     /// Start a new segment, so that the reader deletes this one once read past.
     pub fn close_segment(&mut self) -> std::io::Result<()> {
-        self.next_segment()
-    }
-
-    fn next_segment(&mut self) -> std::io::Result<()> {
         let file = create_segment(&self.dir, self.segment + 1)?;
         self.segment += 1;
         self.file = file;

@@ -13,7 +13,8 @@
 //! work ([`Pacer`]), so it never holds a CPU for long, unless the writer is behind (a batch
 //! of [`BEHIND`] rows or more). [`HistoryWriter::flush`] wakes the thread at once and waits
 //! until everything queued before it has been through the importer (stored, or refused by
-//! the database and kept in the spool); shutdown flushes.
+//! the database and kept in the spool). Shutdown spools what is queued and gives the importer
+//! a bounded last pass ([`super::importer::LAST_PASS`]).
 
 use std::sync::atomic::Ordering;
 use std::sync::mpsc::{sync_channel, Receiver, RecvTimeoutError, SyncSender, TrySendError};
@@ -244,26 +245,28 @@ fn run(
             };
         }
         behind = rows >= BEHIND;
-        let appended = spool.append(&lines);
-        if matches!(appended, Err(AppendError::Full)) && !full {
-            tracing::warn!("request history: the spool is full (history.spool_max_mb): rows are dropped until the importer catches up");
-        }
-        full = matches!(appended, Err(AppendError::Full));
-        match appended {
-            Ok(()) => {}
-            Err(AppendError::Full) => {
+        match spool.append(&lines) {
+            Ok(()) => full = false,
+            Err(e) => {
                 counters.dropped.fetch_add(rows as u64, Ordering::Relaxed);
-            }
-            Err(AppendError::Io(e)) => {
-                counters.dropped.fetch_add(rows as u64, Ordering::Relaxed);
-                counters.failed("cannot write the spool", &super::HistoryError::Io(e));
+                match e {
+                    AppendError::Full if !full => {
+                        full = true;
+                        tracing::warn!("request history: the spool is full (history.spool_max_mb): rows are dropped until the importer catches up");
+                    }
+                    AppendError::Full => {}
+                    AppendError::Io(e) => {
+                        full = false;
+                        counters.failed("cannot write the spool", &super::HistoryError::Io(e));
+                    }
+                }
             }
         }
         lines.clear();
         let flushed = !flushes.is_empty();
         importer.flush(flushes.drain(..));
         // Let the next batch gather (a flush wakes the thread early). After a flush, go back
-        // to waiting on the queue at once: a test or a shutdown may be waiting for more.
+        // to waiting on the queue at once: a test may be waiting for more.
         if !flushed {
             std::thread::park_timeout(BATCH_WINDOW);
         }

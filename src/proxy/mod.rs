@@ -307,9 +307,7 @@ fn request_id(headers: &HeaderMap) -> String {
         None => {
             // Milliseconds since the epoch first, then 48 random bits: ids made later sort
             // later, so the history's index on them grows at one end instead of everywhere.
-            let now_ms = std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map_or(0, |d| d.as_millis() as u64);
+            let now_ms = crate::limits::now_ms();
             let random: u64 = rand::random();
             format!(
                 "req_{:012x}{:012x}",
@@ -345,9 +343,7 @@ mod tests {
             .bytes()
             .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase()));
 
-        let before_ms = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_millis() as u64);
+        let before_ms = crate::limits::now_ms();
         let first = request_id(&HeaderMap::new());
         std::thread::sleep(std::time::Duration::from_millis(2));
         let second = request_id(&HeaderMap::new());

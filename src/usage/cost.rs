@@ -97,16 +97,12 @@ pub fn decimal(cost: f64) -> String {
 /// than 9 places), where `{:.N}` decides.
 pub fn push_fixed(out: &mut String, value: f64, decimals: u32) {
     use std::fmt::Write;
-    if decimals > 9 {
-        let _ = write!(out, "{value:.prec$}", prec = decimals as usize);
-        return;
-    }
-    let unit = 10u64.pow(decimals);
+    let unit = 10u64.pow(decimals.min(9));
     let scaled = value.abs() * unit as f64;
     let fraction = scaled - scaled.floor();
     // The product is within half an ulp of the exact one: past that from .5, both round alike.
     let doubt = scaled * 4.0 * f64::EPSILON + 1e-9;
-    if !scaled.is_finite() || scaled >= 1e15 || (fraction - 0.5).abs() <= doubt {
+    if decimals > 9 || !scaled.is_finite() || scaled >= 1e15 || (fraction - 0.5).abs() <= doubt {
         let _ = write!(out, "{value:.prec$}", prec = decimals as usize);
         return;
     }

@@ -38,18 +38,10 @@ struct Run {
 }
 
 /// A temp dir with `config/` holding the test providers and `router_config` written as is
-/// (unlike `support::write_config`, which rewrites it: these tests assert its line numbers);
-/// the dir and the config folder's path.
+/// (these tests assert its line numbers); the dir and the config folder's path.
 fn config_dir_with(router_config: &str) -> (tempfile::TempDir, std::path::PathBuf) {
     let dir = tempfile::tempdir().expect("dir");
-    let config = dir.path().join("config");
-    std::fs::create_dir_all(&config).expect("config dir");
-    std::fs::write(
-        config.join("providers.yaml"),
-        crate::support::TEST_PROVIDERS,
-    )
-    .expect("providers");
-    std::fs::write(config.join("router_config.yaml"), router_config).expect("router config");
+    let config = crate::support::write_config_as_is(dir.path(), router_config);
     (dir, config)
 }
 

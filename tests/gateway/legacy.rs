@@ -393,14 +393,7 @@ routing:
 discovery: { enabled: maybe }
 colour: blue
 "#;
-        let config = jail.directory().join("config");
-        std::fs::create_dir_all(&config).expect("mkdir");
-        std::fs::write(
-            config.join("providers.yaml"),
-            crate::support::TEST_PROVIDERS,
-        )
-        .expect("p");
-        std::fs::write(config.join("router_config.yaml"), router).expect("r");
+        let config = crate::support::write_config_as_is(jail.directory(), router);
         let source = ConfigSource::new(&config);
         let errors: Vec<String> = load_config(&source)
             .expect_err("invalid")
@@ -435,14 +428,7 @@ fn default_model_and_prompt_rules_are_validated() {
     - { name: short, when: { max_prompt_tokens: 2000 }, model: "tag:free,<=14b" }
     - { when: { min_prompt_tokens: 2000 }, model: "tag:ctx>=128k" }
 "#;
-        let config = jail.directory().join("config");
-        std::fs::create_dir_all(&config).expect("mkdir");
-        std::fs::write(
-            config.join("providers.yaml"),
-            crate::support::TEST_PROVIDERS,
-        )
-        .expect("p");
-        std::fs::write(config.join("router_config.yaml"), router).expect("r");
+        let config = crate::support::write_config_as_is(jail.directory(), router);
         let loaded = load_config(&ConfigSource::new(&config)).expect("valid");
         let routing = &loaded.routing;
         assert_eq!(routing.default_model.as_deref(), Some("tag:free"));

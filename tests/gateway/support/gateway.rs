@@ -150,16 +150,20 @@ impl TestGateway {
     }
 }
 
-/// Write `config/providers.yaml` and `config/router_config.yaml` under `root`.
+/// Write `config/providers.yaml` and `config/router_config.yaml` under `root`, with cache,
+/// logs and history pointed into `root` ([`with_temp_paths`]).
 pub fn write_config(root: &Path, router_config: &str) {
+    write_config_as_is(root, &with_temp_paths(root, router_config));
+}
+
+/// Write `config/providers.yaml` (the test providers) and `router_config` exactly as given
+/// (for tests that assert its line numbers) under `root`; the config folder's path.
+pub fn write_config_as_is(root: &Path, router_config: &str) -> PathBuf {
     let config = root.join("config");
     std::fs::create_dir_all(&config).expect("config dir");
     std::fs::write(config.join("providers.yaml"), TEST_PROVIDERS).expect("providers.yaml");
-    std::fs::write(
-        config.join("router_config.yaml"),
-        with_temp_paths(root, router_config),
-    )
-    .expect("router_config.yaml");
+    std::fs::write(config.join("router_config.yaml"), router_config).expect("router_config.yaml");
+    config
 }
 
 /// Point cache and logs into `root` unless the config sets them.

@@ -14,7 +14,7 @@ pub mod redis;
 pub mod usage_log;
 
 pub use anthropic_mock::{AnthropicMock, AnthropicReply};
-pub use gateway::{write_config, TestGateway, TEST_PROVIDERS};
+pub use gateway::{write_config, write_config_as_is, TestGateway, TEST_PROVIDERS};
 pub use mock::{MockUpstream, Recorded, Reply, StreamEnd};
 pub mod catalog;
 
