@@ -179,7 +179,11 @@ pub fn route_text(plan: &RoutePlan) -> String {
 pub fn stored_body(body: &[u8], max_bytes: usize) -> String {
     let cut = body.len() > max_bytes;
     let kept = &body[..body.len().min(max_bytes)];
-    let decoded = String::from_utf8_lossy(kept);
+    // `from_utf8` checks ASCII a word at a time; the lossy decoder goes a character at a time.
+    let decoded = match std::str::from_utf8(kept) {
+        Ok(text) => std::borrow::Cow::Borrowed(text),
+        Err(_) => String::from_utf8_lossy(kept),
+    };
     let mut text: &str = &decoded;
     if cut {
         // A cut inside a multi-byte character leaves U+FFFD at the end: drop it.

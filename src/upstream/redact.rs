@@ -4,12 +4,12 @@
 //!
 //! Rules of [`redact_secrets`]: (1) the value after `Bearer`, and after a key word (`api_key`,
 //! `api-key`, `apikey`, `x-api-key`, `key`, `token`, `access_token`, `auth_token`, `secret`,
-//! `password`, `authorization`) followed by `:` or `=` (quotes allowed, as in JSON) becomes
-//! `[REDACTED]`; (2) any run of `[A-Za-z0-9_-]` that starts with a known key prefix (`sk-`,
-//! `sk_`, `sar-`, `gsk_`, `xai-`, `pplx-`, `nvapi-`, `ghp_`, `github_pat_`, `hf_`, `r8_`,
-//! `AIza`) and is at least 12 long, or that is at least 24 long, has a letter and a digit and a
-//! piece (between `-`/`_`) of 16 or more characters with a digit, becomes `[REDACTED]`. Model
-//! ids (short pieces) survive; UUIDs survive. [`redact`] also replaces the channel's own key
+//! `password`, `authorization`; any ASCII case) followed by `:` or `=` (quotes allowed, as in
+//! JSON) becomes `[REDACTED]`; (2) any run of `[A-Za-z0-9_-]` that starts with a known key
+//! prefix (`sk-`, `sk_`, `sar-`, `gsk_`, `xai-`, `pplx-`, `nvapi-`, `ghp_`, `github_pat_`,
+//! `hf_`, `r8_`, `AIza`) and is at least 12 long, or that is at least 24 long, has a letter and
+//! a digit and a piece (between `-`/`_`) of 16 or more characters with a digit, becomes
+//! `[REDACTED]`. Model ids (short pieces) survive; UUIDs survive. [`redact`] also replaces the channel's own key
 //! with `***`, whatever its shape.
 
 use std::borrow::Cow;
@@ -58,7 +58,9 @@ fn channel_key(channel: &Channel) -> Option<&str> {
     reason = "a literal pattern, compiled by the tests: it cannot fail at run time"
 )]
 static KEYWORD_VALUE: LazyLock<Regex> = LazyLock::new(|| {
-    let pattern = r#"(?i)(\bbearer\s+|\b(?:x-api-key|api[_-]?key|access[_-]?token|auth[_-]?token|token|key|secret|password|authorization)["']?\s*[:=]\s*["']?(?:(?:bearer|basic)\s+)?)[^\s"'&,;]+"#;
+    // Key words match in any ASCII case (not Unicode case: a Kelvin sign is not a `k`), so
+    // that [`may_hold_keyword_value`] finds every text this pattern can match.
+    let pattern = r#"(\b(?i-u:bearer)\s+|\b(?i-u:x-api-key|api[_-]?key|access[_-]?token|auth[_-]?token|token|key|secret|password|authorization)["']?\s*[:=]\s*["']?(?:(?i-u:bearer|basic)\s+)?)[^\s"'&,;]+"#;
     Regex::new(pattern).expect("the keyword pattern is a valid regex")
 });
 
@@ -81,9 +83,13 @@ const REDACTED: &str = "[REDACTED]";
 /// `text` with anything that looks like a credential replaced by `[REDACTED]` (rules in the
 /// module doc). Borrows when nothing was replaced.
 pub fn redact_secrets(text: &str) -> Cow<'_, str> {
-    let pass_one = KEYWORD_VALUE.replace_all(text, |caps: &regex::Captures<'_>| {
-        format!("{}{REDACTED}", caps.get(1).map_or("", |m| m.as_str()))
-    });
+    let pass_one = if may_hold_keyword_value(text) {
+        KEYWORD_VALUE.replace_all(text, |caps: &regex::Captures<'_>| {
+            format!("{}{REDACTED}", caps.get(1).map_or("", |m| m.as_str()))
+        })
+    } else {
+        Cow::Borrowed(text)
+    };
     let pass_two = redact_token_runs(&pass_one);
     match (pass_two, pass_one) {
         (Some(replaced), _) | (None, Cow::Owned(replaced)) => Cow::Owned(replaced),
@@ -96,7 +102,7 @@ pub fn redact_secrets(text: &str) -> Cow<'_, str> {
 /// through here, and a regex that found the runs (most of them JSON keys and ids, kept) cost
 /// a tenth of the history writer's time.
 fn redact_token_runs(text: &str) -> Option<String> {
-    let is_token = |b: u8| b.is_ascii_alphanumeric() || b == b'_' || b == b'-';
+    let is_token = |b: u8| TOKEN_BYTE[usize::from(b)];
     let bytes = text.as_bytes();
     let mut redacted: Option<String> = None;
     let mut copied = 0;
@@ -125,6 +131,50 @@ fn redact_token_runs(text: &str) -> Option<String> {
     })
 }
 
+/// Whether [`KEYWORD_VALUE`] can match in `text`: `bearer` followed by a space, or a `:` or
+/// `=` with a key word before it (after an optional quote and spaces; `key` and `token` also
+/// end `api_key`, `access_token` and the like). Bytes past ASCII count as spaces here, as
+/// Unicode spaces would there. Two SIMD byte searches; most bodies have no such place, and
+/// the regex, which reads every byte, is skipped.
+fn may_hold_keyword_value(text: &str) -> bool {
+    const ENDINGS: [&[u8]; 5] = [b"key", b"token", b"secret", b"password", b"authorization"];
+    let bytes = text.as_bytes();
+    let spacing = |b: u8| b.is_ascii_whitespace() || !b.is_ascii();
+    let bearer = memchr::memchr2_iter(b'b', b'B', bytes).any(|at| {
+        bytes
+            .get(at..at + 6)
+            .is_some_and(|word| word.eq_ignore_ascii_case(b"bearer"))
+            && bytes.get(at + 6).is_some_and(|&b| spacing(b))
+    });
+    bearer
+        || memchr::memchr2_iter(b':', b'=', bytes).any(|at| {
+            let mut end = at;
+            while end > 0 && spacing(bytes[end - 1]) {
+                end -= 1;
+            }
+            if end > 0 && matches!(bytes[end - 1], b'"' | b'\'') {
+                end -= 1;
+            }
+            let before = &bytes[..end];
+            ENDINGS.iter().any(|word| {
+                before.len() >= word.len()
+                    && before[before.len() - word.len()..].eq_ignore_ascii_case(word)
+            })
+        })
+}
+
+/// The bytes of a token run (rule 2): `[A-Za-z0-9_-]`.
+const TOKEN_BYTE: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        let c = b as u8;
+        table[b] = c.is_ascii_alphanumeric() || c == b'_' || c == b'-';
+        b += 1;
+    }
+    table
+};
+
 fn looks_like_secret(run: &str) -> bool {
     if KEY_PREFIXES.iter().any(|p| run.starts_with(p)) {
         return true;
@@ -140,6 +190,75 @@ fn looks_like_secret(run: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_key_word_scan_finds_every_text_the_pattern_matches() {
+        // Texts built from pieces that come close to rule (1) in every way: any case, quotes,
+        // Unicode spaces, words that only start like a key word.
+        let pieces = [
+            "key",
+            "KEY",
+            "Api_Key",
+            "x-api-key",
+            "token",
+            "ToKeN",
+            "tokens",
+            "secret",
+            "PASSWORD",
+            "authorization",
+            "bearer",
+            "Bearer",
+            "keyword",
+            "\"",
+            "'",
+            ":",
+            "=",
+            " ",
+            "\u{a0}",
+            "\u{2003}",
+            "\t",
+            "\n",
+            "abc123",
+            "sk-x",
+            "é",
+            "量",
+            ",",
+            "Basic ",
+        ];
+        let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
+        let mut matched = 0;
+        for _ in 0..20_000 {
+            let mut text = String::new();
+            for _ in 0..6 {
+                seed = seed
+                    .wrapping_mul(6_364_136_223_846_793_005)
+                    .wrapping_add(1_442_695_040_888_963_407);
+                text.push_str(pieces[(seed >> 33) as usize % pieces.len()]);
+            }
+            if KEYWORD_VALUE.is_match(&text) {
+                matched += 1;
+                assert!(may_hold_keyword_value(&text), "{text:?}");
+            }
+        }
+        // The texts reach the pattern often enough for the check to mean something.
+        assert!(matched > 1_000, "{matched}");
+        for text in [
+            "Bearer\u{a0}abc",
+            "\"api_key\" \u{2003}: \"v\"",
+            "TOKEN=x",
+            "password\t=\tx",
+        ] {
+            assert!(KEYWORD_VALUE.is_match(text), "{text:?}");
+            assert!(may_hold_keyword_value(text), "{text:?}");
+        }
+        for text in [
+            r#"{"usage":{"prompt_tokens":9,"total_tokens":21}}"#,
+            "a keyword: b",
+            "bearer",
+        ] {
+            assert!(!may_hold_keyword_value(text), "{text:?}");
+        }
+    }
 
     #[test]
     fn redaction_rules() {
