@@ -74,28 +74,30 @@ pub struct BodyPolicy {
 }
 
 impl HistoryRow {
-    /// The row of a finished record. Bodies are redacted and cut per `policy`.
-    pub fn build(record: &UsageRecord, details: Option<&CallDetails>, policy: BodyPolicy) -> Self {
-        let body = |b: Option<&bytes::Bytes>| {
+    /// The row of a finished record. Bodies are redacted and cut per `policy`. Takes the
+    /// record and the details by value: their strings move into the row, not copied.
+    pub fn build(record: UsageRecord, details: Option<CallDetails>, policy: BodyPolicy) -> Self {
+        let body = |b: Option<bytes::Bytes>| {
             b.filter(|_| policy.capture)
-                .map(|b| stored_body(b, policy.max_bytes))
+                .map(|b| stored_body(&b, policy.max_bytes))
         };
         let time_ms = chrono::DateTime::parse_from_rfc3339(&record.timestamp)
             .map(|t| t.timestamp_millis())
             .unwrap_or_else(|_| chrono::Utc::now().timestamp_millis());
+        let details = details.unwrap_or_default();
         Self {
-            id: record.request_id.clone(),
-            timestamp: record.timestamp.clone(),
+            id: record.request_id,
+            timestamp: record.timestamp,
             time_ms,
-            request_format: record.request_type.clone(),
-            app: details.and_then(|d| d.client_app.clone()),
-            key_name: details.and_then(|d| d.key_name.clone()),
-            query: record.query.clone(),
-            strategy: record.strategy.clone(),
-            model: record.model.clone(),
-            channel_id: record.channel_id.clone(),
-            channel_name: record.channel_name.clone(),
-            provider: record.provider.clone(),
+            request_format: record.request_type,
+            app: details.client_app,
+            key_name: details.key_name,
+            query: record.query,
+            strategy: record.strategy,
+            model: record.model,
+            channel_id: record.channel_id,
+            channel_name: record.channel_name,
+            provider: record.provider,
             status: status_word(record.status).to_string(),
             http_status: record.http_status,
             stream: record.stream,
@@ -107,16 +109,16 @@ impl HistoryRow {
             input_cost: record.input_cost,
             output_cost: record.output_cost,
             total_cost: record.total_cost,
-            cost_currency: record.cost_currency.clone(),
+            cost_currency: record.cost_currency,
             cost_known: record.cost_known,
             usage_estimated: record.usage_estimated,
             latency_ms: record.response_time_ms,
             ttft_ms: record.ttft_ms,
-            error: record.error_message.clone(),
-            attempts: details.map(|d| d.attempts.clone()).unwrap_or_default(),
-            route: details.and_then(|d| d.route.as_ref()).map(route_text),
-            request_body: body(details.and_then(|d| d.request_body.as_ref())),
-            response_body: body(details.and_then(|d| d.response_body.as_ref())),
+            error: record.error_message,
+            attempts: details.attempts,
+            route: details.route.as_ref().map(route_text),
+            request_body: body(details.request_body),
+            response_body: body(details.response_body),
         }
     }
 
@@ -230,7 +232,7 @@ mod tests {
             capture: false,
             max_bytes: 10,
         };
-        let row = HistoryRow::build(&record, Some(&details), off);
+        let row = HistoryRow::build(record, Some(details), off);
         assert_eq!(row.request_body, None);
         assert_eq!(row.app.as_deref(), Some("my-app"));
         assert_eq!(row.status, "error");

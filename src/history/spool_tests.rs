@@ -14,7 +14,7 @@ fn row(id: &str) -> HistoryRow {
         capture: true,
         max_bytes: 1024,
     };
-    HistoryRow::build(&record, None, policy)
+    HistoryRow::build(record, None, policy)
 }
 
 fn lines(ids: &[&str]) -> Vec<u8> {

@@ -31,9 +31,10 @@ use super::spool::{push_entry, AppendError, SpoolReader, SpoolShared, SpoolWrite
 use super::{CallDetails, HistoryStore};
 use crate::usage::record::UsageRecord;
 
-/// How long the writer lets rows gather after storing a batch. At 40,000 calls a second a
-/// window queues 4,000 rows, within the queue's capacity.
-pub const BATCH_WINDOW: Duration = Duration::from_millis(100);
+/// How long the writer lets rows gather after spooling a batch. At 40,000 calls a second a
+/// window queues 400 rows. (Against 100 ms: 12% less of the writer's CPU per row at 64
+/// connections, in two pairs of profiles; smaller writes, and bodies freed sooner.)
+pub const BATCH_WINDOW: Duration = Duration::from_millis(10);
 /// After this long without a call, a spool segment whose rows are all stored is closed (and
 /// then deleted by the importer).
 const SPOOL_IDLE: Duration = Duration::from_secs(60);
@@ -224,9 +225,10 @@ fn run(
         while let Some(message) = next {
             match message {
                 Message::Row(record, details) => {
-                    let row = HistoryRow::build(&record, details.as_deref(), settings.bodies);
-                    let record = keeps_records.then_some(&*record);
-                    match push_entry(&mut lines, &row, record) {
+                    // The Postgres store keeps the usage record too: only then is it copied.
+                    let kept = keeps_records.then(|| (*record).clone());
+                    let row = HistoryRow::build(*record, details.map(|d| *d), settings.bodies);
+                    match push_entry(&mut lines, &row, kept.as_ref()) {
                         Ok(()) => rows += 1,
                         Err(e) => {
                             counters.dropped.fetch_add(1, Ordering::Relaxed);

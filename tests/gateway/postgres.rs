@@ -327,7 +327,7 @@ fn record(id: &str, timestamp: &str, status: CallStatus, key: Option<&str>) -> U
 
 fn row_of(record: &UsageRecord, body: &str) -> HistoryRow {
     let mut row = HistoryRow::build(
-        record,
+        record.clone(),
         None,
         smart_ai_router::history::row::BodyPolicy {
             capture: true,

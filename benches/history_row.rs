@@ -1,0 +1,104 @@
+//! The history writer's work per call, without the write to disk: a row built from a finished
+//! usage record and its call details (bodies redacted and cut, the route formatted) and
+//! appended to the spool's buffer as one JSON line, as `history::writer` does. The call is the
+//! one the load harness sends (a 200-byte chat request) with the mock upstream's answer; a
+//! second case carries a 16 KB prompt, and a third a prompt with a key in it (the redaction's
+//! slow path).
+
+use std::hint::black_box;
+use std::sync::Arc;
+
+use bytes::Bytes;
+use criterion::{criterion_group, criterion_main, Criterion};
+use smart_ai_router::history::row::{BodyPolicy, HistoryRow};
+use smart_ai_router::history::spool::push_entry;
+use smart_ai_router::usage::details::{AttemptLog, CallDetails, RouteCandidate, RoutePlan};
+use smart_ai_router::usage::record::UsageRecord;
+
+const REQUEST: &str = r#"{"model":"mock-model","messages":[{"role":"system","content":"You are a helpful assistant."},{"role":"user","content":"Say hello in one short sentence, please."}],"max_tokens":32}"#;
+const ANSWER: &str = r#"{"id":"chatcmpl-mock1796461902","created":1796461902,"model":"mock-model","system_fingerprint":"fp_mock","object":"chat.completion","choices":[{"index":0,"message":{"role":"assistant","content":"Hello! I am a mock model, happy to help.","refusal":null},"logprobs":null,"finish_reason":"stop"}],"usage":{"cost":0.0000114,"prompt_tokens":28,"completion_tokens":12,"total_tokens":40,"prompt_tokens_details":{"cached_tokens":0,"audio_tokens":0},"completion_tokens_details":{"reasoning_tokens":0,"audio_tokens":0,"accepted_prediction_tokens":0,"rejected_prediction_tokens":0}}}"#;
+
+fn record() -> UsageRecord {
+    UsageRecord {
+        timestamp: "2026-12-05T09:11:42.046Z".into(),
+        request_id: "req_01a2457938de51a2db56bbca".into(),
+        query: "mock-model".into(),
+        model: "mock-model".into(),
+        channel_id: "mock".into(),
+        channel_name: "mock".into(),
+        provider: "mock".into(),
+        strategy: "cost_first".into(),
+        http_status: 200,
+        input_tokens: 28,
+        output_tokens: 12,
+        total_tokens: 40,
+        input_cost: 4.2e-6,
+        output_cost: 7.2e-6,
+        total_cost: 1.14e-5,
+        cost_currency: "USD".into(),
+        cost_known: true,
+        request_type: "chat".into(),
+        ..UsageRecord::default()
+    }
+}
+
+fn details(request: &str) -> CallDetails {
+    CallDetails {
+        client_app: Some("wrk".into()),
+        key_name: None,
+        request_body: Some(Bytes::copy_from_slice(request.as_bytes())),
+        response_body: Some(Bytes::from_static(ANSWER.as_bytes())),
+        attempts: vec![AttemptLog {
+            channel: "mock".into(),
+            model: "mock-model".into(),
+            http_status: Some(200),
+            error_class: "success".into(),
+            duration_ms: 0,
+            message: None,
+        }],
+        route: Some(RoutePlan {
+            top: vec![RouteCandidate {
+                candidate: Arc::from("mock/mock-model"),
+                score: 0.66,
+                sub_scores: [0.9, 0.5, 0.5, 0.5, 0.5, 0.5, 0.0, 0.0],
+            }],
+            ranked: 1,
+        }),
+    }
+}
+
+fn bench(c: &mut Criterion) {
+    let policy = BodyPolicy {
+        capture: true,
+        max_bytes: 65_536,
+    };
+    let long_prompt = REQUEST.replace(
+        "Say hello in one short sentence, please.",
+        &"Summarise the quarterly report in plain words, section by section. ".repeat(240),
+    );
+    let with_key = REQUEST.replace(
+        "Say hello in one short sentence, please.",
+        "My key is api_key: sk-proj-abcdEFGH1234ijklMNOP, why is it refused?",
+    );
+    let mut group = c.benchmark_group("history_row");
+    for (name, request) in [
+        ("bench_call", REQUEST.to_string()),
+        ("prompt_16k", long_prompt),
+        ("prompt_with_a_key", with_key),
+    ] {
+        let (record, details) = (record(), details(&request));
+        let mut lines = Vec::with_capacity(64 * 1024);
+        group.bench_function(name, |b| {
+            b.iter(|| {
+                lines.clear();
+                let row = HistoryRow::build(record.clone(), Some(details.clone()), policy);
+                push_entry(&mut lines, &row, None).ok();
+                black_box(lines.len())
+            })
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);
