@@ -209,46 +209,12 @@ mod tests {
     fn the_key_word_scan_finds_every_text_the_pattern_matches() {
         // Texts built from pieces that come close to rule (1) in every way: any case, quotes,
         // Unicode spaces, words that only start like a key word.
-        let pieces = [
-            "key",
-            "KEY",
-            "Api_Key",
-            "x-api-key",
-            "token",
-            "ToKeN",
-            "tokens",
-            "secret",
-            "PASSWORD",
-            "authorization",
-            "bearer",
-            "Bearer",
-            "keyword",
-            "\"",
-            "'",
-            ":",
-            "=",
-            " ",
-            "\u{a0}",
-            "\u{2003}",
-            "\t",
-            "\n",
-            "abc123",
-            "sk-x",
-            "é",
-            "量",
-            ",",
-            "Basic ",
-        ];
-        let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
+        let pieces: Vec<&str> = "key|KEY|Api_Key|x-api-key|token|ToKeN|tokens|secret|PASSWORD|\
+            authorization|bearer|Bearer|keyword|\"|'|:|=| |\u{a0}|\u{2003}|\t|\n|abc123|sk-x|é|量|,|Basic "
+            .split('|')
+            .collect();
         let mut matched = 0;
-        for _ in 0..20_000 {
-            let mut text = String::new();
-            for _ in 0..6 {
-                seed = seed
-                    .wrapping_mul(6_364_136_223_846_793_005)
-                    .wrapping_add(1_442_695_040_888_963_407);
-                text.push_str(pieces[(seed >> 33) as usize % pieces.len()]);
-            }
+        for text in generated_texts(&pieces, 6, 0x9e37_79b9_7f4a_7c15) {
             if KEYWORD_VALUE.is_match(&text) {
                 matched += 1;
                 assert!(may_hold_keyword_value(&text), "{text:?}");
@@ -272,6 +238,25 @@ mod tests {
         ] {
             assert!(!may_hold_keyword_value(text), "{text:?}");
         }
+    }
+
+    /// 20,000 texts of `per_text` pieces each, picked by a fixed-seed linear congruential
+    /// generator (the same texts every run).
+    fn generated_texts<'a>(
+        pieces: &'a [&'a str],
+        per_text: usize,
+        mut seed: u64,
+    ) -> impl Iterator<Item = String> + 'a {
+        (0..20_000).map(move |_| {
+            let mut text = String::new();
+            for _ in 0..per_text {
+                seed = seed
+                    .wrapping_mul(6_364_136_223_846_793_005)
+                    .wrapping_add(1_442_695_040_888_963_407);
+                text.push_str(pieces[(seed >> 33) as usize % pieces.len()]);
+            }
+            text
+        })
     }
 
     /// Rule (2) the plain way: every run, byte by byte.
@@ -300,35 +285,12 @@ mod tests {
 
     #[test]
     fn the_skipping_token_scan_finds_what_a_byte_by_byte_scan_finds() {
-        let pieces = [
-            "sk-",
-            "abcdefgh",
-            "1234",
-            "ABCDEFGHIJKL",
-            "_",
-            "-",
-            " ",
-            "\"",
-            ":",
-            ".",
-            "é",
-            "量",
-            "AIza",
-            "x",
-            "9f86d081884c7d659a2feaa0",
-            "hello",
-            "\n",
-        ];
-        let mut seed: u64 = 0x2545_f491_4f6c_dd1d;
+        let pieces: Vec<&str> =
+            "sk-|abcdefgh|1234|ABCDEFGHIJKL|_|-| |\"|:|.|é|量|AIza|x|9f86d081884c7d659a2feaa0|hello|\n"
+                .split('|')
+                .collect();
         let mut redacted = 0;
-        for _ in 0..20_000 {
-            let mut text = String::new();
-            for _ in 0..12 {
-                seed = seed
-                    .wrapping_mul(6_364_136_223_846_793_005)
-                    .wrapping_add(1_442_695_040_888_963_407);
-                text.push_str(pieces[(seed >> 33) as usize % pieces.len()]);
-            }
+        for text in generated_texts(&pieces, 12, 0x2545_f491_4f6c_dd1d) {
             let want = token_runs_one_byte_at_a_time(&text);
             redacted += usize::from(want.is_some());
             assert_eq!(redact_token_runs(&text), want, "{text:?}");
