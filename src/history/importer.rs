@@ -180,38 +180,34 @@ fn run(
             (Pass::Refused, Some(f)) => {
                 // The whole wait: the writer wakes this thread after every batch, and a
                 // flush waits for the next pass, at the end of it.
-                let until = Instant::now() + f.wait;
-                while !control.closing.load(Ordering::SeqCst) {
-                    let left = until.saturating_duration_since(Instant::now());
-                    if left.is_zero() {
-                        break;
-                    }
-                    std::thread::park_timeout(left);
-                }
+                wait(f.wait, || control.closing.load(Ordering::SeqCst));
                 f.wait = (f.wait * 2).min(RETRY_MAX);
             }
             _ => {
                 std::thread::park_timeout(RETENTION_EVERY);
-                gather(control);
+                // Woken by rows: let more of them gather before the next pass, unless a flush
+                // or shutdown is waiting. Each transaction leaves a new full-text segment to
+                // merge, so a pass per writer batch (every 10 ms under load) would index each
+                // row more often.
+                wait(GATHER, || {
+                    control.closing.load(Ordering::SeqCst)
+                        || !control
+                            .flushes
+                            .lock()
+                            .unwrap_or_else(|p| p.into_inner())
+                            .is_empty()
+                });
             }
         }
     }
 }
 
-/// Woken by rows: let more of them gather for [`GATHER`] before the next pass, unless a flush
-/// or shutdown is waiting. Each transaction leaves a new full-text segment to merge, so a
-/// pass per writer batch (every 10 ms under load) would index each row more often.
-fn gather(control: &ImportControl) {
-    let until = Instant::now() + GATHER;
+/// Park for `length`, through wake-ups, unless `cut_short` says otherwise at one of them.
+fn wait(length: Duration, cut_short: impl Fn() -> bool) {
+    let until = Instant::now() + length;
     loop {
-        let hurried = control.closing.load(Ordering::SeqCst)
-            || !control
-                .flushes
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .is_empty();
         let left = until.saturating_duration_since(Instant::now());
-        if hurried || left.is_zero() {
+        if left.is_zero() || cut_short() {
             return;
         }
         std::thread::park_timeout(left);

@@ -72,6 +72,24 @@ async fn rows_go_through_the_spool_into_the_database_and_leave_it_empty() {
 }
 
 #[tokio::test]
+async fn rows_are_stored_without_a_flush() {
+    // The writer's window and the importer's gathering end on their own: nothing waits for a
+    // flush (or for the hourly retention pass) to store what was spooled.
+    let dir = tempfile::tempdir().expect("dir");
+    let store = sqlite(dir.path());
+    let writer = HistoryWriter::start(store.clone(), settings(dir.path())).expect("writer");
+    for round in 0..2 {
+        for n in 0..3 {
+            writer.submit(record(&format!("req_{round}_{n}")), None);
+        }
+        let stored = 3 * (round + 1);
+        wait_until("the rows are stored", || writer.health().stored == stored).await;
+    }
+    assert!(store.get("req_1_2").expect("read").is_some());
+    writer.shutdown().await;
+}
+
+#[tokio::test]
 async fn rows_a_killed_run_left_in_the_spool_are_stored_at_the_next_start() {
     let dir = tempfile::tempdir().expect("dir");
     let settings = settings(dir.path());
