@@ -43,6 +43,13 @@ fn sqlite(dir: &Path) -> Arc<SqliteStore> {
     Arc::new(SqliteStore::open(&dir.join("history.db")).expect("database"))
 }
 
+/// A writer over a new SQLite database in `dir`.
+fn started(dir: &Path) -> (Arc<SqliteStore>, Arc<HistoryWriter>) {
+    let store = sqlite(dir);
+    let writer = HistoryWriter::start(store.clone(), settings(dir)).expect("writer");
+    (store, writer)
+}
+
 async fn wait_until(what: &str, mut done: impl FnMut() -> bool) {
     let deadline = Instant::now() + Duration::from_secs(30);
     while !done() {
@@ -54,8 +61,7 @@ async fn wait_until(what: &str, mut done: impl FnMut() -> bool) {
 #[tokio::test]
 async fn rows_go_through_the_spool_into_the_database_and_leave_it_empty() {
     let dir = tempfile::tempdir().expect("dir");
-    let store = sqlite(dir.path());
-    let writer = HistoryWriter::start(store.clone(), settings(dir.path())).expect("writer");
+    let (store, writer) = started(dir.path());
     for n in 0..3 {
         writer.submit(record(&format!("req_{n}")), None);
     }
@@ -76,8 +82,7 @@ async fn rows_are_stored_without_a_flush() {
     // The writer's window and the importer's gathering end on their own: nothing waits for a
     // flush (or for the hourly retention pass) to store what was spooled.
     let dir = tempfile::tempdir().expect("dir");
-    let store = sqlite(dir.path());
-    let writer = HistoryWriter::start(store.clone(), settings(dir.path())).expect("writer");
+    let (store, writer) = started(dir.path());
     for round in 0..2 {
         for n in 0..3 {
             writer.submit(record(&format!("req_{round}_{n}")), None);
