@@ -1,6 +1,6 @@
 //! The history writer's work per call, without the write to disk: a row built from a finished
 //! usage record and its call details (bodies redacted and cut, the route formatted) and
-//! appended to the spool's buffer as one JSON line, as `history::writer` does. The call is the
+//! appended to the spool's buffer as one framed entry, as `history::writer` does. The call is the
 //! one the load harness sends (a 200-byte chat request) with the mock upstream's answer; a
 //! second case carries a 16 KB prompt, and a third a prompt with a key in it (the redaction's
 //! slow path).
@@ -92,7 +92,7 @@ fn bench(c: &mut Criterion) {
             b.iter(|| {
                 lines.clear();
                 let row = HistoryRow::build(record.clone(), Some(details.clone()), policy);
-                push_entry(&mut lines, &row, None).ok();
+                push_entry(&mut lines, row, None).ok();
                 black_box(lines.len())
             })
         });

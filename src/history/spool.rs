@@ -2,16 +2,20 @@
 //! rows as calls finish, and the importer thread, which stores them in the database at idle
 //! priority ([`super::importer`]).
 //!
-//! Owns the files and their order. A spool is a folder of segments, `NNNNNNNNNNNN.jsonl`
-//! (twelve digits, in the order written), each a run of JSON lines, one [`SpoolEntry`] per
-//! line: the row, already redacted and cut (a spool holds nothing the database would not),
-//! and the usage record for an engine that keeps records. The writer appends whole batches
-//! with one write and publishes the new end ([`SpoolShared`]); the reader never reads past a
-//! published end, so it never sees half a batch. A segment grows to [`SEGMENT_BYTES`], then
-//! the writer starts the next one (or sooner: a writer that has been idle for a minute with
-//! every row stored closes its segment, so stored rows do not linger); the reader deletes a
-//! closed segment once every line of it has been handed over and the next read shows it was
-//! stored.
+//! Owns the files, their order and the entry format. A spool is a folder of segments,
+//! `NNNNNNNNNNNN.spool` (twelve digits, in the order written), each a run of framed entries,
+//! one [`SpoolEntry`] each: the row, already redacted and cut (a spool holds nothing the
+//! database would not), and the usage record for an engine that keeps records. A frame is a
+//! tag byte, three lengths and three parts ([`push_entry`]): the row's fields and the record as
+//! JSON, then the request and response bodies as they are, so the bodies (most of an entry)
+//! are neither escaped by the writer nor unescaped by the importer. The writer appends whole
+//! batches with one write and publishes the new end ([`SpoolShared`]); the reader never reads
+//! past a published end, so it never sees half a batch. A segment grows to [`SEGMENT_BYTES`],
+//! then the writer starts the next one (or sooner: a writer that has been idle for a minute
+//! with every row stored closes its segment, so stored rows do not linger); the reader deletes
+//! a closed segment once every entry of it has been handed over and the next read shows it
+//! was stored. Segments an earlier version wrote as JSON lines (`NNNNNNNNNNNN.jsonl`, one
+//! [`SpoolEntry`] per line) are read as well.
 //!
 //! One process owns a spool: the writer holds an exclusive lock on `lock` in the folder for
 //! as long as it runs (released by the system if the process dies), and a second process on
@@ -19,8 +23,9 @@
 //!
 //! What a crash leaves is imported at the next start: the writer opens a new segment after
 //! the last one left, and the reader starts from the oldest. Rows of a batch stored just
-//! before the crash are read again; both engines ignore a row whose id they already hold. A
-//! line that does not parse (a torn write) is skipped and counted.
+//! before the crash are read again; both engines ignore a row whose id they already hold. An
+//! entry cut short at the end of a segment (a torn write) is skipped and counted, and so is
+//! one that does not parse.
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{Read, Seek, SeekFrom, Write};
@@ -35,7 +40,7 @@ use crate::usage::record::UsageRecord;
 
 /// A segment is closed once it holds this many bytes (the batch that crosses it included).
 pub const SEGMENT_BYTES: u64 = 8 << 20;
-/// Bytes read from a segment at a time (more when a single line is longer).
+/// Bytes read from a segment at a time (more when a single entry is longer).
 const READ_BYTES: usize = 1 << 20;
 
 /// One spooled call, as the importer reads it back.
@@ -55,19 +60,150 @@ struct EntryRef<'a> {
     record: Option<&'a UsageRecord>,
 }
 
-/// Append one entry, as a JSON line, to `buffer`.
+/// The first byte of a frame: never the first byte of a JSON line (`{`), nor of any UTF-8
+/// text, so a segment of JSON lines reads too.
+const FRAME_TAG: u8 = 0xF1;
+/// Tag, then the lengths of the JSON part, the request body and the response body.
+const FRAME_HEADER: usize = 13;
+/// The length of a body the row does not have.
+const ABSENT: u32 = u32::MAX;
+
+/// Append one entry, framed, to `buffer`: [`FRAME_TAG`]; the lengths of the three parts
+/// (`u32`, little-endian; a body the row lacks is [`ABSENT`]); the row without its bodies and
+/// `record`, as JSON; the request body; the response body. On an error nothing is appended.
 pub fn push_entry(
     buffer: &mut Vec<u8>,
-    row: &HistoryRow,
+    mut row: HistoryRow,
     record: Option<&UsageRecord>,
-) -> Result<(), serde_json::Error> {
+) -> std::io::Result<()> {
     let start = buffer.len();
-    if let Err(e) = serde_json::to_writer(&mut *buffer, &EntryRef { row, record }) {
+    let request = row.request_body.take();
+    let response = row.response_body.take();
+    buffer.push(FRAME_TAG);
+    buffer.extend_from_slice(&[0; FRAME_HEADER - 1]);
+    let framed = serde_json::to_writer(&mut *buffer, &EntryRef { row: &row, record })
+        .map_err(std::io::Error::other)
+        .and_then(|()| {
+            let lengths = [
+                part_length(Some(buffer.len() - start - FRAME_HEADER))?,
+                part_length(request.as_ref().map(String::len))?,
+                part_length(response.as_ref().map(String::len))?,
+            ];
+            for (n, length) in lengths.iter().enumerate() {
+                let at = start + 1 + 4 * n;
+                buffer[at..at + 4].copy_from_slice(&length.to_le_bytes());
+            }
+            Ok(())
+        });
+    if let Err(e) = framed {
         buffer.truncate(start);
         return Err(e);
     }
-    buffer.push(b'\n');
+    for body in [request, response].into_iter().flatten() {
+        buffer.extend_from_slice(body.as_bytes());
+    }
     Ok(())
+}
+
+fn part_length(length: Option<usize>) -> std::io::Result<u32> {
+    match length {
+        None => Ok(ABSENT),
+        Some(n) => u32::try_from(n)
+            .ok()
+            .filter(|&n| n != ABSENT)
+            .ok_or_else(|| {
+                std::io::Error::new(std::io::ErrorKind::InvalidData, "entry too large to spool")
+            }),
+    }
+}
+
+/// How much of `bytes` the entry at its start takes.
+#[derive(Debug, PartialEq)]
+enum Measured {
+    /// The whole entry is there, this many bytes.
+    Whole(usize),
+    /// It is not whole; when known, its full length.
+    Partial(Option<u64>),
+}
+
+/// A frame's header: the lengths of its parts.
+struct Frame {
+    json: u32,
+    request: Option<u32>,
+    response: Option<u32>,
+}
+
+impl Frame {
+    /// The header at the start of `bytes`, if it is whole.
+    fn read(bytes: &[u8]) -> Option<Self> {
+        let header = bytes.get(1..FRAME_HEADER)?;
+        let length = |n: usize| {
+            let mut le = [0; 4];
+            le.copy_from_slice(&header[4 * n..4 * n + 4]);
+            u32::from_le_bytes(le)
+        };
+        let body = |n: usize| Some(length(n)).filter(|&l| l != ABSENT);
+        Some(Self {
+            json: length(0),
+            request: body(1),
+            response: body(2),
+        })
+    }
+
+    /// The whole frame's length, header included.
+    fn length(&self) -> u64 {
+        [Some(self.json), self.request, self.response]
+            .into_iter()
+            .flatten()
+            .map(u64::from)
+            .sum::<u64>()
+            + FRAME_HEADER as u64
+    }
+}
+
+/// Measure the entry at the start of `bytes`: a frame, or a JSON line to its newline.
+fn measure(bytes: &[u8]) -> Measured {
+    if bytes.first() != Some(&FRAME_TAG) {
+        return match memchr::memchr(b'\n', bytes) {
+            Some(end) => Measured::Whole(end + 1),
+            None => Measured::Partial(None),
+        };
+    }
+    let Some(frame) = Frame::read(bytes) else {
+        return Measured::Partial(None);
+    };
+    let total = frame.length();
+    match usize::try_from(total) {
+        Ok(total) if total <= bytes.len() => Measured::Whole(total),
+        _ => Measured::Partial(Some(total)),
+    }
+}
+
+/// Decode one whole entry (as [`measure`] cut it); `None` if it does not parse.
+fn decode(entry: &[u8]) -> Option<SpoolEntry> {
+    let Some(frame) = Frame::read(entry).filter(|_| entry.first() == Some(&FRAME_TAG)) else {
+        let line = entry.strip_suffix(b"\n").unwrap_or(entry);
+        return serde_json::from_slice(line).ok();
+    };
+    let mut rest = entry.get(FRAME_HEADER..)?;
+    let mut take = |length: u32| -> Option<&[u8]> {
+        let (part, after) = rest.split_at_checked(usize::try_from(length).ok()?)?;
+        rest = after;
+        Some(part)
+    };
+    let json = take(frame.json)?;
+    let request = frame.request.map(&mut take);
+    let response = frame.response.map(&mut take);
+    let mut decoded: SpoolEntry = serde_json::from_slice(json).ok()?;
+    let text = |part: Option<Option<&[u8]>>| -> Option<Option<String>> {
+        match part {
+            None => Some(None),
+            Some(bytes) => Some(Some(std::str::from_utf8(bytes?).ok()?.to_owned())),
+        }
+    };
+    decoded.row.request_body = text(request)?;
+    decoded.row.response_body = text(response)?;
+    Some(decoded)
 }
 
 /// What the writer and the reader share: where the written data ends, and the bytes on disk.
@@ -103,8 +239,24 @@ pub enum AppendError {
     Io(std::io::Error),
 }
 
+/// The extension of the segments this version writes.
+const SEGMENT_EXTENSION: &str = "spool";
+/// The extension of segments an earlier version wrote as JSON lines (read, never written).
+const JSON_LINES_EXTENSION: &str = "jsonl";
+
 fn segment_path(dir: &Path, segment: u64) -> PathBuf {
-    dir.join(format!("{segment:012}.jsonl"))
+    dir.join(format!("{segment:012}.{SEGMENT_EXTENSION}"))
+}
+
+/// The file of `segment` to read: this version's, else one an earlier version left.
+fn readable_segment(dir: &Path, segment: u64) -> PathBuf {
+    let path = segment_path(dir, segment);
+    let earlier = dir.join(format!("{segment:012}.{JSON_LINES_EXTENSION}"));
+    if !path.exists() && earlier.exists() {
+        earlier
+    } else {
+        path
+    }
 }
 
 /// The segments in `dir`, oldest first, with their sizes.
@@ -113,7 +265,11 @@ fn segments(dir: &Path) -> std::io::Result<Vec<(u64, u64)>> {
     for entry in fs::read_dir(dir)? {
         let entry = entry?;
         let name = entry.file_name();
-        let Some(number) = name.to_str().and_then(|n| n.strip_suffix(".jsonl")) else {
+        let Some(number) = name.to_str().and_then(|n| {
+            n.strip_suffix(SEGMENT_EXTENSION)
+                .or_else(|| n.strip_suffix(JSON_LINES_EXTENSION))
+                .and_then(|n| n.strip_suffix('.'))
+        }) else {
             continue;
         };
         if number.len() != 12 || !number.bytes().all(|b| b.is_ascii_digit()) {
@@ -182,30 +338,30 @@ impl SpoolWriter {
         })
     }
 
-    /// Append `lines` (whole JSON lines from [`push_entry`]) with one write, and publish them.
+    /// Append `entries` (whole ones, from [`push_entry`]) with one write, and publish them.
     /// On an error nothing of them stays: the segment is cut back, or closed if it cannot be.
-    pub fn append(&mut self, lines: &[u8]) -> Result<(), AppendError> {
-        if lines.is_empty() {
+    pub fn append(&mut self, entries: &[u8]) -> Result<(), AppendError> {
+        if entries.is_empty() {
             return Ok(());
         }
-        if self.shared.bytes() + lines.len() as u64 > self.max_bytes {
+        if self.shared.bytes() + entries.len() as u64 > self.max_bytes {
             return Err(AppendError::Full);
         }
-        if let Err(e) = self.file.write_all(lines) {
+        if let Err(e) = self.file.write_all(entries) {
             let cut = self
                 .file
                 .set_len(self.length)
                 .and_then(|()| self.file.seek(SeekFrom::Start(self.length)).map(drop));
             if cut.is_err() {
-                // The segment ends with a torn line the reader will skip; go on in a new one.
+                // The segment ends with a torn entry the reader will skip; go on in a new one.
                 let _ = self.close_segment();
             }
             return Err(AppendError::Io(e));
         }
-        self.length += lines.len() as u64;
+        self.length += entries.len() as u64;
         self.shared
             .bytes
-            .fetch_add(lines.len() as u64, Ordering::Relaxed);
+            .fetch_add(entries.len() as u64, Ordering::Relaxed);
         self.shared.publish(self.segment, self.length);
         if self.length >= SEGMENT_BYTES {
             // A failure here leaves the full segment open; the next append tries again.
@@ -243,7 +399,7 @@ pub struct Chunk {
     pub rows: Vec<HistoryRow>,
     /// The record of each row, when every entry carried one.
     pub records: Option<Vec<UsageRecord>>,
-    /// Lines that did not parse (torn writes), skipped.
+    /// Entries that did not parse or were cut short (torn writes), skipped.
     pub unreadable: u64,
     segment: u64,
     start: u64,
@@ -281,7 +437,7 @@ impl SpoolReader {
             if self.segment > last {
                 return Ok(None);
             }
-            let path = segment_path(&self.dir, self.segment);
+            let path = readable_segment(&self.dir, self.segment);
             let mut file = match File::open(&path) {
                 Ok(file) => file,
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound && self.segment < last => {
@@ -308,13 +464,13 @@ impl SpoolReader {
                 continue;
             }
             file.seek(SeekFrom::Start(self.offset))?;
-            let chunk = self.read_lines(&mut file, limit, closed, max_entries)?;
-            // No whole line yet: cannot happen with a writer that publishes whole lines.
+            let chunk = self.read_entries(&mut file, limit, closed, max_entries)?;
+            // No whole entry yet: cannot happen with a writer that publishes whole entries.
             return Ok((chunk.end > self.offset).then_some(chunk));
         }
     }
 
-    fn read_lines(
+    fn read_entries(
         &self,
         file: &mut File,
         limit: u64,
@@ -327,11 +483,16 @@ impl SpoolReader {
         loop {
             let more = want - bytes.len() as u64;
             Read::by_ref(file).take(more).read_to_end(&mut bytes)?;
-            // Grow the read until it holds a whole line, or the segment's end.
-            if bytes.contains(&b'\n') || bytes.len() as u64 >= left || (bytes.len() as u64) < want {
+            if bytes.len() as u64 >= left || (bytes.len() as u64) < want {
                 break;
             }
-            want = (want * 2).min(left);
+            // Grow the read until it holds a whole entry, or the segment's end.
+            match measure(&bytes) {
+                Measured::Whole(_) => break,
+                Measured::Partial(length) => {
+                    want = length.unwrap_or(0).max(want * 2).min(left);
+                }
+            }
         }
         let mut chunk = Chunk {
             rows: Vec::new(),
@@ -342,30 +503,28 @@ impl SpoolReader {
             end: self.offset,
         };
         let mut used = 0;
-        for line in bytes.split_inclusive(|b| *b == b'\n') {
-            if chunk.rows.len() >= max_entries {
-                break;
-            }
-            if line.last() != Some(&b'\n') {
-                // An unterminated end: torn in a closed segment, not yet whole in the open one
-                // (the writer publishes whole lines only, so that cannot happen).
-                if closed && self.offset + (used + line.len()) as u64 >= limit {
+        while used < bytes.len() && chunk.rows.len() < max_entries {
+            let rest = &bytes[used..];
+            let Measured::Whole(length) = measure(rest) else {
+                // Cut short: torn at the end of a closed segment, or not yet read whole (the
+                // writer publishes whole entries only, so an open segment never ends so).
+                if closed && self.offset + bytes.len() as u64 >= limit {
                     chunk.unreadable += 1;
-                    used += line.len();
+                    used = bytes.len();
                 }
                 break;
-            }
-            used += line.len();
-            match serde_json::from_slice::<SpoolEntry>(&line[..line.len() - 1]) {
-                Ok(entry) => {
+            };
+            match decode(&rest[..length]) {
+                Some(entry) => {
                     chunk.rows.push(entry.row);
                     match (entry.record, &mut chunk.records) {
                         (Some(record), Some(records)) => records.push(record),
                         _ => chunk.records = None,
                     }
                 }
-                Err(_) => chunk.unreadable += 1,
+                None => chunk.unreadable += 1,
             }
+            used += length;
         }
         chunk.end = self.offset + used as u64;
         Ok(chunk)

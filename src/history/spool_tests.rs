@@ -20,7 +20,7 @@ fn row(id: &str) -> HistoryRow {
 fn lines(ids: &[&str]) -> Vec<u8> {
     let mut buffer = Vec::new();
     for id in ids {
-        push_entry(&mut buffer, &row(id), None).expect("serialises");
+        push_entry(&mut buffer, row(id), None).expect("serialises");
     }
     buffer
 }
@@ -40,7 +40,7 @@ fn segment_names(dir: &Path) -> Vec<String> {
     let mut names: Vec<String> = fs::read_dir(dir)
         .expect("dir")
         .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
-        .filter(|name| name.ends_with(".jsonl"))
+        .filter(|name| name.ends_with(".spool"))
         .collect();
     names.sort();
     names
@@ -80,15 +80,15 @@ fn records_come_back_only_when_every_entry_has_one() {
         ..UsageRecord::default()
     };
     let mut buffer = Vec::new();
-    push_entry(&mut buffer, &row("req_r"), Some(&record)).expect("serialises");
+    push_entry(&mut buffer, row("req_r"), Some(&record)).expect("serialises");
     writer.append(&buffer).expect("append");
     let chunk = reader.next_chunk(10).expect("read").expect("a chunk");
     assert_eq!(chunk.records, Some(vec![record.clone()]));
     reader.consumed(&chunk);
 
     let mut buffer = Vec::new();
-    push_entry(&mut buffer, &row("req_s"), Some(&record)).expect("serialises");
-    push_entry(&mut buffer, &row("req_t"), None).expect("serialises");
+    push_entry(&mut buffer, row("req_s"), Some(&record)).expect("serialises");
+    push_entry(&mut buffer, row("req_t"), None).expect("serialises");
     writer.append(&buffer).expect("append");
     let chunk = reader.next_chunk(10).expect("read").expect("a chunk");
     assert_eq!(ids(&chunk), ["req_s", "req_t"]);
@@ -99,23 +99,23 @@ fn records_come_back_only_when_every_entry_has_one() {
 fn a_full_segment_is_closed_and_deleted_once_read_past() {
     let dir = tempfile::tempdir().expect("dir");
     let (mut writer, mut reader, shared) = open(dir.path(), u64::MAX);
-    // One line longer than a segment: the batch that crosses the size closes it.
+    // One entry longer than a segment: the batch that crosses the size closes it.
     let mut big = row("req_big");
     big.request_body = Some("x".repeat(SEGMENT_BYTES as usize));
     let mut buffer = Vec::new();
-    push_entry(&mut buffer, &big, None).expect("serialises");
+    push_entry(&mut buffer, big, None).expect("serialises");
     writer.append(&buffer).expect("append");
     writer.append(&lines(&["req_next"])).expect("append");
     assert_eq!(
         segment_names(dir.path()),
-        ["000000000001.jsonl", "000000000002.jsonl"]
+        ["000000000001.spool", "000000000002.spool"]
     );
 
     let chunk = reader.next_chunk(10).expect("read").expect("a chunk");
     assert_eq!(
         ids(&chunk),
         ["req_big"],
-        "a line longer than one read comes whole"
+        "an entry longer than one read comes whole"
     );
     assert_eq!(
         chunk.rows[0].request_body.as_ref().map(String::len),
@@ -129,7 +129,7 @@ fn a_full_segment_is_closed_and_deleted_once_read_past() {
     );
     let next = reader.next_chunk(10).expect("read").expect("a chunk");
     assert_eq!(ids(&next), ["req_next"]);
-    assert_eq!(segment_names(dir.path()), ["000000000002.jsonl"]);
+    assert_eq!(segment_names(dir.path()), ["000000000002.spool"]);
     assert_eq!(shared.bytes(), lines(&["req_next"]).len() as u64);
     reader.consumed(&next);
     assert_eq!(shared.bytes(), 0);
@@ -154,7 +154,7 @@ fn a_full_spool_refuses_and_takes_rows_again_once_drained() {
 }
 
 #[test]
-fn what_a_killed_run_left_is_read_first_and_a_torn_line_is_skipped() {
+fn what_a_killed_run_left_is_read_first_and_a_torn_entry_is_skipped() {
     let dir = tempfile::tempdir().expect("dir");
     {
         let (mut writer, _, _) = open(dir.path(), u64::MAX);
@@ -162,8 +162,8 @@ fn what_a_killed_run_left_is_read_first_and_a_torn_line_is_skipped() {
             .append(&lines(&["req_old1", "req_old2"]))
             .expect("append");
     }
-    // A write cut short by the crash: half a line at the end of the old segment.
-    let old = dir.path().join("000000000001.jsonl");
+    // A write cut short by the crash: half an entry at the end of the old segment.
+    let old = dir.path().join("000000000001.spool");
     let half = lines(&["req_torn"]);
     let mut file = OpenOptions::new()
         .append(true)
@@ -187,16 +187,108 @@ fn what_a_killed_run_left_is_read_first_and_a_torn_line_is_skipped() {
 }
 
 #[test]
-fn a_line_that_does_not_parse_is_counted_and_the_rest_read() {
+fn an_entry_that_does_not_parse_is_counted_and_the_rest_read() {
     let dir = tempfile::tempdir().expect("dir");
     let (mut writer, mut reader, _) = open(dir.path(), u64::MAX);
     let mut buffer = lines(&["req_a"]);
+    // A JSON line that is not JSON, a frame whose JSON part is not JSON, and a frame whose
+    // body is not UTF-8: each is skipped whole.
     buffer.extend_from_slice(b"{\"row\": not json}\n");
+    let mut bad_json = lines(&["req_x"]);
+    bad_json[FRAME_HEADER] = b'[';
+    buffer.extend(bad_json);
+    let mut with_body = row("req_y");
+    with_body.request_body = Some("abc".into());
+    let mut bad_body = Vec::new();
+    push_entry(&mut bad_body, with_body, None).expect("serialises");
+    let last = bad_body.len() - 1;
+    bad_body[last] = 0xFF;
+    buffer.extend(bad_body);
     buffer.extend(lines(&["req_b"]));
     writer.append(&buffer).expect("append");
     let chunk = reader.next_chunk(10).expect("read").expect("a chunk");
     assert_eq!(ids(&chunk), ["req_a", "req_b"]);
-    assert_eq!(chunk.unreadable, 1);
+    assert_eq!(chunk.unreadable, 3);
+}
+
+#[test]
+fn bodies_come_back_byte_for_byte_and_an_absent_body_stays_absent() {
+    let dir = tempfile::tempdir().expect("dir");
+    let (mut writer, mut reader, _) = open(dir.path(), u64::MAX);
+    let mut full = row("req_full");
+    full.request_body =
+        Some("{\"content\":\"line one\\nline \\\"two\\\"\"}\n量子计算 \u{0}\u{1F600}".into());
+    full.response_body = Some("{\"content\":\"答案\"}\r\n".into());
+    let mut empty = row("req_empty");
+    empty.request_body = Some(String::new());
+    empty.response_body = None;
+    let mut bare = row("req_bare");
+    bare.request_body = None;
+    bare.response_body = Some("only an answer".into());
+    let mut buffer = Vec::new();
+    for entry in [&full, &empty, &bare] {
+        push_entry(&mut buffer, entry.clone(), None).expect("serialises");
+    }
+    writer.append(&buffer).expect("append");
+    let chunk = reader.next_chunk(10).expect("read").expect("a chunk");
+    assert_eq!(chunk.rows, [full, empty, bare]);
+    assert_eq!(chunk.unreadable, 0);
+}
+
+#[test]
+fn a_segment_of_json_lines_an_earlier_version_left_is_read() {
+    let dir = tempfile::tempdir().expect("dir");
+    let mut old = row("req_old");
+    old.request_body = Some("{\"messages\":\"hi\"}".into());
+    let mut text = String::new();
+    for entry in [old.clone(), row("req_old2")] {
+        let entry = SpoolEntry {
+            row: entry,
+            record: None,
+        };
+        text.push_str(&serde_json::to_string(&entry).expect("json"));
+        text.push('\n');
+    }
+    let earlier = dir.path().join("000000000007.jsonl");
+    fs::write(&earlier, &text).expect("write");
+
+    let (mut writer, mut reader, shared) = open(dir.path(), u64::MAX);
+    assert_eq!(shared.bytes(), text.len() as u64);
+    writer.append(&lines(&["req_new"])).expect("append");
+    assert_eq!(segment_names(dir.path()), ["000000000008.spool"]);
+    let chunk = reader.next_chunk(10).expect("read").expect("a chunk");
+    assert_eq!(chunk.rows, [old, row("req_old2")]);
+    reader.consumed(&chunk);
+    let chunk = reader.next_chunk(10).expect("read").expect("a chunk");
+    assert_eq!(ids(&chunk), ["req_new"]);
+    assert!(!earlier.exists(), "deleted once read past");
+}
+
+#[test]
+fn an_entry_cut_anywhere_at_the_end_of_a_segment_is_skipped_once() {
+    let whole = lines(&["req_cut"]);
+    for cut in [
+        1,
+        5,
+        FRAME_HEADER - 1,
+        FRAME_HEADER,
+        FRAME_HEADER + 3,
+        whole.len() - 1,
+    ] {
+        let dir = tempfile::tempdir().expect("dir");
+        let mut left = lines(&["req_kept"]);
+        left.extend_from_slice(&whole[..cut]);
+        fs::write(dir.path().join("000000000001.spool"), &left).expect("write");
+        let (_writer, mut reader, _) = open(dir.path(), u64::MAX);
+        let chunk = reader.next_chunk(10).expect("read").expect("a chunk");
+        assert_eq!(ids(&chunk), ["req_kept"], "cut at {cut}");
+        assert_eq!(chunk.unreadable, 1, "cut at {cut}");
+        reader.consumed(&chunk);
+        assert!(
+            reader.next_chunk(10).expect("read").is_none(),
+            "cut at {cut}"
+        );
+    }
 }
 
 #[test]
@@ -219,6 +311,7 @@ fn a_second_writer_on_the_same_folder_is_refused_until_the_first_closes() {
 fn other_files_in_the_folder_are_left_alone() {
     let dir = tempfile::tempdir().expect("dir");
     fs::write(dir.path().join("notes.txt"), "keep me").expect("write");
+    fs::write(dir.path().join("12.spool"), "not a segment").expect("write");
     fs::write(dir.path().join("12.jsonl"), "not a segment").expect("write");
     let (mut writer, mut reader, shared) = open(dir.path(), u64::MAX);
     assert_eq!(shared.bytes(), 0);
@@ -226,6 +319,7 @@ fn other_files_in_the_folder_are_left_alone() {
     let chunk = reader.next_chunk(10).expect("read").expect("a chunk");
     assert_eq!(ids(&chunk), ["req_1"]);
     assert!(dir.path().join("notes.txt").exists());
+    assert!(dir.path().join("12.spool").exists());
     assert!(dir.path().join("12.jsonl").exists());
 }
 
@@ -241,5 +335,5 @@ fn a_closed_segment_whose_rows_are_stored_is_deleted() {
     assert!(writer.stored_all());
     writer.close_segment().expect("close");
     assert!(reader.next_chunk(10).expect("read").is_none());
-    assert_eq!(segment_names(dir.path()), ["000000000002.jsonl"]);
+    assert_eq!(segment_names(dir.path()), ["000000000002.spool"]);
 }

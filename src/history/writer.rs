@@ -196,7 +196,7 @@ fn run(
     settings: &WriterSettings,
     keeps_records: bool,
 ) {
-    let mut lines: Vec<u8> = Vec::new();
+    let mut entries: Vec<u8> = Vec::new();
     let mut flushes = Vec::new();
     let mut pacer = Pacer::new();
     let mut behind = false;
@@ -228,11 +228,10 @@ fn run(
                     // The Postgres store keeps the usage record too: only then is it copied.
                     let kept = keeps_records.then(|| (*record).clone());
                     let row = HistoryRow::build(*record, details.map(|d| *d), settings.bodies);
-                    match push_entry(&mut lines, &row, kept.as_ref()) {
+                    match push_entry(&mut entries, row, kept.as_ref()) {
                         Ok(()) => rows += 1,
                         Err(e) => {
                             counters.dropped.fetch_add(1, Ordering::Relaxed);
-                            let e = std::io::Error::other(e);
                             counters.failed("cannot spool a row", &super::HistoryError::Io(e));
                         }
                     }
@@ -247,7 +246,7 @@ fn run(
             };
         }
         behind = rows >= BEHIND;
-        match spool.append(&lines) {
+        match spool.append(&entries) {
             Ok(()) => full = false,
             Err(e) => {
                 counters.dropped.fetch_add(rows as u64, Ordering::Relaxed);
@@ -264,7 +263,7 @@ fn run(
                 }
             }
         }
-        lines.clear();
+        entries.clear();
         let flushed = !flushes.is_empty();
         importer.flush(flushes.drain(..));
         // Let the next batch gather (a flush wakes the thread early). After a flush, go back

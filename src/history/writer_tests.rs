@@ -104,7 +104,7 @@ async fn rows_a_killed_run_left_in_the_spool_are_stored_at_the_next_start() {
         let mut spool = SpoolWriter::open(&settings.spool_dir, u64::MAX, shared).expect("spool");
         let mut lines = Vec::new();
         let row = HistoryRow::build(record("req_left"), None, settings.bodies);
-        push_entry(&mut lines, &row, None).expect("serialises");
+        push_entry(&mut lines, row, None).expect("serialises");
         spool.append(&lines).expect("append");
     }
     let store = sqlite(dir.path());

@@ -255,7 +255,7 @@ async fn the_history_needs_the_admin_token_and_never_stores_a_secret() {
     let mut segments = 0;
     for entry in std::fs::read_dir(&spool).expect("spool folder") {
         let path = entry.expect("entry").path();
-        if path.extension().is_none_or(|e| e != "jsonl") {
+        if path.extension().is_none_or(|e| e != "spool") {
             continue;
         }
         let segment = std::fs::read(&path).expect("segment file");
