@@ -505,6 +505,19 @@ async fn memory_returns_after_a_connection_storm() {
     assert!(gateway.exit_within(Duration::from_secs(10)).await.success());
 }
 
+#[tokio::test]
+async fn the_gateway_runs_without_transparent_huge_pages() {
+    let mock = MockUpstream::start(&[]).await;
+    let root = tempfile::tempdir().expect("dir");
+    write_config(root.path(), &config(&mock, "idle_timeout_s: 1"));
+    let gateway = GatewayProcess::start(&root.path().join("config"), None).await;
+    // The allocator asks for huge pages on its arenas; the process turns them off at start
+    // (each 2 MiB page would count whole in RSS).
+    assert_eq!(gateway.status_field("THP_enabled:").as_deref(), Some("0"));
+    gateway.terminate();
+    assert!(gateway.exit_within(Duration::from_secs(10)).await.success());
+}
+
 /// RSS after a little more traffic and a pause: the allocator gives memory back as the
 /// serving threads keep working (measured the same way before and after the storm).
 async fn settled_rss(gateway: &GatewayProcess) -> u64 {

@@ -103,14 +103,19 @@ impl GatewayProcess {
 
     /// Resident memory of the process, KiB (`VmRSS` of /proc/<pid>/status).
     pub fn rss_kib(&self) -> u64 {
+        self.status_field("VmRSS:")
+            .and_then(|v| v.split_whitespace().next()?.parse().ok())
+            .expect("VmRSS in /proc/<pid>/status")
+    }
+
+    /// The value of a line of `/proc/<pid>/status` (`name` with its colon), trimmed.
+    pub fn status_field(&self, name: &str) -> Option<String> {
         let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid()))
             .expect("read /proc/<pid>/status");
         status
             .lines()
-            .find_map(|l| l.strip_prefix("VmRSS:"))
-            .and_then(|v| v.split_whitespace().next())
-            .and_then(|v| v.parse().ok())
-            .expect("VmRSS in /proc/<pid>/status")
+            .find_map(|l| l.strip_prefix(name))
+            .map(|v| v.trim().to_string())
     }
 
     /// Send SIGTERM.
