@@ -7,7 +7,9 @@
 //! wants one, so the database's work (indexing, commits, checkpoints) never delays a call. On
 //! a saturated machine it waits, the spool grows on disk (up to `history.spool_max_mb`) and
 //! it catches up once the load drops; nothing is lost meanwhile. Elsewhere it runs at normal
-//! priority, resting as the writer does ([`Pacer`]).
+//! priority. Either way it rests as the writer does ([`Pacer`]): on a kernel that does not
+//! preempt system calls, even an idle-priority thread delays a serving thread woken on its CPU
+//! until its call returns, and without the rests the gateway's p99 rose while it caught up.
 //!
 //! A batch the database refuses stays in the spool and is tried again after [`RETRY_AFTER`]
 //! (doubling up to [`RETRY_MAX`]): rows wait out a restart of PostgreSQL or a full disk. A

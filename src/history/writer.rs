@@ -9,7 +9,7 @@
 //! (the first and every 100th), counted and kept for `/health`; they never reach a client.
 //!
 //! The writer batches by time: after a batch it sleeps [`BATCH_WINDOW`] and then takes
-//! everything that queued meanwhile, in one write. Building a batch rests every 200 µs of
+//! everything that queued meanwhile, in one write. Building a batch rests every 50 µs of
 //! work ([`Pacer`]), so it never holds a CPU for long, unless the writer is behind (a batch
 //! of [`BEHIND`] rows or more). [`HistoryWriter::flush`] wakes the thread at once and waits
 //! until everything queued before it has been through the importer (stored, or refused by
