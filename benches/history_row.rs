@@ -87,13 +87,13 @@ fn bench(c: &mut Criterion) {
         ("prompt_with_a_key", with_key),
     ] {
         let (record, details) = (record(), details(&request));
-        let mut lines = Vec::with_capacity(64 * 1024);
+        let mut entries = Vec::with_capacity(64 * 1024);
         group.bench_function(name, |b| {
             b.iter(|| {
-                lines.clear();
+                entries.clear();
                 let row = HistoryRow::build(record.clone(), Some(details.clone()), policy);
-                push_entry(&mut lines, row, None).ok();
-                black_box(lines.len())
+                push_entry(&mut entries, row, None).ok();
+                black_box(entries.len())
             })
         });
     }

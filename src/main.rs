@@ -17,8 +17,8 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 /// for them on its arenas (`MADV_HUGEPAGE`), and a 2 MiB page counts whole in RSS once one byte
 /// of it is touched: with them, peak RSS at 64 connections was twice what the gateway uses
 /// (63 against 31 MB with the history off, 102–116 against 54–61 MB with it on), and CPU per
-/// request did not differ beyond the noise (BENCHMARKS.md §14). A kernel without them refuses
-/// the call; nothing changes then.
+/// request did not differ beyond the noise (BENCHMARKS.md §14). If the kernel refuses the
+/// call, the process runs as before.
 fn small_pages_only() {
     #[cfg(target_os = "linux")]
     let _ = rustix::thread::disable_transparent_huge_pages(true);

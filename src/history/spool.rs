@@ -76,28 +76,29 @@ pub fn push_entry(
     mut row: HistoryRow,
     record: Option<&UsageRecord>,
 ) -> std::io::Result<()> {
-    let start = buffer.len();
     let request = row.request_body.take();
     let response = row.response_body.take();
+    let request_length = part_length(request.as_ref().map(String::len))?;
+    let response_length = part_length(response.as_ref().map(String::len))?;
+    let start = buffer.len();
     buffer.push(FRAME_TAG);
     buffer.extend_from_slice(&[0; FRAME_HEADER - 1]);
-    let framed = serde_json::to_writer(&mut *buffer, &EntryRef { row: &row, record })
+    let json = serde_json::to_writer(&mut *buffer, &EntryRef { row: &row, record })
         .map_err(std::io::Error::other)
-        .and_then(|()| {
-            let lengths = [
-                part_length(Some(buffer.len() - start - FRAME_HEADER))?,
-                part_length(request.as_ref().map(String::len))?,
-                part_length(response.as_ref().map(String::len))?,
-            ];
-            for (n, length) in lengths.iter().enumerate() {
-                let at = start + 1 + 4 * n;
-                buffer[at..at + 4].copy_from_slice(&length.to_le_bytes());
-            }
-            Ok(())
-        });
-    if let Err(e) = framed {
-        buffer.truncate(start);
-        return Err(e);
+        .and_then(|()| part_length(Some(buffer.len() - start - FRAME_HEADER)));
+    let json_length = match json {
+        Ok(length) => length,
+        Err(e) => {
+            buffer.truncate(start);
+            return Err(e);
+        }
+    };
+    for (n, length) in [json_length, request_length, response_length]
+        .iter()
+        .enumerate()
+    {
+        let at = start + 1 + 4 * n;
+        buffer[at..at + 4].copy_from_slice(&length.to_le_bytes());
     }
     for body in [request, response].into_iter().flatten() {
         buffer.extend_from_slice(body.as_bytes());
@@ -118,7 +119,6 @@ fn part_length(length: Option<usize>) -> std::io::Result<u32> {
 }
 
 /// How much of `bytes` the entry at its start takes.
-#[derive(Debug, PartialEq)]
 enum Measured {
     /// The whole entry is there, this many bytes.
     Whole(usize),
@@ -248,14 +248,17 @@ fn segment_path(dir: &Path, segment: u64) -> PathBuf {
     dir.join(format!("{segment:012}.{SEGMENT_EXTENSION}"))
 }
 
-/// The file of `segment` to read: this version's, else one an earlier version left.
-fn readable_segment(dir: &Path, segment: u64) -> PathBuf {
+/// Open `segment` to read: this version's file, else one an earlier version left.
+fn open_segment(dir: &Path, segment: u64) -> std::io::Result<(File, PathBuf)> {
     let path = segment_path(dir, segment);
-    let earlier = dir.join(format!("{segment:012}.{JSON_LINES_EXTENSION}"));
-    if !path.exists() && earlier.exists() {
-        earlier
-    } else {
-        path
+    match File::open(&path) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            let earlier = dir.join(format!("{segment:012}.{JSON_LINES_EXTENSION}"));
+            File::open(&earlier)
+                .map(|file| (file, earlier))
+                .map_err(|_| e)
+        }
+        opened => opened.map(|file| (file, path)),
     }
 }
 
@@ -437,9 +440,8 @@ impl SpoolReader {
             if self.segment > last {
                 return Ok(None);
             }
-            let path = readable_segment(&self.dir, self.segment);
-            let mut file = match File::open(&path) {
-                Ok(file) => file,
+            let (mut file, path) = match open_segment(&self.dir, self.segment) {
+                Ok(opened) => opened,
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound && self.segment < last => {
                     self.segment += 1;
                     self.offset = 0;

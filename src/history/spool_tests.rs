@@ -17,7 +17,7 @@ fn row(id: &str) -> HistoryRow {
     HistoryRow::build(record, None, policy)
 }
 
-fn lines(ids: &[&str]) -> Vec<u8> {
+fn entries(ids: &[&str]) -> Vec<u8> {
     let mut buffer = Vec::new();
     for id in ids {
         push_entry(&mut buffer, row(id), None).expect("serialises");
@@ -51,7 +51,7 @@ fn rows_come_back_in_order_exactly_and_only_once_consumed() {
     let dir = tempfile::tempdir().expect("dir");
     let (mut writer, mut reader, shared) = open(dir.path(), u64::MAX);
     assert!(reader.next_chunk(10).expect("read").is_none());
-    let written = lines(&["req_1", "req_2", "req_3"]);
+    let written = entries(&["req_1", "req_2", "req_3"]);
     writer.append(&written).expect("append");
     assert_eq!(shared.bytes(), written.len() as u64);
 
@@ -105,7 +105,7 @@ fn a_full_segment_is_closed_and_deleted_once_read_past() {
     let mut buffer = Vec::new();
     push_entry(&mut buffer, big, None).expect("serialises");
     writer.append(&buffer).expect("append");
-    writer.append(&lines(&["req_next"])).expect("append");
+    writer.append(&entries(&["req_next"])).expect("append");
     assert_eq!(
         segment_names(dir.path()),
         ["000000000001.spool", "000000000002.spool"]
@@ -130,7 +130,7 @@ fn a_full_segment_is_closed_and_deleted_once_read_past() {
     let next = reader.next_chunk(10).expect("read").expect("a chunk");
     assert_eq!(ids(&next), ["req_next"]);
     assert_eq!(segment_names(dir.path()), ["000000000002.spool"]);
-    assert_eq!(shared.bytes(), lines(&["req_next"]).len() as u64);
+    assert_eq!(shared.bytes(), entries(&["req_next"]).len() as u64);
     reader.consumed(&next);
     assert_eq!(shared.bytes(), 0);
 }
@@ -138,17 +138,17 @@ fn a_full_segment_is_closed_and_deleted_once_read_past() {
 #[test]
 fn a_full_spool_refuses_and_takes_rows_again_once_drained() {
     let dir = tempfile::tempdir().expect("dir");
-    let one = lines(&["req_1"]);
+    let one = entries(&["req_1"]);
     let (mut writer, mut reader, _) = open(dir.path(), one.len() as u64 + 10);
     writer.append(&one).expect("append");
     assert!(matches!(
-        writer.append(&lines(&["req_2"])),
+        writer.append(&entries(&["req_2"])),
         Err(AppendError::Full)
     ));
     // Stored rows free their space, though their segment stays open.
     let chunk = reader.next_chunk(10).expect("read").expect("a chunk");
     reader.consumed(&chunk);
-    writer.append(&lines(&["req_2"])).expect("room again");
+    writer.append(&entries(&["req_2"])).expect("room again");
     let chunk = reader.next_chunk(10).expect("read").expect("a chunk");
     assert_eq!(ids(&chunk), ["req_2"]);
 }
@@ -159,12 +159,12 @@ fn what_a_killed_run_left_is_read_first_and_a_torn_entry_is_skipped() {
     {
         let (mut writer, _, _) = open(dir.path(), u64::MAX);
         writer
-            .append(&lines(&["req_old1", "req_old2"]))
+            .append(&entries(&["req_old1", "req_old2"]))
             .expect("append");
     }
     // A write cut short by the crash: half an entry at the end of the old segment.
     let old = dir.path().join("000000000001.spool");
-    let half = lines(&["req_torn"]);
+    let half = entries(&["req_torn"]);
     let mut file = OpenOptions::new()
         .append(true)
         .open(&old)
@@ -175,7 +175,7 @@ fn what_a_killed_run_left_is_read_first_and_a_torn_entry_is_skipped() {
 
     let (mut writer, mut reader, shared) = open(dir.path(), u64::MAX);
     assert_eq!(shared.bytes(), left, "what was left counts against the cap");
-    writer.append(&lines(&["req_new"])).expect("append");
+    writer.append(&entries(&["req_new"])).expect("append");
     let chunk = reader.next_chunk(10).expect("read").expect("a chunk");
     assert_eq!(ids(&chunk), ["req_old1", "req_old2"]);
     assert_eq!(chunk.unreadable, 1);
@@ -190,11 +190,11 @@ fn what_a_killed_run_left_is_read_first_and_a_torn_entry_is_skipped() {
 fn an_entry_that_does_not_parse_is_counted_and_the_rest_read() {
     let dir = tempfile::tempdir().expect("dir");
     let (mut writer, mut reader, _) = open(dir.path(), u64::MAX);
-    let mut buffer = lines(&["req_a"]);
+    let mut buffer = entries(&["req_a"]);
     // A JSON line that is not JSON, a frame whose JSON part is not JSON, and a frame whose
     // body is not UTF-8: each is skipped whole.
     buffer.extend_from_slice(b"{\"row\": not json}\n");
-    let mut bad_json = lines(&["req_x"]);
+    let mut bad_json = entries(&["req_x"]);
     bad_json[FRAME_HEADER] = b'[';
     buffer.extend(bad_json);
     let mut with_body = row("req_y");
@@ -204,7 +204,7 @@ fn an_entry_that_does_not_parse_is_counted_and_the_rest_read() {
     let last = bad_body.len() - 1;
     bad_body[last] = 0xFF;
     buffer.extend(bad_body);
-    buffer.extend(lines(&["req_b"]));
+    buffer.extend(entries(&["req_b"]));
     writer.append(&buffer).expect("append");
     let chunk = reader.next_chunk(10).expect("read").expect("a chunk");
     assert_eq!(ids(&chunk), ["req_a", "req_b"]);
@@ -254,7 +254,7 @@ fn a_segment_of_json_lines_an_earlier_version_left_is_read() {
 
     let (mut writer, mut reader, shared) = open(dir.path(), u64::MAX);
     assert_eq!(shared.bytes(), text.len() as u64);
-    writer.append(&lines(&["req_new"])).expect("append");
+    writer.append(&entries(&["req_new"])).expect("append");
     assert_eq!(segment_names(dir.path()), ["000000000008.spool"]);
     let chunk = reader.next_chunk(10).expect("read").expect("a chunk");
     assert_eq!(chunk.rows, [old, row("req_old2")]);
@@ -266,7 +266,7 @@ fn a_segment_of_json_lines_an_earlier_version_left_is_read() {
 
 #[test]
 fn an_entry_cut_anywhere_at_the_end_of_a_segment_is_skipped_once() {
-    let whole = lines(&["req_cut"]);
+    let whole = entries(&["req_cut"]);
     for cut in [
         1,
         5,
@@ -276,7 +276,7 @@ fn an_entry_cut_anywhere_at_the_end_of_a_segment_is_skipped_once() {
         whole.len() - 1,
     ] {
         let dir = tempfile::tempdir().expect("dir");
-        let mut left = lines(&["req_kept"]);
+        let mut left = entries(&["req_kept"]);
         left.extend_from_slice(&whole[..cut]);
         fs::write(dir.path().join("000000000001.spool"), &left).expect("write");
         let (_writer, mut reader, _) = open(dir.path(), u64::MAX);
@@ -315,7 +315,7 @@ fn other_files_in_the_folder_are_left_alone() {
     fs::write(dir.path().join("12.jsonl"), "not a segment").expect("write");
     let (mut writer, mut reader, shared) = open(dir.path(), u64::MAX);
     assert_eq!(shared.bytes(), 0);
-    writer.append(&lines(&["req_1"])).expect("append");
+    writer.append(&entries(&["req_1"])).expect("append");
     let chunk = reader.next_chunk(10).expect("read").expect("a chunk");
     assert_eq!(ids(&chunk), ["req_1"]);
     assert!(dir.path().join("notes.txt").exists());
@@ -328,7 +328,7 @@ fn a_closed_segment_whose_rows_are_stored_is_deleted() {
     let dir = tempfile::tempdir().expect("dir");
     let (mut writer, mut reader, _) = open(dir.path(), u64::MAX);
     assert!(!writer.stored_all(), "nothing written yet");
-    writer.append(&lines(&["req_1"])).expect("append");
+    writer.append(&entries(&["req_1"])).expect("append");
     assert!(!writer.stored_all(), "not stored yet");
     let chunk = reader.next_chunk(10).expect("read").expect("a chunk");
     reader.consumed(&chunk);

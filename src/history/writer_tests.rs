@@ -102,10 +102,10 @@ async fn rows_a_killed_run_left_in_the_spool_are_stored_at_the_next_start() {
         // What a killed gateway leaves: a spooled batch that never reached the database.
         let shared = Arc::new(SpoolShared::default());
         let mut spool = SpoolWriter::open(&settings.spool_dir, u64::MAX, shared).expect("spool");
-        let mut lines = Vec::new();
+        let mut entries = Vec::new();
         let row = HistoryRow::build(record("req_left"), None, settings.bodies);
-        push_entry(&mut lines, row, None).expect("serialises");
-        spool.append(&lines).expect("append");
+        push_entry(&mut entries, row, None).expect("serialises");
+        spool.append(&entries).expect("append");
     }
     let store = sqlite(dir.path());
     assert!(store.get("req_left").expect("read").is_none());

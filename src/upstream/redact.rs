@@ -9,8 +9,8 @@
 //! prefix (`sk-`, `sk_`, `sar-`, `gsk_`, `xai-`, `pplx-`, `nvapi-`, `ghp_`, `github_pat_`,
 //! `hf_`, `r8_`, `AIza`) and is at least 12 long, or that is at least 24 long, has a letter and
 //! a digit and a piece (between `-`/`_`) of 16 or more characters with a digit, becomes
-//! `[REDACTED]`. Model ids (short pieces) survive; UUIDs survive. [`redact`] also replaces the channel's own key
-//! with `***`, whatever its shape.
+//! `[REDACTED]`. Model ids (short pieces) survive; UUIDs survive. [`redact`] also replaces
+//! the channel's own key with `***`, whatever its shape.
 
 use std::borrow::Cow;
 use std::sync::LazyLock;
