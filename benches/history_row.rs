@@ -1,9 +1,16 @@
-//! The history writer's work per call, without the write to disk: a row built from a finished
-//! usage record and its call details (bodies redacted and cut, the route formatted) and
-//! appended to the spool's buffer as one framed entry, as `history::writer` does. The call is the
-//! one the load harness sends (a 200-byte chat request) with the mock upstream's answer; a
-//! second case carries a 16 KB prompt, and a third a prompt with a key in it (the redaction's
-//! slow path).
+//! The history's work per call, in two groups.
+//!
+//! `history_row`: the writer's, without the write to disk: a row built from a finished usage
+//! record and its call details (bodies redacted and cut, the route formatted) and appended to
+//! the spool's buffer as one framed entry, as `history::writer` does. The call is the one the
+//! load harness sends (a 200-byte chat request) with the mock upstream's answer; a second case
+//! carries a 16 KB prompt, and a third a prompt with a key in it (the redaction's slow path).
+//!
+//! `history_store`: the importer's, per row: `SqliteStore::insert` of a batch of 300 such rows
+//! (one transaction, as the importer commits them) into a database in a temporary folder that
+//! grows over the run, so the full-text index's merges are counted. The bench call's row with
+//! its bodies, the same row without bodies (`capture_bodies: false`), and the 16 KB prompt's
+//! row. The difference between the first two is what storing and indexing the bodies costs.
 
 use std::hint::black_box;
 use std::sync::Arc;
@@ -12,6 +19,8 @@ use bytes::Bytes;
 use criterion::{criterion_group, criterion_main, Criterion};
 use smart_ai_router::history::row::{BodyPolicy, HistoryRow};
 use smart_ai_router::history::spool::push_entry;
+use smart_ai_router::history::sqlite::SqliteStore;
+use smart_ai_router::history::HistoryStore;
 use smart_ai_router::usage::details::{AttemptLog, CallDetails, RouteCandidate, RoutePlan};
 use smart_ai_router::usage::record::UsageRecord;
 
@@ -100,5 +109,67 @@ fn bench(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, bench);
+/// Rows stored per transaction, as the importer batches them under load.
+const STORE_BATCH: usize = 300;
+
+fn bench_store(c: &mut Criterion) {
+    let long_prompt = REQUEST.replace(
+        "Say hello in one short sentence, please.",
+        &"Summarise the quarterly report in plain words, section by section. ".repeat(240),
+    );
+    let captured = BodyPolicy {
+        capture: true,
+        max_bytes: 65_536,
+    };
+    let uncaptured = BodyPolicy {
+        capture: false,
+        ..captured
+    };
+    let mut group = c.benchmark_group("history_store");
+    group.throughput(criterion::Throughput::Elements(STORE_BATCH as u64));
+    for (name, request, policy) in [
+        ("bench_call", REQUEST.to_string(), captured),
+        ("bench_call_no_bodies", REQUEST.to_string(), uncaptured),
+        ("prompt_16k", long_prompt, captured),
+    ] {
+        let template = HistoryRow::build(record(), Some(details(&request)), policy);
+        let Ok(dir) = tempfile::tempdir() else {
+            eprintln!("history_store: no temporary folder");
+            return;
+        };
+        let store = match SqliteStore::open(&dir.path().join("history.db")) {
+            Ok(store) => store,
+            Err(e) => {
+                eprintln!("history_store: {e}");
+                return;
+            }
+        };
+        let mut next_id = 0u64;
+        group.bench_function(name, |b| {
+            b.iter_custom(|batches| {
+                let mut spent = std::time::Duration::ZERO;
+                for _ in 0..batches {
+                    let rows: Vec<HistoryRow> = (0..STORE_BATCH)
+                        .map(|_| {
+                            next_id += 1;
+                            let mut row = template.clone();
+                            row.id = format!("req_{next_id:024x}");
+                            row.time_ms += next_id as i64;
+                            row
+                        })
+                        .collect();
+                    let started = std::time::Instant::now();
+                    if let Err(e) = store.insert(black_box(&rows)) {
+                        eprintln!("history_store: {e}");
+                    }
+                    spent += started.elapsed();
+                }
+                spent
+            })
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, bench, bench_store);
 criterion_main!(benches);
