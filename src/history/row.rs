@@ -147,7 +147,8 @@ impl HistoryRow {
             .into_iter()
             .flatten()
         {
-            push_searchable(body, &mut text);
+            let (head, cut) = uncut(body);
+            push_searchable(head, cut, &mut text);
         }
         text
     }
@@ -177,6 +178,18 @@ pub fn route_text(plan: &RoutePlan) -> String {
     text
 }
 
+/// What [`stored_body`] appends to a body it cut, before the count of bytes cut.
+const CUT_MARK: &str = "…[truncated ";
+
+/// A stored body without the marker [`stored_body`] appends when it cuts one, and whether it
+/// was cut.
+pub fn uncut(stored: &str) -> (&str, bool) {
+    match stored.rfind(CUT_MARK) {
+        Some(at) if stored.ends_with(" bytes]") => (&stored[..at], true),
+        _ => (stored, false),
+    }
+}
+
 /// A body as stored: lossy UTF-8, secrets redacted, cut at `max_bytes` with a marker.
 pub fn stored_body(body: &[u8], max_bytes: usize) -> String {
     let cut = body.len() > max_bytes;
@@ -193,7 +206,7 @@ pub fn stored_body(body: &[u8], max_bytes: usize) -> String {
     }
     let mut text = redact_secrets(text).into_owned();
     if cut {
-        text.push_str(&format!("…[truncated {} bytes]", body.len() - max_bytes));
+        text.push_str(&format!("{CUT_MARK}{} bytes]", body.len() - max_bytes));
     }
     text
 }
@@ -213,6 +226,30 @@ mod tests {
         // A cut inside a 3-byte character keeps only whole characters.
         let text = "量子计算".as_bytes();
         assert_eq!(stored_body(text, 4), "量…[truncated 8 bytes]");
+    }
+
+    #[test]
+    fn a_cut_json_body_is_searched_by_its_text_up_to_the_cut() {
+        let body = br#"{"model":"m","messages":[{"role":"user","content":"\u91cf\u5b50\u8ba1\u7b97 explained at length"}]}"#;
+        let details = CallDetails {
+            request_body: Some(bytes::Bytes::from_static(body)),
+            ..CallDetails::default()
+        };
+        let cut_at_length = BodyPolicy {
+            capture: true,
+            max_bytes: body.len() - 20,
+        };
+        let row = HistoryRow::build(UsageRecord::default(), Some(details), cut_at_length);
+        let stored = row.request_body.as_deref().unwrap_or_default();
+        assert!(stored.ends_with("…[truncated 20 bytes]"), "{stored}");
+        assert!(uncut(stored).1);
+        assert_eq!(uncut("whole"), ("whole", false));
+        let text = row.search_text();
+        assert!(text.ends_with("\n量子计算 exp\n"), "{text:?}");
+        assert!(
+            !text.contains("truncated") && !text.contains("messages"),
+            "{text}"
+        );
     }
 
     #[test]

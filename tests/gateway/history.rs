@@ -291,6 +291,45 @@ async fn bodies_are_cut_with_a_marker_or_not_kept() {
     let expected = format!("{}…[truncated {} bytes]", &sent[..40], sent.len() - 40);
     assert_eq!(row["request_body"].as_str(), Some(expected.as_str()));
 
+    // A body sent with its Chinese escaped (as `json.dumps` does by default), cut inside the
+    // prompt (at byte 90, after "tail-be"): the prompt's head is found by its text; the
+    // cut-off rest and the keys are not.
+    let cut = setup("history: { max_body_bytes: 90 }\n").await;
+    let escaped = r#"{"model":"m1","messages":[{"role":"user","content":"\u91cf\u5b50\u8ba1\u7b97\u673a tail-beyond-the-cut"}]}"#;
+    let response = cut
+        .gateway
+        .client
+        .post(cut.gateway.url("/v1/chat/completions"))
+        .header("content-type", "application/json")
+        .body(escaped)
+        .send()
+        .await
+        .expect("gateway answers");
+    assert_eq!(response.status(), 200);
+    let id = response.headers()["x-request-id"]
+        .to_str()
+        .expect("request id")
+        .to_string();
+    let row = cut.gateway.history_row(&id, None).await;
+    assert_eq!(
+        row["request_body"].as_str(),
+        Some(
+            format!(
+                "{}…[truncated {} bytes]",
+                &escaped[..90],
+                escaped.len() - 90
+            )
+            .as_str()
+        )
+    );
+    assert_eq!(
+        ids(&search(&cut.gateway, "search=量子计算").await),
+        [id.as_str()]
+    );
+    assert_eq!(ids(&search(&cut.gateway, "search=tail-be").await), [id]);
+    assert!(ids(&search(&cut.gateway, "search=beyond").await).is_empty());
+    assert!(ids(&search(&cut.gateway, "search=messages").await).is_empty());
+
     let off = setup("history: { capture_bodies: false }\n").await;
     let (_, id, _) = send(
         &off.gateway,
