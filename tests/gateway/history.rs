@@ -55,6 +55,11 @@ async fn send(
     if let Some(title) = title {
         request = request.header("X-Title", title);
     }
+    send_request(request).await
+}
+
+/// Send a prepared request: its status, request id and body.
+async fn send_request(request: reqwest::RequestBuilder) -> (u16, String, String) {
     let response = request.send().await.expect("gateway answers");
     let status = response.status().as_u16();
     let id = response
@@ -221,19 +226,14 @@ async fn the_history_needs_the_admin_token_and_never_stores_a_secret() {
     let s = setup(&extra).await;
     let g = &s.gateway;
     let body = json!({"model": "m1", "messages": [{"role": "user", "content": "my key is sk-proj-abcdefghijklmnop123456 keep it"}]});
-    let response = g
-        .client
-        .post(g.url("/v1/chat/completions"))
-        .bearer_auth("api-token-history-0001")
-        .json(&body)
-        .send()
-        .await
-        .expect("answers");
-    assert_eq!(response.status(), 200);
-    let id = response.headers()["x-request-id"]
-        .to_str()
-        .expect("id")
-        .to_string();
+    let (status, id, _) = send_request(
+        g.client
+            .post(g.url("/v1/chat/completions"))
+            .bearer_auth("api-token-history-0001")
+            .json(&body),
+    )
+    .await;
+    assert_eq!(status, 200);
     assert_eq!(g.get("/v1/requests").await.status(), 401);
     let api_only = g
         .client
@@ -296,20 +296,15 @@ async fn bodies_are_cut_with_a_marker_or_not_kept() {
     // cut-off rest and the keys are not.
     let cut = setup("history: { max_body_bytes: 90 }\n").await;
     let escaped = r#"{"model":"m1","messages":[{"role":"user","content":"\u91cf\u5b50\u8ba1\u7b97\u673a tail-beyond-the-cut"}]}"#;
-    let response = cut
-        .gateway
-        .client
-        .post(cut.gateway.url("/v1/chat/completions"))
-        .header("content-type", "application/json")
-        .body(escaped)
-        .send()
-        .await
-        .expect("gateway answers");
-    assert_eq!(response.status(), 200);
-    let id = response.headers()["x-request-id"]
-        .to_str()
-        .expect("request id")
-        .to_string();
+    let (status, id, _) = send_request(
+        cut.gateway
+            .client
+            .post(cut.gateway.url("/v1/chat/completions"))
+            .header("content-type", "application/json")
+            .body(escaped),
+    )
+    .await;
+    assert_eq!(status, 200);
     let row = cut.gateway.history_row(&id, None).await;
     assert_eq!(
         row["request_body"].as_str(),
