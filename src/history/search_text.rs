@@ -290,6 +290,10 @@ mod tests {
         );
         // Cut, but not JSON before the cut either.
         assert_eq!(searchable_cut("plain {text"), "plain {text\n");
+        assert_eq!(
+            searchable_cut(r#"{"a":"\uZZZZ","b":"c"#),
+            "{\"a\":\"\\uZZZZ\",\"b\":\"c\n"
+        );
         assert_eq!(searchable_cut(r#"{"a":"b"}} x"#), "{\"a\":\"b\"}} x\n");
         assert_eq!(searchable("plain streamed text"), "plain streamed text\n");
         assert_eq!(

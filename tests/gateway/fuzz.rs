@@ -1,6 +1,6 @@
 //! Property fuzzing at scale for everything that reads untrusted text: the query parser and
 //! resolver, the model-name analyser, the SSE splitter and usage tap, the request-body parser,
-//! error classification, and config loading. Nothing may panic, and a few invariants must hold.
+//! error classification, config loading, and what the history indexes of a stored body. Nothing may panic, and a few invariants must hold.
 //!
 //! In `cargo test` each property runs 256 cases. For a longer run (as done before each release):
 //!
@@ -16,6 +16,8 @@ use smart_ai_router::catalog::names::{
 };
 use smart_ai_router::catalog::ModelKind;
 use smart_ai_router::config::{load_config, ConfigSource};
+use smart_ai_router::history::row::{stored_body, uncut};
+use smart_ai_router::history::search_text::push_searchable;
 use smart_ai_router::proxy::request::ClientRequest;
 use smart_ai_router::query::{parse_query, resolve, Needs, Query};
 use smart_ai_router::upstream::classify::{classify_status, parse_retry_after, wait_hint};
@@ -77,7 +79,61 @@ fn sse_like() -> impl Strategy<Value = Vec<u8>> {
     })
 }
 
+/// A chat body (as clients send it, some with every non-ASCII character escaped as `json.dumps`
+/// does) with random texts in its strings.
+fn chat_body_like() -> impl Strategy<Value = String> {
+    (
+        prop::collection::vec(("\\PC{0,12}", "\\PC{0,40}"), 0..5),
+        any::<bool>(),
+    )
+        .prop_map(|(messages, ascii_only)| {
+            let messages: Vec<serde_json::Value> = messages
+                .into_iter()
+                .map(|(role, content)| serde_json::json!({"role": role, "content": content, "n": 1.5}))
+                .collect();
+            let body = serde_json::json!({"model": "m", "messages": messages, "stream": false}).to_string();
+            if !ascii_only {
+                return body;
+            }
+            let mut escaped = String::with_capacity(body.len());
+            for c in body.chars() {
+                if c.is_ascii() {
+                    escaped.push(c);
+                } else {
+                    let mut units = [0u16; 2];
+                    for unit in c.encode_utf16(&mut units) {
+                        escaped.push_str(&format!("\\u{unit:04x}"));
+                    }
+                }
+            }
+            escaped
+        })
+}
+
 proptest! {
+    #[test]
+    fn a_stored_body_cut_anywhere_is_read_up_to_the_cut(body in chat_body_like(), cut in 0usize..400) {
+        let whole = stored_body(body.as_bytes(), usize::MAX);
+        let (text, was_cut) = uncut(&whole);
+        prop_assert!(!was_cut);
+        let mut whole_lines = String::new();
+        push_searchable(text, false, &mut whole_lines);
+        let stored = stored_body(body.as_bytes(), cut.min(body.len()));
+        let (head, was_cut) = uncut(&stored);
+        prop_assert_eq!(was_cut, cut < body.len());
+        let mut cut_lines = String::new();
+        push_searchable(head, was_cut, &mut cut_lines);
+        // The cut reading is the whole reading up to the cut: its lines, all but the last
+        // whole, the last a start of its line.
+        let whole_lines: Vec<&str> = whole_lines.lines().collect();
+        let cut_lines: Vec<&str> = cut_lines.lines().collect();
+        if let Some((last, before)) = cut_lines.split_last() {
+            prop_assert!(cut_lines.len() <= whole_lines.len(), "{:?} / {:?}", cut_lines, whole_lines);
+            prop_assert_eq!(before, &whole_lines[..before.len()]);
+            prop_assert!(whole_lines[before.len()].starts_with(last), "{:?} / {:?}", cut_lines, whole_lines);
+        }
+    }
+
     #[test]
     fn queries_parse_and_resolve_without_panicking(text in query_like()) {
         let (config, catalog) = crate::support::catalog::realistic_catalog();
