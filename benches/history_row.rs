@@ -9,8 +9,9 @@
 //! `history_store`: the importer's, per row: `SqliteStore::insert` of a batch of 300 such rows
 //! (one transaction, as the importer commits them) into a database in a temporary folder that
 //! grows over the run, so the full-text index's merges are counted. The bench call's row with
-//! its bodies, the same row without bodies (`capture_bodies: false`), and the 16 KB prompt's
-//! row. The difference between the first two is what storing and indexing the bodies costs.
+//! its bodies, without bodies (`capture_bodies: false`) and with bodies kept but not indexed
+//! (`search_bodies: false`); the 16 KB prompt's row, indexed and not. The differences are
+//! what storing the bodies costs and what indexing them does.
 
 use std::hint::black_box;
 use std::sync::Arc;
@@ -127,10 +128,22 @@ fn bench_store(c: &mut Criterion) {
     };
     let mut group = c.benchmark_group("history_store");
     group.throughput(criterion::Throughput::Elements(STORE_BATCH as u64));
-    for (name, request, policy) in [
-        ("bench_call", REQUEST.to_string(), captured),
-        ("bench_call_no_bodies", REQUEST.to_string(), uncaptured),
-        ("prompt_16k", long_prompt, captured),
+    for (name, request, policy, search_bodies) in [
+        ("bench_call", REQUEST.to_string(), captured, true),
+        (
+            "bench_call_no_bodies",
+            REQUEST.to_string(),
+            uncaptured,
+            true,
+        ),
+        (
+            "bench_call_unsearched_bodies",
+            REQUEST.to_string(),
+            captured,
+            false,
+        ),
+        ("prompt_16k", long_prompt.clone(), captured, true),
+        ("prompt_16k_unsearched", long_prompt, captured, false),
     ] {
         let template = HistoryRow::build(record(), Some(details(&request)), policy);
         let Ok(dir) = tempfile::tempdir() else {
@@ -138,7 +151,7 @@ fn bench_store(c: &mut Criterion) {
             return;
         };
         let store = match SqliteStore::open(&dir.path().join("history.db")) {
-            Ok(store) => store,
+            Ok(store) => store.with_body_search(search_bodies),
             Err(e) => {
                 eprintln!("history_store: {e}");
                 return;

@@ -10,7 +10,8 @@
 #
 # CASES: BODY:CONNS pairs; BODY is `small` (the harness's 200-byte chat request) or `16k` (the
 # same with a 16 KB system prompt, as coding agents send). Each case runs with the history off,
-# then on (bodies captured, as shipped).
+# on (bodies captured and searched, as shipped), and on with `search_bodies: false` (bodies
+# kept, not indexed).
 set -uo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 BENCH_HARNESS=${BENCH_HARNESS:-${SHARED_BENCH:-}}
@@ -54,13 +55,16 @@ cpu_ticks() { awk '{print $14 + $15}' "/proc/$gw_pid/stat"; }
 history_field() { curl -sf "http://127.0.0.1:$PORT/health" | python3 -c 'import json, sys; print((json.load(sys.stdin).get("history") or {}).get(sys.argv[1], 0))' "$1"; }
 
 echo "git $(git -C "$root" rev-parse --short HEAD), $(nproc) cores, $(uname -r), ${DURATION}s per case"
-printf '%-6s %6s %-8s | %8s | %15s %19s %8s | %s\n' body conns history calls "CPU us/call" "with the drain" "drain" "rows stored / dropped"
+printf '%-6s %6s %-10s | %8s | %15s %19s %8s | %s\n' body conns history calls "CPU us/call" "with the drain" "drain" "rows stored / dropped"
 for case in $CASES; do
   body=${case%%:*} conns=${case##*:}
   [ -f "$work/$body.json" ] || { echo "bench_recording_cpu.sh: no body named $body" >&2; exit 2; }
-  for history in false true; do
+  for mode in off on unsearched; do
+    history=true searched=true
+    [ "$mode" = off ] && history=false
+    [ "$mode" = unsearched ] && searched=false
     data=$(mktemp -d -p "$work")
-    SAR_HISTORY__ENABLED=$history SAR_BENCH_DIR=$data RUST_LOG=warn \
+    SAR_HISTORY__ENABLED=$history SAR_HISTORY__SEARCH_BODIES=$searched SAR_BENCH_DIR=$data RUST_LOG=warn \
       "$bin" serve --config-dir "$root/scripts/bench-config" --port "$PORT" >"$data/gateway.log" 2>&1 &
     gw_pid=$!
     for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$PORT/health" >/dev/null && break; sleep 0.1; done
@@ -76,7 +80,7 @@ for case in $CASES; do
     fi
     drained=$(cpu_ticks)
     rows=-; [ "$history" = true ] && rows="$(history_field stored) / $(history_field dropped)"
-    printf '%-6s %6s %-8s | %8s | %15d %19d %7ss | %s\n' "$body" "$conns" "$([ "$history" = true ] && echo on || echo off)" "$calls" \
+    printf '%-6s %6s %-10s | %8s | %15d %19d %7ss | %s\n' "$body" "$conns" "$mode" "$calls" \
       $(( (loaded - start) * 1000000 / tick / calls )) $(( (drained - start) * 1000000 / tick / calls )) "$drain" "$rows"
     kill "$gw_pid"; wait "$gw_pid" 2>/dev/null; gw_pid=
     rm -rf "$data"

@@ -434,6 +434,9 @@ pub struct HistoryConfig {
     pub path: PathBuf,
     /// Keep request and response bodies (redacted, truncated at `max_body_bytes`).
     pub capture_bodies: bool,
+    /// Index the kept bodies' text for full-text search; false: a body is shown in the
+    /// detail view but not searched (indexing is most of what storing a body costs).
+    pub search_bodies: bool,
     pub max_body_bytes: usize,
     /// Rows older than this many days are deleted; 0 keeps them forever.
     pub retention_days: u32,

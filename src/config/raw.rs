@@ -419,6 +419,8 @@ pub struct RawHistory {
     pub enabled: bool,
     pub path: String,
     pub capture_bodies: bool,
+    /// Whether full-text search reads the bodies (false: they are kept, not indexed).
+    pub search_bodies: bool,
     pub max_body_bytes: usize,
     pub retention_days: u32,
     /// Megabytes of rows the spool may hold while they wait to be stored.
@@ -435,6 +437,7 @@ impl Default for RawHistory {
             enabled: true,
             path: "data/history.db".into(),
             capture_bodies: true,
+            search_bodies: true,
             max_body_bytes: 65536,
             retention_days: 30,
             spool_max_mb: 1024,

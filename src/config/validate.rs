@@ -106,6 +106,7 @@ pub(super) fn validate(
         enabled: raw.history.enabled,
         path: PathBuf::from(non_empty(&mut problems, "history.path", &raw.history.path)),
         capture_bodies: raw.history.capture_bodies,
+        search_bodies: raw.history.search_bodies,
         max_body_bytes: at_least_one(
             &mut problems,
             "history.max_body_bytes",

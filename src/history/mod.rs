@@ -175,8 +175,8 @@ pub async fn start_from_config(
         return (None, None);
     }
     let opened = match &config.url {
-        Some(url) => open_postgres(url).await,
-        None => open_sqlite(&config.path).await,
+        Some(url) => open_postgres(url, config.search_bodies).await,
+        None => open_sqlite(&config.path, config.search_bodies).await,
     };
     let store = match opened {
         Ok(store) => store,
@@ -208,10 +208,13 @@ pub async fn start_from_config(
     }
 }
 
-async fn open_sqlite(path: &std::path::Path) -> Result<std::sync::Arc<dyn HistoryStore>, String> {
+async fn open_sqlite(
+    path: &std::path::Path,
+    search_bodies: bool,
+) -> Result<std::sync::Arc<dyn HistoryStore>, String> {
     let owned = path.to_path_buf();
     match tokio::task::spawn_blocking(move || sqlite::SqliteStore::open(&owned)).await {
-        Ok(Ok(store)) => Ok(std::sync::Arc::new(store)),
+        Ok(Ok(store)) => Ok(std::sync::Arc::new(store.with_body_search(search_bodies))),
         Ok(Err(e)) => Err(format!("cannot open {}: {e}", path.display())),
         Err(e) => Err(format!("cannot open the history database: {e}")),
     }
@@ -219,10 +222,11 @@ async fn open_sqlite(path: &std::path::Path) -> Result<std::sync::Arc<dyn Histor
 
 async fn open_postgres(
     url: &crate::config::Secret,
+    search_bodies: bool,
 ) -> Result<std::sync::Arc<dyn HistoryStore>, String> {
     let (url, handle) = (url.clone(), tokio::runtime::Handle::current());
     match tokio::task::spawn_blocking(move || postgres::PostgresStore::open(&url, handle)).await {
-        Ok(Ok(store)) => Ok(std::sync::Arc::new(store)),
+        Ok(Ok(store)) => Ok(std::sync::Arc::new(store.with_body_search(search_bodies))),
         Ok(Err(e)) => Err(format!("history.url: {e}")),
         Err(e) => Err(format!("cannot open the history database: {e}")),
     }

@@ -79,6 +79,8 @@ pub struct PostgresStore {
     size_checked: Mutex<Option<Instant>>,
     /// Sums of the days that get no new records, read once.
     settled: SettledDays,
+    /// Whether the bodies' text is indexed (`history.search_bodies`).
+    search_bodies: bool,
 }
 
 impl std::fmt::Debug for PostgresStore {
@@ -122,6 +124,7 @@ impl PostgresStore {
             size: AtomicU64::new(0),
             size_checked: Mutex::new(None),
             settled: SettledDays::default(),
+            search_bodies: true,
         };
         match store.refresh_size() {
             Ok(()) => tracing::info!(url = %store.shown, "request history on PostgreSQL"),
@@ -131,6 +134,12 @@ impl PostgresStore {
             ),
         }
         Ok(store)
+    }
+
+    /// Index the bodies' text for search (the default) or not (`history.search_bodies`).
+    pub fn with_body_search(mut self, on: bool) -> Self {
+        self.search_bodies = on;
+        self
     }
 
     /// `text` without the password (an error message may quote what it was given).
@@ -264,7 +273,10 @@ impl HistoryStore for PostgresStore {
         records: &[UsageRecord],
         _pacer: &mut Pacer,
     ) -> Result<(), HistoryError> {
-        self.run(&self.writer, async |c| sql::insert(c, rows, records).await)?;
+        let bodies = self.search_bodies;
+        self.run(&self.writer, async |c| {
+            sql::insert(c, rows, records, bodies).await
+        })?;
         let stale = lock(&self.size_checked).is_none_or(|at| at.elapsed() >= SIZE_EVERY);
         if stale {
             // The size is for `/health`; a failure here is not the batch's.

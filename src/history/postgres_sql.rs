@@ -171,10 +171,12 @@ pub async fn size_bytes(client: &Client) -> Result<u64, Error> {
 
 /// Store rows and records in one transaction (a row or record already there is kept). The
 /// statements are sent together (pipelined): one round trip per batch, not one per row.
+/// `search_bodies`: the bodies' text goes into the searched column.
 pub async fn insert(
     client: &mut Client,
     rows: &[HistoryRow],
     records: &[UsageRecord],
+    search_bodies: bool,
 ) -> Result<(), Error> {
     let tx = client.transaction().await?;
     let insert_row = tx.prepare(INSERT_ROW).await?;
@@ -182,7 +184,7 @@ pub async fn insert(
     let (tx_ref, row_statement, record_statement) = (&tx, &insert_row, &insert_record);
     let stored_rows = rows
         .iter()
-        .map(|row| insert_history_row(tx_ref, row_statement, row));
+        .map(|row| insert_history_row(tx_ref, row_statement, row, search_bodies));
     futures::future::try_join_all(stored_rows).await?;
     let stored_records = records
         .iter()
@@ -195,6 +197,7 @@ async fn insert_history_row(
     tx: &tokio_postgres::Transaction<'_>,
     statement: &tokio_postgres::Statement,
     row: &HistoryRow,
+    search_bodies: bool,
 ) -> Result<u64, Error> {
     let attempts = without_nul_json(serde_json::to_value(&row.attempts).unwrap_or_default());
     let opt = |s: &Option<String>| s.as_deref().map(|s| text(s).into_owned());
@@ -204,7 +207,7 @@ async fn insert_history_row(
         opt(&row.request_body),
         opt(&row.response_body),
     );
-    let search = text(&row.search_text()).into_owned();
+    let search = text(&row.search_text(search_bodies)).into_owned();
     let ttft = row.ttft_ms.map(big);
     tx.execute(
         statement,

@@ -123,8 +123,9 @@ impl HistoryRow {
     }
 
     /// The text full-text search reads: content (the string values of a JSON body, see
-    /// [`super::search_text`]), model, errors (the call's and each attempt's) and app.
-    pub fn search_text(&self) -> String {
+    /// [`super::search_text`]; with `bodies` only), model, errors (the call's and each
+    /// attempt's) and app.
+    pub fn search_text(&self, bodies: bool) -> String {
         let mut text = String::new();
         for message in self.attempts.iter().filter_map(|a| a.message.as_deref()) {
             text.push_str(message);
@@ -146,6 +147,7 @@ impl HistoryRow {
         for body in [self.request_body.as_deref(), self.response_body.as_deref()]
             .into_iter()
             .flatten()
+            .filter(|_| bodies)
         {
             let (head, cut) = uncut(body);
             push_searchable(head, cut, &mut text);
@@ -244,8 +246,9 @@ mod tests {
         assert!(stored.ends_with("…[truncated 20 bytes]"), "{stored}");
         assert!(uncut(stored).1);
         assert_eq!(uncut("whole"), ("whole", false));
-        let text = row.search_text();
+        let text = row.search_text(true);
         assert!(text.ends_with("\n量子计算 exp\n"), "{text:?}");
+        assert!(!row.search_text(false).contains("量子"));
         assert!(
             !text.contains("truncated") && !text.contains("messages"),
             "{text}"

@@ -94,6 +94,8 @@ const INSERT: &str = "INSERT OR IGNORE INTO requests (id, time_ms, timestamp, re
 /// The SQLite history.
 pub struct SqliteStore {
     path: PathBuf,
+    /// Whether the bodies' text is indexed (`history.search_bodies`).
+    search_bodies: bool,
     writer: Mutex<Connection>,
     reader: Mutex<Connection>,
 }
@@ -133,9 +135,17 @@ impl SqliteStore {
         let reader = connect(path)?;
         Ok(Self {
             path: path.to_path_buf(),
+            search_bodies: true,
             writer: Mutex::new(writer),
             reader: Mutex::new(reader),
         })
+    }
+
+    /// Index the bodies' text for search (the default) or not (`history.search_bodies`):
+    /// rows stored without it are found by their other fields only.
+    pub fn with_body_search(mut self, on: bool) -> Self {
+        self.search_bodies = on;
+        self
     }
 }
 
@@ -154,7 +164,8 @@ impl HistoryStore for SqliteStore {
                 tx.prepare_cached("INSERT INTO requests_fts(rowid, text) VALUES (?1, ?2)")?;
             for row in rows {
                 if insert.execute(params_from_iter(params_of(row)?))? == 1 {
-                    index.execute(params![tx.last_insert_rowid(), row.search_text()])?;
+                    let text = row.search_text(self.search_bodies);
+                    index.execute(params![tx.last_insert_rowid(), text])?;
                 }
                 pacer.breathe();
             }

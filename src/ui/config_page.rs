@@ -76,6 +76,7 @@ fn sections(c: &Config) -> Markup {
             (section("history", &[
                 ("enabled", c.history.enabled.to_string()), ("path", c.history.path.display().to_string()),
                 ("capture_bodies", c.history.capture_bodies.to_string()),
+                ("search_bodies", c.history.search_bodies.to_string()),
                 ("max_body_bytes", c.history.max_body_bytes.to_string()),
                 ("retention_days", c.history.retention_days.to_string()),
                 ("url", c.history.url.as_ref().map_or("not set (SQLite at path)".into(), |u| url_without_credentials(u.expose()))),

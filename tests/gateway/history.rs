@@ -340,6 +340,30 @@ async fn bodies_are_cut_with_a_marker_or_not_kept() {
 }
 
 #[tokio::test]
+async fn bodies_kept_but_not_searched_with_search_bodies_off() {
+    let s = setup("history: { search_bodies: false }\n").await;
+    let body = json!({"model": "m1", "messages": [{"role": "user", "content": "find the zanzibar-needle"}]});
+    let (status, id, _) = send(&s.gateway, "/v1/chat/completions", body, Some("Unsearched")).await;
+    assert_eq!(status, 200);
+    assert!(ids(&search(&s.gateway, "search=zanzibar").await).is_empty());
+    // The other fields are searched, and the body is kept for the detail view.
+    assert_eq!(
+        ids(&search(&s.gateway, "search=Unsearched").await),
+        [id.as_str()]
+    );
+    let row = s.gateway.history_row(&id, None).await;
+    assert!(row["request_body"]
+        .as_str()
+        .is_some_and(|b| b.contains("find the zanzibar-needle")));
+
+    // The default searches them.
+    let on = setup("").await;
+    let body = json!({"model": "m1", "messages": [{"role": "user", "content": "find the zanzibar-needle"}]});
+    let (_, id, _) = send(&on.gateway, "/v1/chat/completions", body, None).await;
+    assert_eq!(ids(&search(&on.gateway, "search=zanzibar").await), [id]);
+}
+
+#[tokio::test]
 async fn a_database_that_cannot_open_fails_no_request() {
     let dir = tempfile::tempdir().expect("dir");
     // The history path is under a regular file: it can never be created.

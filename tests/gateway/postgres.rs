@@ -356,7 +356,7 @@ async fn the_postgres_store_searches_pages_and_totals_like_sqlite() {
     let url = Secret::new(pg.url());
     let handle = tokio::runtime::Handle::current();
     let checked = tokio::task::spawn_blocking(move || {
-        let store = PostgresStore::open(&url, handle).expect("open");
+        let store = PostgresStore::open(&url, handle.clone()).expect("open");
         let records = [
             record("r1", "2026-11-20T23:59:59.000Z", CallStatus::Success, None),
             record(
@@ -463,6 +463,26 @@ async fn the_postgres_store_searches_pages_and_totals_like_sqlite() {
             .timestamp_millis();
         assert_eq!(store.delete_before(cut).expect("delete"), 1);
         assert_eq!(query(&[]).1, 2);
+
+        // `history.search_bodies: false`: the body is kept, not searched; the rest is.
+        let unsearched = PostgresStore::open(&url, handle)
+            .expect("open")
+            .with_body_search(false);
+        let r4 = record("r4", "2026-11-22T08:00:00.000Z", CallStatus::Success, None);
+        unsearched
+            .insert_calls(
+                &[row_of(&r4, "an unsearched-marker body")],
+                std::slice::from_ref(&r4),
+                &mut Pacer::unpaced(),
+            )
+            .expect("insert");
+        assert_eq!(query(&[("search", "unsearched-marker")]).1, 0);
+        assert_eq!(query(&[]).1, 3);
+        let kept = store.get("r4").expect("get").expect("r4 stored");
+        assert_eq!(
+            kept.request_body.as_deref(),
+            Some("an unsearched-marker body")
+        );
     })
     .await;
     checked.expect("the checks pass");
