@@ -63,6 +63,37 @@ pub async fn settle(paths: &[PathBuf]) {
     tracing::warn!("the config files kept changing; loading them as they are now");
 }
 
+/// The request-history settings a reload changed that only a restart applies: the store and
+/// its writer are set up at start. (`capture_bodies`, and turning the history off, apply to
+/// the next call.) `None` when there is none.
+fn history_restart_only(
+    old: &crate::config::HistoryConfig,
+    new: &crate::config::HistoryConfig,
+) -> Option<String> {
+    let changed: Vec<&str> = [
+        ("history.enabled", !old.enabled && new.enabled),
+        ("history.path", old.path != new.path),
+        ("history.url", old.url != new.url),
+        (
+            "history.max_body_bytes",
+            old.max_body_bytes != new.max_body_bytes,
+        ),
+        (
+            "history.retention_days",
+            old.retention_days != new.retention_days,
+        ),
+        ("history.spool_max_mb", old.spool_max_mb != new.spool_max_mb),
+        (
+            "history.search_bodies",
+            old.search_bodies != new.search_bodies,
+        ),
+    ]
+    .into_iter()
+    .filter_map(|(name, differs)| differs.then_some(name))
+    .collect();
+    (!changed.is_empty()).then(|| changed.join(", "))
+}
+
 /// Load the config again and apply it (or record why not).
 pub async fn reload(state: &Arc<AppState>, rebuilder: &Rebuilder) -> ReloadOutcome {
     let source = state.source.clone();
@@ -97,6 +128,9 @@ pub async fn reload(state: &Arc<AppState>, rebuilder: &Rebuilder) -> ReloadOutco
         );
         new.server.connections = old.server.connections;
         new.server.max_buffered_answer_bytes = old.server.max_buffered_answer_bytes;
+    }
+    if let Some(changed) = history_restart_only(&old.history, &new.history) {
+        tracing::warn!("{changed} changed: takes effect on restart");
     }
     new.server.host = old.server.host.clone();
     new.server.port = old.server.port;
@@ -210,4 +244,54 @@ pub fn spawn_watcher(
             reload(&state, &rebuilder).await;
         }
     });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::history_restart_only;
+    use crate::config::{HistoryConfig, Secret};
+
+    fn history() -> HistoryConfig {
+        HistoryConfig {
+            enabled: true,
+            path: "data/history.db".into(),
+            capture_bodies: true,
+            search_bodies: true,
+            max_body_bytes: 65_536,
+            retention_days: 30,
+            spool_max_mb: 1024,
+            url: None,
+        }
+    }
+
+    #[test]
+    fn history_settings_applied_at_start_are_named_when_a_reload_changes_them() {
+        let old = history();
+        assert_eq!(history_restart_only(&old, &history()), None);
+        // Per-call settings, and turning the history off, need no restart.
+        let per_call = HistoryConfig {
+            capture_bodies: false,
+            enabled: false,
+            ..history()
+        };
+        assert_eq!(history_restart_only(&old, &per_call), None);
+        let changed = HistoryConfig {
+            search_bodies: false,
+            retention_days: 7,
+            url: Some(Secret::new("postgres://u:p@h/db")),
+            ..history()
+        };
+        assert_eq!(
+            history_restart_only(&old, &changed).as_deref(),
+            Some("history.url, history.retention_days, history.search_bodies")
+        );
+        let off = HistoryConfig {
+            enabled: false,
+            ..history()
+        };
+        assert_eq!(
+            history_restart_only(&off, &history()).as_deref(),
+            Some("history.enabled")
+        );
+    }
 }
