@@ -99,6 +99,11 @@ pub trait HistoryStore: Send + Sync {
     fn engine(&self) -> &'static str {
         "sqlite"
     }
+    /// Whether full-text search reads the bodies of the rows this store writes
+    /// (`history.search_bodies`, as it was at start).
+    fn searches_bodies(&self) -> bool {
+        true
+    }
     /// Whether this engine keeps the usage records of every instance ([`Self::usage_between`]).
     fn keeps_usage_records(&self) -> bool {
         false

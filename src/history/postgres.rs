@@ -285,6 +285,10 @@ impl HistoryStore for PostgresStore {
         Ok(())
     }
 
+    fn searches_bodies(&self) -> bool {
+        self.search_bodies
+    }
+
     fn search(&self, query: &HistoryQuery) -> Result<HistoryPage, HistoryError> {
         let (data, total) = self.run(&self.reader, async |c| sql::search(c, query).await)?;
         let lower_bound = total > super::query::COUNT_LIMIT;

@@ -174,6 +174,10 @@ impl HistoryStore for SqliteStore {
         Ok(())
     }
 
+    fn searches_bodies(&self) -> bool {
+        self.search_bodies
+    }
+
     fn search(&self, query: &HistoryQuery) -> Result<HistoryPage, HistoryError> {
         let (from_where, values, order) = filtered(query);
         let conn = lock(&self.reader);

@@ -30,7 +30,9 @@ pub async fn page(
     headers: HeaderMap,
     Query(params): Query<HashMap<String, String>>,
 ) -> Response {
-    let found = match (parse_query(&params), store_of(&ui.app)) {
+    let store = store_of(&ui.app);
+    let bodies_searched = store.as_ref().map_or(true, |s| s.searches_bodies());
+    let found = match (parse_query(&params), store) {
         (Ok(query), Ok(store)) => {
             let q = query.clone();
             blocking(store, move |s| s.search(&q))
@@ -41,7 +43,7 @@ pub async fn page(
     };
     let body = html! {
         h1 { "Requests" }
-        (filters_form(&params))
+        (filters_form(&params, bodies_searched))
         @match &found {
             Ok((query, page)) => (results(query, page, &params)),
             Err(e) => p.error role="alert" { (e.message) },
@@ -54,11 +56,16 @@ fn value<'a>(params: &'a HashMap<String, String>, name: &str) -> &'a str {
     params.get(name).map_or("", String::as_str)
 }
 
-fn filters_form(params: &HashMap<String, String>) -> Markup {
+fn filters_form(params: &HashMap<String, String>, bodies_searched: bool) -> Markup {
     let status = value(params, "status");
+    let placeholder = if bodies_searched {
+        "text in prompts, answers, errors, apps"
+    } else {
+        "models, errors, apps (not bodies)"
+    };
     html! {
         form.filters method="get" action="/requests" {
-            label { "Search" input #search type="search" name="search" value=(value(params, "search")) placeholder="text in prompts, answers, errors, apps"; }
+            label { "Search" input #search type="search" name="search" value=(value(params, "search")) placeholder=(placeholder); }
             label { "Status"
                 select name="status" {
                     @for s in ["", "ok", "error", "cancelled"] {
@@ -70,6 +77,9 @@ fn filters_form(params: &HashMap<String, String>) -> Markup {
                 label { (label) input name=(name) value=(value(params, name)) size="12"; }
             }
             button #search-button type="submit" { "Search" }
+            @if !bodies_searched {
+                p.muted #bodies-not-searched { "Prompts and answers are kept but not searched (history.search_bodies is off)." }
+            }
         }
     }
 }

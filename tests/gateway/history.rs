@@ -355,12 +355,23 @@ async fn bodies_kept_but_not_searched_with_search_bodies_off() {
     assert!(row["request_body"]
         .as_str()
         .is_some_and(|b| b.contains("find the zanzibar-needle")));
+    // The Requests page says so under its search box.
+    let page = s.gateway.get("/requests").await.text().await.expect("page");
+    assert!(page.contains("kept but not searched (history.search_bodies is off)"));
 
     // The default searches them.
     let on = setup("").await;
     let body = json!({"model": "m1", "messages": [{"role": "user", "content": "find the zanzibar-needle"}]});
     let (_, id, _) = send(&on.gateway, "/v1/chat/completions", body, None).await;
     assert_eq!(ids(&search(&on.gateway, "search=zanzibar").await), [id]);
+    let page = on
+        .gateway
+        .get("/requests")
+        .await
+        .text()
+        .await
+        .expect("page");
+    assert!(page.contains("Search") && !page.contains("not searched"));
 }
 
 #[tokio::test]
