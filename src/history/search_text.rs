@@ -26,12 +26,16 @@ pub const VOCABULARY_KEYS: &[&str] = &[
 pub fn push_searchable(body: &str, cut: bool, out: &mut String) {
     let start = out.len();
     let mut reader = serde_json::Deserializer::from_str(body);
-    let parsed = Strings(out).deserialize(&mut reader).is_ok() && reader.end().is_ok();
-    if parsed {
+    let Err(failed) = Strings(out)
+        .deserialize(&mut reader)
+        .and_then(|()| reader.end())
+    else {
         return;
-    }
+    };
     out.truncate(start);
-    if cut && is_json_head(body) {
+    // A parse that ran out of input read a valid head already; only another failure (a
+    // number the cut fell in, a lone surrogate) needs the second look.
+    if cut && (failed.is_eof() || is_json_head(body)) {
         push_cut_json(body, out);
     } else {
         out.push_str(body);
