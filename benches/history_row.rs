@@ -55,7 +55,6 @@ fn record() -> UsageRecord {
 fn details(request: &str) -> CallDetails {
     CallDetails {
         client_app: Some("wrk".into()),
-        key_name: None,
         request_body: Some(Bytes::copy_from_slice(request.as_bytes())),
         response_body: Some(Bytes::from_static(ANSWER.as_bytes())),
         attempts: vec![AttemptLog {

@@ -20,7 +20,8 @@ pub struct HistoryRow {
     pub timestamp: String,
     /// Unix milliseconds of `timestamp`.
     pub time_ms: i64,
-    /// The ingress format: `chat`, `completion`, `embedding` (more as the gateway learns them).
+    /// The API the client spoke, as the usage record names it: `openai_chat`,
+    /// `openai_completion`, `openai_embedding`, `anthropic_messages`, `openai_responses`.
     pub request_format: String,
     pub app: Option<String>,
     pub key_name: Option<String>,
@@ -89,9 +90,9 @@ impl HistoryRow {
             id: record.request_id,
             timestamp: record.timestamp,
             time_ms,
-            request_format: record.request_type,
+            request_format: record.request_format,
             app: details.client_app,
-            key_name: details.key_name,
+            key_name: record.key_name,
             query: record.query,
             strategy: record.strategy,
             model: record.model,

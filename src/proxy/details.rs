@@ -73,7 +73,6 @@ impl DetailsDraft {
         let draft = self.inner.take()?;
         let mut details = CallDetails {
             client_app: draft.client_app,
-            key_name: None,
             request_body: None,
             response_body: None,
             attempts,

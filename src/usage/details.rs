@@ -27,8 +27,6 @@ pub struct AttemptLog {
 pub struct CallDetails {
     /// `X-Title`, else `HTTP-Referer`, else `User-Agent`.
     pub client_app: Option<String>,
-    /// The name of the API key the client used, when keys are named.
-    pub key_name: Option<String>,
     /// The client's request body as it sent it; `None` when bodies are not captured.
     pub request_body: Option<bytes::Bytes>,
     /// The answer: the upstream's body, or for a stream its reassembled text and tool-call

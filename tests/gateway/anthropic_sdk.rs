@@ -108,6 +108,14 @@ async fn the_anthropic_sdk_against_a_native_anthropic_channel() {
         assert_eq!(record["request_format"], "anthropic_messages");
         assert_eq!(record["channel_format"], "anthropic");
     }
+    // The history row names the API the client spoke, as the record does.
+    for record in &served {
+        let id = record["request_id"].as_str().expect("request id");
+        assert_eq!(
+            gateway.history_row(id, Some(TOKEN)).await["request_format"],
+            "anthropic_messages"
+        );
+    }
     let streamed = served
         .iter()
         .find(|r| r["stream"] == true)

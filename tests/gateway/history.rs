@@ -124,7 +124,7 @@ async fn every_routed_call_is_stored_and_found() {
     let row = g.history_row(&chat_id, None).await;
     assert_eq!(row["status"], "ok");
     assert_eq!(row["app"], "My App");
-    assert_eq!(row["request_format"], "chat");
+    assert_eq!(row["request_format"], "openai_chat");
     assert_eq!(
         (row["channel_id"].as_str(), row["model"].as_str()),
         (Some("b"), Some("m1"))
@@ -175,11 +175,11 @@ async fn every_routed_call_is_stored_and_found() {
     assert_eq!(streamed["response_body"], "Hello from the mock.");
     assert_eq!(
         g.history_row(&completion_id, None).await["request_format"],
-        "completion"
+        "openai_completion"
     );
     assert_eq!(
         g.history_row(&embedding_id, None).await["request_format"],
-        "embedding"
+        "openai_embedding"
     );
     let failed = g.history_row(&failed_id, None).await;
     assert_eq!(
@@ -196,7 +196,7 @@ async fn every_routed_call_is_stored_and_found() {
         vec![failed_id.clone()]
     );
     assert_eq!(
-        ids(&search(g, "format=embedding").await),
+        ids(&search(g, "format=openai_embedding").await),
         vec![embedding_id.clone()]
     );
     assert_eq!(ids(&search(g, "app=My%20App").await), vec![chat_id.clone()]);

@@ -1,9 +1,10 @@
 //! Named client keys (`auth.keys`) through the real gateway, without Redis: a key is
 //! recognised (plain, from an environment variable, or as its SHA-256), its name lands in the
-//! usage record, `/v1/stats/*?key=`, `breakdown_by=key` and `/metrics`; its rpm and daily
-//! budget answer 429 with `Retry-After` naming the limit; `allow` answers 403 outside it;
-//! disabled and expired keys are refused; a reload that removes a key revokes it at once; a
-//! reload whose `allow` query does not parse is refused, and the running keys keep working.
+//! usage record, the request history (`/v1/requests?key=`), `/v1/stats/*?key=`,
+//! `breakdown_by=key` and `/metrics`; its rpm and daily budget answer 429 with `Retry-After`
+//! naming the limit; `allow` answers 403 outside it; disabled and expired keys are refused; a
+//! reload that removes a key revokes it at once; a reload whose `allow` query does not parse is
+//! refused, and the running keys keep working.
 
 use std::time::Duration;
 
@@ -133,6 +134,19 @@ async fn a_key_is_recognised_named_in_records_stats_and_metrics() {
         names,
         vec![None, Some("family"), Some("team"), Some("team")]
     );
+
+    // The request history names the key too, and finds a key's calls by it.
+    gateway.flush_history().await;
+    let team = admin_get(&gateway, "/v1/requests?key=team").await;
+    let team_rows = team["data"].as_array().expect("rows");
+    assert_eq!(
+        (team["total"].as_u64(), team_rows.len()),
+        (Some(2), 2),
+        "{team}"
+    );
+    assert!(team_rows.iter().all(|r| r["key_name"] == "team"), "{team}");
+    let family = admin_get(&gateway, "/v1/requests?key=family").await;
+    assert_eq!(family["total"], 1, "{family}");
 
     let breakdown = admin_get(&gateway, "/v1/stats/cost-breakdown?breakdown_by=key").await;
     let items = breakdown["data"]["breakdown"]

@@ -336,5 +336,11 @@ async fn a_channel_that_serves_responses_gets_the_client_bytes() {
         .all(|r| r["request_format"] == "openai_responses"
             && r["status"] == "success"
             && r["usage_estimated"] == false));
+    // The history row names the API the client spoke, as the record does.
+    let id = records[0]["request_id"].as_str().expect("request id");
+    assert_eq!(
+        gateway.history_row(id, None).await["request_format"],
+        "openai_responses"
+    );
     gateway.stop().await;
 }
