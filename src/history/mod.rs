@@ -9,8 +9,9 @@
 //! Rules kept here:
 //! - Nothing a client authenticates with is ever stored: no headers are kept at all, and bodies
 //!   pass through [`crate::upstream::redact::redact_secrets`] before they are written.
-//! - Bodies are cut at `history.max_body_bytes` (on a character boundary) with a visible
-//!   `…[truncated N bytes]` marker.
+//! - A body longer than `history.max_body_bytes` is shortened with a visible marker: a JSON
+//!   body stays JSON ([`shorten`]), any other is cut on a character boundary with
+//!   `…[truncated N bytes]`.
 //! - A broken or full database never fails a request: the writer counts its errors and drops,
 //!   and `/health` shows both.
 //!
@@ -27,6 +28,7 @@ pub mod query;
 pub mod row;
 pub mod search_text;
 pub mod settled_days;
+pub mod shorten;
 pub mod spool;
 pub mod sqlite;
 pub mod writer;

@@ -5,6 +5,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::search_text::push_searchable;
+use super::shorten::{shorten, Json};
 use super::{AttemptLog, CallDetails};
 use crate::scoring::SubScore;
 use crate::upstream::redact::redact_secrets;
@@ -181,10 +182,10 @@ pub fn route_text(plan: &RoutePlan) -> String {
     text
 }
 
-/// What [`stored_body`] appends to a body it cut, before the count of bytes cut.
+/// What [`cut_at`] appends to a body it cut, before the count of bytes cut.
 const CUT_MARK: &str = "…[truncated ";
 
-/// A stored body without the marker [`stored_body`] appends when it cuts one, and whether it
+/// A stored body without the marker [`cut_at`] appends when it cuts one, and whether it
 /// was cut.
 pub fn uncut(stored: &str) -> (&str, bool) {
     match stored.rfind(CUT_MARK) {
@@ -193,26 +194,46 @@ pub fn uncut(stored: &str) -> (&str, bool) {
     }
 }
 
-/// A body as stored: lossy UTF-8, secrets redacted, cut at `max_bytes` with a marker.
+/// A body as stored: lossy UTF-8, secrets redacted, and when it is longer than `max_bytes`
+/// either shortened so that it stays JSON ([`shorten`]) or cut at `max_bytes` with a marker.
+/// Secrets are redacted before anything is cut, so no cut leaves a piece of one too short to
+/// be recognised.
 pub fn stored_body(body: &[u8], max_bytes: usize) -> String {
-    let cut = body.len() > max_bytes;
-    let kept = &body[..body.len().min(max_bytes)];
     // `from_utf8` checks ASCII a word at a time; the lossy decoder goes a character at a time.
-    let decoded = match std::str::from_utf8(kept) {
+    let decoded = match std::str::from_utf8(body) {
         Ok(text) => std::borrow::Cow::Borrowed(text),
-        Err(_) => String::from_utf8_lossy(kept),
+        Err(_) => String::from_utf8_lossy(body),
     };
-    let mut text: &str = &decoded;
-    if cut {
-        // A cut inside a multi-byte character leaves U+FFFD at the end: drop it.
-        text = text.trim_end_matches('\u{FFFD}');
+    let redacted = redact_secrets(&decoded);
+    if redacted.len() <= max_bytes {
+        return redacted.into_owned();
     }
-    let mut text = redact_secrets(text).into_owned();
-    if cut {
-        text.push_str(&format!("{CUT_MARK}{} bytes]", body.len() - max_bytes));
+    if redacted.len() <= max_bytes.saturating_mul(SHORTEN_UP_TO) {
+        if let Some(short) = serde_json::from_str::<Json>(&redacted)
+            .ok()
+            .and_then(|json| shorten(&json, max_bytes))
+        {
+            return short;
+        }
     }
-    text
+    cut_at(&redacted, max_bytes)
 }
+
+/// `text` cut at `max_bytes` (on a character boundary) with the marker [`uncut`] recognises.
+pub fn cut_at(text: &str, max_bytes: usize) -> String {
+    let mut end = max_bytes.min(text.len());
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    let mut cut = String::with_capacity(end + CUT_MARK.len() + 16);
+    cut.push_str(&text[..end]);
+    cut.push_str(&format!("{CUT_MARK}{} bytes]", text.len() - end));
+    cut
+}
+
+/// A JSON body longer than this many times `max_body_bytes` is cut, not shortened (the
+/// writer parses what it shortens; this bounds that work).
+const SHORTEN_UP_TO: usize = 32;
 
 #[cfg(test)]
 mod tests {
@@ -228,7 +249,7 @@ mod tests {
         assert_eq!(stored_body(b"abcdef", 4), "abcd…[truncated 2 bytes]");
         // A cut inside a 3-byte character keeps only whole characters.
         let text = "量子计算".as_bytes();
-        assert_eq!(stored_body(text, 4), "量…[truncated 8 bytes]");
+        assert_eq!(stored_body(text, 4), "量…[truncated 9 bytes]");
     }
 
     #[test]

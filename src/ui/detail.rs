@@ -9,6 +9,7 @@ use maud::{html, Markup};
 
 use super::layout::{self, badge, count, money};
 use super::Ui;
+use crate::history::shorten::Json;
 use crate::history::HistoryRow;
 use crate::server::history_api::{blocking, not_found, store_of};
 
@@ -39,9 +40,10 @@ pub async fn page(State(ui): State<Ui>, headers: HeaderMap, Path(id): Path<Strin
     response
 }
 
-/// A body as JSON pretty-printed when it parses, else as stored.
+/// A body as JSON pretty-printed (keys in the order they were sent) when it parses, else as
+/// stored.
 fn pretty(body: &str) -> String {
-    serde_json::from_str::<serde_json::Value>(body)
+    serde_json::from_str::<Json>(body)
         .ok()
         .and_then(|v| serde_json::to_string_pretty(&v).ok())
         .unwrap_or_else(|| body.to_string())
@@ -118,5 +120,19 @@ fn timeline(row: &HistoryRow) -> Markup {
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::pretty;
+
+    #[test]
+    fn a_body_is_pretty_printed_with_its_keys_in_the_order_sent() {
+        assert_eq!(
+            pretty(r#"{"model":"m","messages":[{"role":"user","content":"hi"}],"max_tokens":5}"#),
+            "{\n  \"model\": \"m\",\n  \"messages\": [\n    {\n      \"role\": \"user\",\n      \"content\": \"hi\"\n    }\n  ],\n  \"max_tokens\": 5\n}"
+        );
+        assert_eq!(pretty("plain text"), "plain text");
     }
 }

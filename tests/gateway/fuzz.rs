@@ -16,8 +16,9 @@ use smart_ai_router::catalog::names::{
 };
 use smart_ai_router::catalog::ModelKind;
 use smart_ai_router::config::{load_config, ConfigSource};
-use smart_ai_router::history::row::{stored_body, uncut};
+use smart_ai_router::history::row::{cut_at, stored_body, uncut};
 use smart_ai_router::history::search_text::push_searchable;
+use smart_ai_router::history::shorten::Json;
 use smart_ai_router::proxy::request::ClientRequest;
 use smart_ai_router::query::{parse_query, resolve, Needs, Query};
 use smart_ai_router::upstream::classify::{classify_status, parse_retry_after, wait_hint};
@@ -110,6 +111,34 @@ fn chat_body_like() -> impl Strategy<Value = String> {
         })
 }
 
+/// A conversation with texts long enough to be cut, some with a system message first; the
+/// model and tools around it.
+fn long_chat_body_like() -> impl Strategy<Value = String> {
+    (
+        any::<bool>(),
+        prop::collection::vec(("(user|assistant|tool)", "\\PC{0,300}"), 1..12),
+        "\\PC{0,400}",
+    )
+        .prop_map(|(system, turns, tool_description)| {
+            let mut messages = Vec::new();
+            if system {
+                messages.push(serde_json::json!({"role": "system", "content": "You are terse."}));
+            }
+            messages.extend(
+                turns
+                    .into_iter()
+                    .map(|(role, content)| serde_json::json!({"role": role, "content": content})),
+            );
+            serde_json::json!({
+                "model": "m",
+                "messages": messages,
+                "tools": [{"type": "function", "function": {"name": "read", "description": tool_description}}],
+                "max_tokens": 100,
+            })
+            .to_string()
+        })
+}
+
 proptest! {
     #[test]
     fn a_stored_body_cut_anywhere_is_read_up_to_the_cut(body in chat_body_like(), cut in 0usize..400) {
@@ -118,9 +147,10 @@ proptest! {
         prop_assert!(!was_cut);
         let mut whole_lines = String::new();
         push_searchable(text, false, &mut whole_lines);
-        let stored = stored_body(body.as_bytes(), cut.min(body.len()));
+        // The cut a body gets when it cannot be shortened as JSON (see the next property).
+        let stored = if cut < text.len() { cut_at(text, cut) } else { text.to_string() };
         let (head, was_cut) = uncut(&stored);
-        prop_assert_eq!(was_cut, cut < body.len());
+        prop_assert_eq!(was_cut, cut < text.len());
         let mut cut_lines = String::new();
         push_searchable(head, was_cut, &mut cut_lines);
         // The cut reading is the whole reading up to the cut: its lines, all but the last
@@ -131,6 +161,42 @@ proptest! {
             prop_assert!(cut_lines.len() <= whole_lines.len(), "{:?} / {:?}", cut_lines, whole_lines);
             prop_assert_eq!(before, &whole_lines[..before.len()]);
             prop_assert!(whole_lines[before.len()].starts_with(last), "{:?} / {:?}", cut_lines, whole_lines);
+        }
+    }
+
+    #[test]
+    fn a_long_body_is_stored_within_its_limit_and_json_stays_json(
+        body in long_chat_body_like(),
+        max in 0usize..1500,
+    ) {
+        let whole = stored_body(body.as_bytes(), usize::MAX);
+        let stored = stored_body(body.as_bytes(), max);
+        let (head, was_cut) = uncut(&stored);
+        if whole.len() <= max {
+            prop_assert_eq!(&stored, &whole);
+        } else if was_cut {
+            // Cut as bytes: the body's start, at most `max` bytes of it.
+            prop_assert!(head.len() <= max && whole.starts_with(head));
+        } else {
+            // Shortened: JSON within the limit, with the same keys in the same order, and
+            // the newest message's role kept.
+            prop_assert!(stored.len() <= max, "{} > {max}: {stored}", stored.len());
+            let short = serde_json::from_str::<Json>(&stored);
+            let original = serde_json::from_str::<Json>(&whole);
+            let (Ok(Json::Object(short)), Ok(Json::Object(original))) = (short, original) else {
+                return Err(TestCaseError::fail(format!("not a JSON object: {stored}")));
+            };
+            let keys = |o: &[(String, Json)]| o.iter().map(|(k, _)| k.clone()).collect::<Vec<_>>();
+            prop_assert_eq!(keys(&short), keys(&original));
+            let last_role = |o: &[(String, Json)]| match o.iter().find(|(k, _)| k == "messages") {
+                Some((_, Json::List(m))) => m.last().cloned(),
+                _ => None,
+            };
+            let role = |m: Option<Json>| match m {
+                Some(Json::Object(fields)) => fields.into_iter().find(|(k, _)| k == "role").map(|(_, v)| v),
+                _ => None,
+            };
+            prop_assert_eq!(role(last_role(&short)), role(last_role(&original)));
         }
     }
 

@@ -325,6 +325,41 @@ async fn bodies_are_cut_with_a_marker_or_not_kept() {
     assert!(ids(&search(&cut.gateway, "search=beyond").await).is_empty());
     assert!(ids(&search(&cut.gateway, "search=messages").await).is_empty());
 
+    // An agent's long conversation is shortened and stays JSON: the newest turn is kept
+    // whole and found by search; the oldest messages give way to a marker.
+    let short = setup("history: { max_body_bytes: 600 }\n").await;
+    let mut messages = vec![json!({"role": "system", "content": "You are a careful agent."})];
+    for n in 1..=12 {
+        let role = if n % 2 == 1 { "user" } else { "assistant" };
+        messages
+            .push(json!({"role": role, "content": format!("turn {n}: {}", "words ".repeat(30))}));
+    }
+    messages.push(json!({"role": "user", "content": "now refactor the zygomorphic parser"}));
+    let conversation = json!({"model": "m1", "messages": messages, "max_tokens": 50});
+    let (status, id, _) = send(&short.gateway, "/v1/chat/completions", conversation, None).await;
+    assert_eq!(status, 200);
+    let row = short.gateway.history_row(&id, None).await;
+    let stored = row["request_body"].as_str().expect("request body");
+    assert!(stored.len() <= 600, "{} bytes: {stored}", stored.len());
+    let stored: Value = serde_json::from_str(stored).expect("still JSON");
+    let kept = stored["messages"].as_array().expect("messages");
+    assert_eq!(kept[0]["content"], "You are a careful agent.");
+    assert!(
+        kept[1]
+            .as_str()
+            .is_some_and(|m| m.starts_with("…[cut ") && m.ends_with(" messages]…")),
+        "{stored}"
+    );
+    assert_eq!(
+        kept.last().map(|m| m["content"].clone()),
+        Some(json!("now refactor the zygomorphic parser"))
+    );
+    assert_eq!(stored["max_tokens"], 50);
+    assert_eq!(
+        ids(&search(&short.gateway, "search=zygomorphic").await),
+        [id.as_str()]
+    );
+
     let off = setup("history: { capture_bodies: false }\n").await;
     let (_, id, _) = send(
         &off.gateway,
