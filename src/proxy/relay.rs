@@ -194,6 +194,25 @@ impl Tap {
     }
 }
 
+/// Whether `raw` ends with the blank line that ends an SSE event.
+fn ends_event(raw: &[u8]) -> bool {
+    raw.ends_with(b"\n\n") || raw.ends_with(b"\r\n\r\n") || raw.ends_with(b"\r\r")
+}
+
+/// `bytes` with the line ends an SSE event needs after it, when they are missing.
+fn ended_as_event(bytes: Bytes) -> Bytes {
+    if ends_event(&bytes) {
+        return bytes;
+    }
+    let mut ended = Vec::with_capacity(bytes.len() + 2);
+    ended.extend_from_slice(&bytes);
+    if !ended.ends_with(b"\n") {
+        ended.push(b'\n');
+    }
+    ended.push(b'\n');
+    ended.into()
+}
+
 /// A stream whose first event arrived.
 pub struct OpenedStream {
     pub first: Vec<Bytes>,
@@ -358,7 +377,17 @@ impl RelayStream {
     fn finish_at_eof(&mut self) -> Option<Bytes> {
         let mut tail = Vec::new();
         while let Some(event) = self.tap.splitter.finish() {
-            tail.extend(self.tap.pass(event));
+            // The upstream closed inside an event. What came is passed on, ended as an event,
+            // only when it is whole (`[DONE]`, or a JSON payload short of its blank line); a
+            // cut payload is dropped, so the error event after it reaches the client intact.
+            let whole = ends_event(event.raw())
+                || event.is_done()
+                || event.data().is_some_and(|data| {
+                    serde_json::from_slice::<serde::de::IgnoredAny>(data).is_ok()
+                });
+            if whole {
+                tail.extend(self.tap.pass(event).map(ended_as_event));
+            }
         }
         let error = (!self.tap.saw_done).then(|| StreamError {
             failure: Failure::BadResponse,

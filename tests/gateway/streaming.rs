@@ -313,6 +313,50 @@ async fn stream_in_two_steps(
 }
 
 #[tokio::test]
+async fn an_upstream_that_closes_inside_an_event_drops_the_cut_event_before_the_error() {
+    let t = setup("").await;
+    let (events, _) = answer_events();
+    let relayed: String = events[..3].iter().map(|e| event(e)).collect();
+    t.a.push(Reply::StreamBytes {
+        pieces: vec![
+            Bytes::from(relayed.clone()),
+            Bytes::from_static(b"data: {\"id\":\"c1\",\"choi"),
+        ],
+        gap: Duration::from_millis(5),
+        end: StreamEnd::End,
+    });
+    let received = stream_chat(&t.gateway, &stream_body(None)).await;
+    assert_eq!(received.status, 200);
+    let text = received.text();
+    let rest = text
+        .strip_prefix(&relayed)
+        .unwrap_or_else(|| panic!("the whole events come first: {text}"));
+    // Nothing of the cut event: the error event alone, whole, parses.
+    let data = rest
+        .strip_prefix("data: ")
+        .and_then(|r| r.strip_suffix("\n\n"))
+        .unwrap_or_else(|| panic!("one SSE error event ends the stream: {rest:?}"));
+    let error: Value = serde_json::from_str(data).expect("the error event is JSON");
+    assert_eq!(error["error"]["code"], "stream_interrupted");
+    assert_eq!(
+        error["error"]["message"],
+        "upstream closed the stream before [DONE]"
+    );
+
+    // A last event that is whole but lacks its blank line is passed on, ended as an event.
+    t.a.push(Reply::StreamBytes {
+        pieces: vec![
+            Bytes::from(relayed.clone()),
+            Bytes::from_static(b"data: [DONE]"),
+        ],
+        gap: Duration::from_millis(5),
+        end: StreamEnd::End,
+    });
+    let received = stream_chat(&t.gateway, &stream_body(None)).await;
+    assert_eq!(received.text(), format!("{relayed}{DONE}"));
+}
+
+#[tokio::test]
 async fn an_upstream_that_breaks_mid_stream_ends_the_client_stream_with_an_error_event() {
     let t = setup("").await;
     let (events, _) = answer_events();

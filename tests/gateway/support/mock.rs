@@ -30,8 +30,10 @@ use tokio::net::TcpListener;
 pub enum StreamEnd {
     /// `data: [DONE]` then close.
     Done,
-    /// Close the connection without `[DONE]`.
+    /// Close the connection without `[DONE]` (the body breaks).
     Close,
+    /// End the body cleanly without `[DONE]` (what was sent is all there is).
+    End,
     /// Send nothing more and keep the connection open.
     Stall,
 }
@@ -346,6 +348,7 @@ pub fn render(reply: Reply, request: &Value) -> futures::future::BoxFuture<'stat
                         futures::stream::iter([Err(std::io::Error::other("mock: connection cut"))])
                             .boxed()
                     }
+                    StreamEnd::End => futures::stream::empty().boxed(),
                     StreamEnd::Stall => futures::stream::pending().boxed(),
                 };
                 sse_body(Body::from_stream(head.chain(wait).chain(tail)))
@@ -381,6 +384,7 @@ fn sse_body(body: Body) -> Response {
 fn sse_response(pieces: Vec<Bytes>, gap: Duration, end: StreamEnd) -> Response {
     let done = matches!(end, StreamEnd::Done);
     let stall = matches!(end, StreamEnd::Stall);
+    let ends = matches!(end, StreamEnd::End);
     let head =
         futures::stream::iter(pieces.into_iter().enumerate()).then(move |(i, piece)| async move {
             if i > 0 && !gap.is_zero() {
@@ -392,7 +396,7 @@ fn sse_response(pieces: Vec<Bytes>, gap: Duration, end: StreamEnd) -> Response {
     let stream = head.chain(tail);
     if stall {
         sse_body(Body::from_stream(stream.chain(futures::stream::pending())))
-    } else if done {
+    } else if done || ends {
         sse_body(Body::from_stream(stream))
     } else {
         // Close without [DONE]: end the body with an error so the connection is cut.
