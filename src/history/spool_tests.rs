@@ -337,3 +337,24 @@ fn a_closed_segment_whose_rows_are_stored_is_deleted() {
     assert!(reader.next_chunk(10).expect("read").is_none());
     assert_eq!(segment_names(dir.path()), ["000000000002.spool"]);
 }
+
+#[cfg(unix)]
+#[test]
+fn the_spool_is_its_owners_only() {
+    use std::os::unix::fs::PermissionsExt;
+    let root = tempfile::tempdir().expect("dir");
+    let dir = root.path().join("history.db.spool");
+    // A folder an older version left readable by others is closed too.
+    fs::create_dir(&dir).expect("dir");
+    fs::set_permissions(&dir, fs::Permissions::from_mode(0o755)).expect("chmod");
+    let (mut writer, _reader, _shared) = open(&dir, u64::MAX);
+    writer.append(&entries(&["req_1"])).expect("append");
+    let mode = |p: &Path| fs::metadata(p).map(|m| m.permissions().mode() & 0o777).ok();
+    assert_eq!(mode(&dir), Some(0o700));
+    assert_eq!(mode(&dir.join("lock")), Some(0o600));
+    let segments = segment_names(&dir);
+    assert!(!segments.is_empty());
+    for name in segments {
+        assert_eq!(mode(&dir.join(&name)), Some(0o600), "{name}");
+    }
+}

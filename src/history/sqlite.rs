@@ -19,6 +19,7 @@ use std::sync::Mutex;
 use rusqlite::types::Value;
 use rusqlite::{params, params_from_iter, Connection, OptionalExtension, Row};
 
+use crate::usage::logfiles::{create_private_dir, make_private, open_private_append};
 use crate::usage::record::UsageRecord;
 
 use super::pacer::Pacer;
@@ -120,6 +121,13 @@ fn connect(path: &Path) -> Result<Connection, HistoryError> {
     Ok(conn)
 }
 
+/// `path` with `suffix` appended to its file name (`history.db` → `history.db-wal`).
+fn suffixed(path: &Path, suffix: &str) -> std::path::PathBuf {
+    let mut name = path.as_os_str().to_owned();
+    name.push(suffix);
+    name.into()
+}
+
 fn lock(conn: &Mutex<Connection>) -> std::sync::MutexGuard<'_, Connection> {
     conn.lock().unwrap_or_else(|p| p.into_inner())
 }
@@ -128,7 +136,17 @@ impl SqliteStore {
     /// Open (or create) the database at `path`, creating its folder.
     pub fn open(path: &Path) -> Result<Self, HistoryError> {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir)?;
+            create_private_dir(dir)?;
+        }
+        // The database holds prompts and answers: only its owner reads it. SQLite gives its
+        // WAL and shared-memory files the database file's mode.
+        drop(open_private_append(path)?);
+        for file in [
+            path.to_path_buf(),
+            suffixed(path, "-wal"),
+            suffixed(path, "-shm"),
+        ] {
+            make_private(&file)?;
         }
         let writer = connect(path)?;
         writer.execute_batch(SCHEMA)?;

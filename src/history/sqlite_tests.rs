@@ -140,3 +140,29 @@ fn get_returns_the_whole_row_and_retention_deletes_old_ones() {
     assert_eq!(buckets.len(), 1);
     assert_eq!((buckets[0].start_ms, buckets[0].requests), (5000, 1));
 }
+
+#[cfg(unix)]
+#[test]
+fn the_database_is_its_owners_only() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().expect("dir");
+    let path = dir.path().join("data/history.db");
+    let mode = |p: &std::path::Path| {
+        std::fs::metadata(p)
+            .map(|m| m.permissions().mode() & 0o777)
+            .ok()
+    };
+    {
+        let store = SqliteStore::open(&path).expect("opens");
+        store
+            .insert(&[row("req_1", 1, "m", "ok", "hello")])
+            .expect("insert");
+        assert_eq!(mode(&path), Some(0o600));
+        assert_eq!(mode(&dir.path().join("data/history.db-wal")), Some(0o600));
+        assert_eq!(mode(&dir.path().join("data")), Some(0o700));
+    }
+    // A database an older version created readable by others is closed at the next open.
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).expect("chmod");
+    let _store = SqliteStore::open(&path).expect("opens");
+    assert_eq!(mode(&path), Some(0o600));
+}
