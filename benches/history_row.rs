@@ -80,6 +80,7 @@ fn bench(c: &mut Criterion) {
     let policy = BodyPolicy {
         capture: true,
         max_bytes: 65_536,
+        secrets: Default::default(),
     };
     let long_prompt = REQUEST.replace(
         "Say hello in one short sentence, please.",
@@ -100,7 +101,7 @@ fn bench(c: &mut Criterion) {
         group.bench_function(name, |b| {
             b.iter(|| {
                 entries.clear();
-                let row = HistoryRow::build(record.clone(), Some(details.clone()), policy);
+                let row = HistoryRow::build(record.clone(), Some(details.clone()), &policy);
                 push_entry(&mut entries, row, None).ok();
                 black_box(entries.len())
             })
@@ -120,15 +121,16 @@ fn bench_store(c: &mut Criterion) {
     let captured = BodyPolicy {
         capture: true,
         max_bytes: 65_536,
+        secrets: Default::default(),
     };
     let uncaptured = BodyPolicy {
         capture: false,
-        ..captured
+        ..captured.clone()
     };
     let mut group = c.benchmark_group("history_store");
     group.throughput(criterion::Throughput::Elements(STORE_BATCH as u64));
     for (name, request, policy, search_bodies) in [
-        ("bench_call", REQUEST.to_string(), captured, true),
+        ("bench_call", REQUEST.to_string(), captured.clone(), true),
         (
             "bench_call_no_bodies",
             REQUEST.to_string(),
@@ -138,13 +140,13 @@ fn bench_store(c: &mut Criterion) {
         (
             "bench_call_unsearched_bodies",
             REQUEST.to_string(),
-            captured,
+            captured.clone(),
             false,
         ),
-        ("prompt_16k", long_prompt.clone(), captured, true),
+        ("prompt_16k", long_prompt.clone(), captured.clone(), true),
         ("prompt_16k_unsearched", long_prompt, captured, false),
     ] {
-        let template = HistoryRow::build(record(), Some(details(&request)), policy);
+        let template = HistoryRow::build(record(), Some(details(&request)), &policy);
         let Ok(dir) = tempfile::tempdir() else {
             eprintln!("history_store: no temporary folder");
             return;

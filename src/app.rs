@@ -318,6 +318,7 @@ async fn build_state(
     let answer_budget = AnswerBudget::new(config.server.max_buffered_answer_bytes);
     let (history, history_error) = crate::history::start_from_config(&config.history).await;
     if let Some(history) = &history {
+        history.known_secrets().set_from(&config);
         usage.send_finished_to(history.clone());
     }
     Arc::new(AppState {

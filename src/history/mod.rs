@@ -21,6 +21,7 @@
 
 pub mod health;
 pub mod importer;
+pub mod known_secrets;
 pub mod pacer;
 pub mod postgres;
 pub mod postgres_sql;
@@ -196,6 +197,7 @@ pub async fn start_from_config(
         bodies: row::BodyPolicy {
             capture: config.capture_bodies,
             max_bytes: config.max_body_bytes,
+            secrets: Default::default(),
         },
         retention_days: config.retention_days,
         capacity: QUEUE_CAPACITY,

@@ -4,6 +4,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::known_secrets::KnownSecrets;
 use super::search_text::push_searchable;
 use super::shorten::{shorten, Json};
 use super::{AttemptLog, CallDetails};
@@ -12,6 +13,7 @@ use crate::upstream::redact::redact_secrets;
 use crate::usage::cost::push_fixed;
 use crate::usage::details::RoutePlan;
 use crate::usage::record::{CallStatus, UsageRecord};
+use std::sync::Arc;
 
 /// One stored call.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -69,19 +71,22 @@ pub fn status_word(status: CallStatus) -> &'static str {
 }
 
 /// What the writer does to bodies.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct BodyPolicy {
     pub capture: bool,
     pub max_bytes: usize,
+    /// The gateway's own secrets, taken out of bodies, the app and the query whatever their
+    /// shape.
+    pub secrets: Arc<KnownSecrets>,
 }
 
 impl HistoryRow {
     /// The row of a finished record. Bodies are redacted and cut per `policy`. Takes the
     /// record and the details by value: their strings move into the row, not copied.
-    pub fn build(record: UsageRecord, details: Option<CallDetails>, policy: BodyPolicy) -> Self {
+    pub fn build(record: UsageRecord, details: Option<CallDetails>, policy: &BodyPolicy) -> Self {
         let body = |b: Option<bytes::Bytes>| {
             b.filter(|_| policy.capture)
-                .map(|b| stored_body(&b, policy.max_bytes))
+                .map(|b| stored_body(&b, policy.max_bytes, &policy.secrets))
         };
         let time_ms = chrono::DateTime::parse_from_rfc3339(&record.timestamp)
             .map(|t| t.timestamp_millis())
@@ -92,9 +97,9 @@ impl HistoryRow {
             timestamp: record.timestamp,
             time_ms,
             request_format: record.request_format,
-            app: details.client_app,
+            app: details.client_app.map(|app| redacted(app, &policy.secrets)),
             key_name: record.key_name,
-            query: record.query,
+            query: redacted(record.query, &policy.secrets),
             strategy: record.strategy,
             model: record.model,
             channel_id: record.channel_id,
@@ -198,13 +203,18 @@ pub fn uncut(stored: &str) -> (&str, bool) {
 /// either shortened so that it stays JSON ([`shorten`]) or cut at `max_bytes` with a marker.
 /// Secrets are redacted before anything is cut, so no cut leaves a piece of one too short to
 /// be recognised.
-pub fn stored_body(body: &[u8], max_bytes: usize) -> String {
+pub fn stored_body(body: &[u8], max_bytes: usize, secrets: &KnownSecrets) -> String {
     // `from_utf8` checks ASCII a word at a time; the lossy decoder goes a character at a time.
     let decoded = match std::str::from_utf8(body) {
         Ok(text) => std::borrow::Cow::Borrowed(text),
         Err(_) => String::from_utf8_lossy(body),
     };
-    let redacted = redact_secrets(&decoded);
+    let redacted = match redact_secrets(&decoded) {
+        std::borrow::Cow::Borrowed(text) => secrets.redact(text),
+        std::borrow::Cow::Owned(text) => {
+            std::borrow::Cow::Owned(secrets.redact(&text).into_owned())
+        }
+    };
     if redacted.len() <= max_bytes {
         return redacted.into_owned();
     }
@@ -217,6 +227,18 @@ pub fn stored_body(body: &[u8], max_bytes: usize) -> String {
         }
     }
     cut_at(&redacted, max_bytes)
+}
+
+/// `text` (an app name, a query) without secrets of a known shape or of the gateway's own.
+fn redacted(text: String, secrets: &KnownSecrets) -> String {
+    let text = match redact_secrets(&text) {
+        std::borrow::Cow::Borrowed(_) => text,
+        std::borrow::Cow::Owned(clean) => clean,
+    };
+    match secrets.redact(&text) {
+        std::borrow::Cow::Borrowed(_) => text,
+        std::borrow::Cow::Owned(clean) => clean,
+    }
 }
 
 /// `text` cut at `max_bytes` (on a character boundary) with the marker [`uncut`] recognises.
@@ -243,13 +265,19 @@ mod tests {
     fn bodies_are_redacted_and_cut_with_a_marker() {
         let body = br#"{"api_key":"sk-abcdefghijklmnop1234","messages":"hello"}"#;
         assert_eq!(
-            stored_body(body, 1000),
+            stored_body(body, 1000, &KnownSecrets::default()),
             r#"{"api_key":"[REDACTED]","messages":"hello"}"#
         );
-        assert_eq!(stored_body(b"abcdef", 4), "abcd…[truncated 2 bytes]");
+        assert_eq!(
+            stored_body(b"abcdef", 4, &KnownSecrets::default()),
+            "abcd…[truncated 2 bytes]"
+        );
         // A cut inside a 3-byte character keeps only whole characters.
         let text = "量子计算".as_bytes();
-        assert_eq!(stored_body(text, 4), "量…[truncated 9 bytes]");
+        assert_eq!(
+            stored_body(text, 4, &KnownSecrets::default()),
+            "量…[truncated 9 bytes]"
+        );
     }
 
     #[test]
@@ -262,8 +290,9 @@ mod tests {
         let cut_at_length = BodyPolicy {
             capture: true,
             max_bytes: body.len() - 20,
+            secrets: Default::default(),
         };
-        let row = HistoryRow::build(UsageRecord::default(), Some(details), cut_at_length);
+        let row = HistoryRow::build(UsageRecord::default(), Some(details), &cut_at_length);
         let stored = row.request_body.as_deref().unwrap_or_default();
         assert!(stored.ends_with("…[truncated 20 bytes]"), "{stored}");
         assert!(uncut(stored).1);
@@ -293,8 +322,9 @@ mod tests {
         let off = BodyPolicy {
             capture: false,
             max_bytes: 10,
+            secrets: Default::default(),
         };
-        let row = HistoryRow::build(record, Some(details), off);
+        let row = HistoryRow::build(record, Some(details), &off);
         assert_eq!(row.request_body, None);
         assert_eq!(row.app.as_deref(), Some("my-app"));
         assert_eq!(row.status, "error");

@@ -13,8 +13,9 @@ fn row(id: &str) -> HistoryRow {
     let policy = crate::history::row::BodyPolicy {
         capture: true,
         max_bytes: 1024,
+        secrets: Default::default(),
     };
-    HistoryRow::build(record, None, policy)
+    HistoryRow::build(record, None, &policy)
 }
 
 fn entries(ids: &[&str]) -> Vec<u8> {

@@ -54,6 +54,8 @@ pub struct HistoryWriter {
     threads: Mutex<Vec<std::thread::JoinHandle<()>>>,
     /// The writer thread, to wake it from its batch window for a flush.
     waker: std::thread::Thread,
+    /// The gateway's own secrets, which the writer takes out of rows.
+    secrets: Arc<super::known_secrets::KnownSecrets>,
 }
 
 impl std::fmt::Debug for HistoryWriter {
@@ -96,6 +98,7 @@ impl HistoryWriter {
         )?;
         let (sender, receiver) = sync_channel(settings.capacity.max(1));
         let keeps_records = store.keeps_usage_records();
+        let secrets = settings.bodies.secrets.clone();
         let writer_thread = {
             let counters = counters.clone();
             std::thread::Builder::new()
@@ -118,6 +121,7 @@ impl HistoryWriter {
             counters,
             spool: shared,
             waker: writer_thread.thread().clone(),
+            secrets,
             threads: Mutex::new(vec![writer_thread, import_thread]),
         }))
     }
@@ -127,6 +131,12 @@ impl HistoryWriter {
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .clone()
+    }
+
+    /// The secrets the writer takes out of rows; set them from the config at start and
+    /// after each reload.
+    pub fn known_secrets(&self) -> &super::known_secrets::KnownSecrets {
+        &self.secrets
     }
 
     /// Queue a finished record; never waits. A full queue drops it (counted).
@@ -227,7 +237,7 @@ fn run(
                 Message::Row(record, details) => {
                     // The Postgres store keeps the usage record too: only then is it copied.
                     let kept = keeps_records.then(|| (*record).clone());
-                    let row = HistoryRow::build(*record, details.map(|d| *d), settings.bodies);
+                    let row = HistoryRow::build(*record, details.map(|d| *d), &settings.bodies);
                     match push_entry(&mut entries, row, kept.as_ref()) {
                         Ok(()) => rows += 1,
                         Err(e) => {

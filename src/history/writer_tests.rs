@@ -31,6 +31,7 @@ fn settings(dir: &Path) -> WriterSettings {
         bodies: BodyPolicy {
             capture: true,
             max_bytes: 1024,
+            secrets: Default::default(),
         },
         retention_days: 0,
         capacity: 64,
@@ -103,7 +104,7 @@ async fn rows_a_killed_run_left_in_the_spool_are_stored_at_the_next_start() {
         let shared = Arc::new(SpoolShared::default());
         let mut spool = SpoolWriter::open(&settings.spool_dir, u64::MAX, shared).expect("spool");
         let mut entries = Vec::new();
-        let row = HistoryRow::build(record("req_left"), None, settings.bodies);
+        let row = HistoryRow::build(record("req_left"), None, &settings.bodies);
         push_entry(&mut entries, row, None).expect("serialises");
         spool.append(&entries).expect("append");
     }

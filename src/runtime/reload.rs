@@ -140,6 +140,9 @@ pub async fn reload(state: &Arc<AppState>, rebuilder: &Rebuilder) -> ReloadOutco
     }
     let rediscover = channels_to_discover(&old, &new);
     let new = Arc::new(new);
+    if let Some(history) = &state.history {
+        history.known_secrets().set_from(&new);
+    }
     let generation = rebuilder
         .apply(Change::Config(new.clone()))
         .await

@@ -16,6 +16,7 @@ use smart_ai_router::catalog::names::{
 };
 use smart_ai_router::catalog::ModelKind;
 use smart_ai_router::config::{load_config, ConfigSource};
+use smart_ai_router::history::known_secrets::KnownSecrets;
 use smart_ai_router::history::row::{cut_at, stored_body, uncut};
 use smart_ai_router::history::search_text::push_searchable;
 use smart_ai_router::history::shorten::Json;
@@ -142,7 +143,7 @@ fn long_chat_body_like() -> impl Strategy<Value = String> {
 proptest! {
     #[test]
     fn a_stored_body_cut_anywhere_is_read_up_to_the_cut(body in chat_body_like(), cut in 0usize..400) {
-        let whole = stored_body(body.as_bytes(), usize::MAX);
+        let whole = stored_body(body.as_bytes(), usize::MAX, &KnownSecrets::default());
         let (text, was_cut) = uncut(&whole);
         prop_assert!(!was_cut);
         let mut whole_lines = String::new();
@@ -169,8 +170,8 @@ proptest! {
         body in long_chat_body_like(),
         max in 0usize..1500,
     ) {
-        let whole = stored_body(body.as_bytes(), usize::MAX);
-        let stored = stored_body(body.as_bytes(), max);
+        let whole = stored_body(body.as_bytes(), usize::MAX, &KnownSecrets::default());
+        let stored = stored_body(body.as_bytes(), max, &KnownSecrets::default());
         let (head, was_cut) = uncut(&stored);
         if whole.len() <= max {
             prop_assert_eq!(&stored, &whole);

@@ -246,6 +246,25 @@ async fn the_history_needs_the_admin_token_and_never_stores_a_secret() {
     let row = g.history_row(&id, Some(ADMIN)).await;
     let stored = row["request_body"].as_str().expect("body");
     assert!(stored.contains("my key is [REDACTED] keep it"), "{stored}");
+    // The gateway's own tokens are taken out whatever their shape (these two are not shaped
+    // like keys), from the body and from the app name alike.
+    let leaky = json!({"model": "m1", "messages": [{"role": "user", "content": format!("admin {ADMIN} and api api-token-history-0001 pasted")}]});
+    let (status, leaky_id, _) = send_request(
+        g.client
+            .post(g.url("/v1/chat/completions"))
+            .bearer_auth("api-token-history-0001")
+            .header("X-Title", format!("tool {ADMIN}"))
+            .json(&leaky),
+    )
+    .await;
+    assert_eq!(status, 200);
+    let row = g.history_row(&leaky_id, Some(ADMIN)).await;
+    let stored = row["request_body"].as_str().expect("body");
+    assert!(
+        stored.contains("admin [REDACTED] and api [REDACTED] pasted"),
+        "{stored}"
+    );
+    assert_eq!(row["app"], "tool [REDACTED]");
     g.flush_history().await;
     let path = g.dir.path().join("data/history.db");
     let mut bytes = std::fs::read(&path).expect("database file");
@@ -267,6 +286,7 @@ async fn the_history_needs_the_admin_token_and_never_stores_a_secret() {
         segments += 1;
     }
     assert_eq!(segments, 1);
+    assert!(memchr::memmem::find(&bytes, b"tool [REDACTED]").is_some());
     for secret in [
         "sk-proj-abcdefghijklmnop123456",
         "api-token-history-0001",

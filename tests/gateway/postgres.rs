@@ -338,9 +338,10 @@ fn row_of(record: &UsageRecord, body: &str) -> HistoryRow {
     let mut row = HistoryRow::build(
         record.clone(),
         None,
-        smart_ai_router::history::row::BodyPolicy {
+        &smart_ai_router::history::row::BodyPolicy {
             capture: true,
             max_bytes: 1000,
+            secrets: Default::default(),
         },
     );
     row.request_body = Some(body.to_string());
