@@ -56,6 +56,7 @@ pub async fn page(State(ui): State<Ui>, headers: HeaderMap) -> Html<String> {
 
 #[derive(Deserialize)]
 pub struct ClearForm {
+    #[serde(default)]
     csrf: String,
     channel: Option<String>,
 }

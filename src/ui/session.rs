@@ -100,7 +100,8 @@ pub fn check_post(ui: &Ui, headers: &HeaderMap, csrf: &str) -> Result<(), Refuse
     let origin = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok());
     if let (Some(origin), Some(host)) = (origin, host) {
         let origin_host = origin.split_once("://").map_or(origin, |(_, rest)| rest);
-        if origin != "null" && origin_host != host {
+        // `null` is an opaque origin (a sandboxed frame, a `data:` page): never this UI.
+        if origin == "null" || origin_host != host {
             return Err(Refused("This form was sent from another site."));
         }
     }
@@ -127,10 +128,28 @@ pub struct LoginQuery {
     next: Option<String>,
 }
 
-/// `next` only when it is a path of this site.
+/// `next` only when it is a path of this site with no control character, its non-ASCII
+/// characters percent-encoded (a `Location` header holds visible ASCII only); else `/`.
 fn safe_next(next: Option<&str>) -> String {
     match next {
-        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.contains('\\') => n.into(),
+        Some(n)
+            if n.starts_with('/')
+                && !n.starts_with("//")
+                && !n.contains('\\')
+                && !n.chars().any(char::is_control) =>
+        {
+            let mut path = String::with_capacity(n.len());
+            for c in n.chars() {
+                if c.is_ascii() {
+                    path.push(c);
+                } else {
+                    for byte in c.encode_utf8(&mut [0; 4]).bytes() {
+                        path.push_str(&format!("%{byte:02X}"));
+                    }
+                }
+            }
+            path
+        }
         _ => "/".into(),
     }
 }
@@ -160,9 +179,13 @@ fn login_form(ui: &Ui, next: &str, error: Option<&str>) -> axum::response::Html<
     layout::bare("Sign in", body)
 }
 
+/// A missing field reads as empty, so a form without its CSRF token is refused (403) like
+/// one with a wrong token, not rejected as malformed.
 #[derive(Deserialize)]
 pub struct LoginForm {
+    #[serde(default)]
     token: String,
+    #[serde(default)]
     csrf: String,
     next: Option<String>,
 }
@@ -197,6 +220,7 @@ pub async fn login(
 
 #[derive(Deserialize)]
 pub struct CsrfForm {
+    #[serde(default)]
     pub csrf: String,
 }
 
@@ -230,6 +254,16 @@ mod tests {
         assert_eq!(safe_next(Some("//evil.example/")), "/");
         assert_eq!(safe_next(Some("https://evil.example/")), "/");
         assert_eq!(safe_next(None), "/");
+        // Nothing a `Location` header cannot hold.
+        assert_eq!(safe_next(Some("/\u{1}")), "/");
+        assert_eq!(safe_next(Some("/x\r\nSet-Cookie: a=b")), "/");
+        assert_eq!(
+            safe_next(Some("/requests?search=量")),
+            "/requests?search=%E9%87%8F"
+        );
+        for next in ["/\u{1}", "/requests?search=量子", "/a b"] {
+            assert!(axum::http::HeaderValue::from_str(&safe_next(Some(next))).is_ok());
+        }
     }
 
     #[test]

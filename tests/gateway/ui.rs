@@ -353,6 +353,36 @@ async fn the_session_cookie_is_strict_and_posts_need_the_form_token() {
         .await
         .expect("answers");
     assert_eq!(cross_site.status(), 403);
+    // An opaque origin (a sandboxed frame) is not this UI either, and a form without its
+    // CSRF token is refused like a forged one.
+    let opaque = client
+        .post(g.url("/login"))
+        .header("Origin", "null")
+        .form(&[("token", ADMIN), ("csrf", &csrf), ("next", "/")])
+        .send()
+        .await
+        .expect("answers");
+    assert_eq!(opaque.status(), 403);
+    let tokenless = client
+        .post(g.url("/login"))
+        .form(&[("token", ADMIN), ("next", "/")])
+        .send()
+        .await
+        .expect("answers");
+    assert_eq!(tokenless.status(), 403);
+    // A `next` no `Location` header can hold signs in and goes home, never a 500.
+    let odd_next = client
+        .post(g.url("/login"))
+        .form(&[
+            ("token", ADMIN),
+            ("csrf", &csrf),
+            ("next", "/\u{1}\r\nX: y"),
+        ])
+        .send()
+        .await
+        .expect("answers");
+    assert_eq!(odd_next.status(), 303);
+    assert_eq!(odd_next.headers()["location"], "/");
     let ok = client
         .post(g.url("/login"))
         .form(&[
@@ -390,6 +420,14 @@ async fn the_session_cookie_is_strict_and_posts_need_the_form_token() {
         .await
         .expect("answers");
     assert_eq!(lift.status(), 403);
+    let tokenless = client
+        .post(g.url("/channels/a/lift"))
+        .header("Cookie", &session)
+        .form(&[("other", "x")])
+        .send()
+        .await
+        .expect("answers");
+    assert_eq!(tokenless.status(), 403);
     // The cookie opens the UI, not the admin API.
     let api = client
         .get(g.url("/v1/requests"))
