@@ -143,8 +143,9 @@ async fn with_client_key(
     mut request: Request,
     next: Next,
 ) -> Response {
+    let path = request.uri().path().to_string();
     let Some(key) = key_ring(state, snapshot).find(token) else {
-        return ApiError::unauthorized("Invalid API token.").into_response();
+        return error_for_path(&path, ApiError::unauthorized("Invalid API token.")).await;
     };
     let spend = state.key_spend(&key.name);
     let now = chrono::Utc::now();
@@ -152,11 +153,11 @@ async fn with_client_key(
     if let Err(refusal) = admitted {
         state.metrics.key_refused(&key.name);
         let message = refusal.message(&key.name);
-        return match refusal.retry_after() {
+        let error = match refusal.retry_after() {
             Some(wait) => ApiError::key_limited(message, wait),
             None => ApiError::unauthorized(message),
-        }
-        .into_response();
+        };
+        return error_for_path(&path, error).await;
     }
     state.metrics.key_request(&key.name);
     request.extensions_mut().insert(key);

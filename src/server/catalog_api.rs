@@ -7,6 +7,7 @@
 //! too; an alias spelled like a model id of the catalog is not listed twice. `created` is the
 //! upstream's figure when discovery had one, else 0.
 
+use crate::proxy::request::{clip_client_text, MAX_MODEL_BYTES};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
@@ -103,6 +104,16 @@ pub async fn route_explain(
             )
             .with_param("model")
         })?;
+    if model.len() > MAX_MODEL_BYTES {
+        return Err(ApiError::bad_request(
+            "invalid_model_query",
+            format!(
+                "`model` is {} bytes long; at most {MAX_MODEL_BYTES} are accepted (a model name or a tag query).",
+                model.len()
+            ),
+        )
+        .with_param("model"));
+    }
     let snapshot = state.snapshot();
     let config = &snapshot.config;
     let name = params
@@ -123,7 +134,11 @@ pub async fn route_explain(
             .collect();
         ApiError::bad_request(
             "unknown_strategy",
-            format!("Unknown strategy {name:?}; known: {}.", known.join(", ")),
+            format!(
+                "Unknown strategy {:?}; known: {}.",
+                clip_client_text(&name),
+                known.join(", ")
+            ),
         )
     })?;
     let kind = match params.kind.as_deref() {
@@ -132,7 +147,10 @@ pub async fn route_explain(
         Some(other) => {
             return Err(ApiError::bad_request(
                 "invalid_kind",
-                format!("kind must be chat or embedding, got {other:?}."),
+                format!(
+                    "kind must be chat or embedding, got {:?}.",
+                    clip_client_text(other)
+                ),
             ))
         }
     };
@@ -172,7 +190,8 @@ pub async fn get_model(
     let entries: Vec<_> = ids.iter().filter_map(|e| catalog.entry(*e)).collect();
     let Some(first) = entries.first() else {
         return Err(ApiError::model_not_found(format!(
-            "The model {id:?} is not served by any channel. GET /v1/models lists the models, and a tag query such as tag:free finds them by tag."
+            "The model {:?} is not served by any channel. GET /v1/models lists the models, and a tag query such as tag:free finds them by tag.",
+            clip_client_text(&id)
         )));
     };
     let mut channels: Vec<&str> = Vec::new();

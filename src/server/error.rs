@@ -4,6 +4,7 @@
 //! Handlers return `Result<_, ApiError>`; nothing else builds an error response. Messages say
 //! what was wrong and what to do, and never carry a secret (callers pass redacted text).
 
+use crate::proxy::request::clip_client_text;
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
@@ -86,7 +87,10 @@ impl ApiError {
             StatusCode::NOT_FOUND,
             "invalid_request_error",
             Some("unknown_url"),
-            format!("Unrecognized request URL ({method} {path}). See the README for the routes this gateway serves."),
+            format!(
+                "Unrecognized request URL ({method} {}). See the README for the routes this gateway serves.",
+                clip_client_text(path)
+            ),
         )
     }
 
@@ -95,7 +99,7 @@ impl ApiError {
             StatusCode::METHOD_NOT_ALLOWED,
             "invalid_request_error",
             Some("method_not_allowed"),
-            format!("{method} is not allowed on {path}"),
+            format!("{method} is not allowed on {}", clip_client_text(path)),
         )
     }
 

@@ -2,6 +2,7 @@
 //! `GET /v1/requests/{id}` and its alias `/api/requests/{id}` (the whole row). Thin handlers:
 //! parameters parse in `history::query`, the store answers on a blocking thread.
 
+use crate::proxy::request::clip_client_text;
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -73,7 +74,8 @@ pub fn not_found(id: &str) -> ApiError {
         code: Some("request_not_found"),
         param: None,
         message: format!(
-            "No request {id:?} in the history (it may be older than history.retention_days)."
+            "No request {:?} in the history (it may be older than history.retention_days).",
+            clip_client_text(id)
         ),
         retry_after: None,
     }

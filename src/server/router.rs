@@ -81,10 +81,16 @@ async fn load_snapshot(
     next.run(request).await
 }
 
-async fn unknown_route(request: Request) -> ApiError {
-    ApiError::unknown_route(request.method().as_str(), request.uri().path())
+/// 404 in the shape of the client's API (a Messages path answers as Anthropic does).
+async fn unknown_route(request: Request) -> axum::response::Response {
+    let path = request.uri().path();
+    let error = ApiError::unknown_route(request.method().as_str(), path);
+    protocol_routes::error_for_path(path, error).await
 }
 
-async fn method_not_allowed(request: Request) -> ApiError {
-    ApiError::method_not_allowed(request.method().as_str(), request.uri().path())
+/// 405 in the shape of the client's API.
+async fn method_not_allowed(request: Request) -> axum::response::Response {
+    let path = request.uri().path();
+    let error = ApiError::method_not_allowed(request.method().as_str(), path);
+    protocol_routes::error_for_path(path, error).await
 }

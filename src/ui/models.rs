@@ -3,6 +3,7 @@
 //! strategy with every sub-score, the top of the ranking under each other strategy, and why
 //! the others dropped out.
 
+use crate::proxy::request::MAX_MODEL_BYTES;
 use std::collections::HashMap;
 
 use axum::extract::{Query, State};
@@ -77,6 +78,11 @@ fn catalog(ui: &Ui) -> Markup {
 }
 
 fn explained(ui: &Ui, q: &str, chosen: &str) -> Markup {
+    if q.len() > MAX_MODEL_BYTES {
+        return html! { p.error #explain-error role="alert" {
+            "The query is " (q.len()) " bytes long; at most " (MAX_MODEL_BYTES) " are accepted."
+        } };
+    }
     let snapshot = ui.app.snapshot();
     let config = &snapshot.config;
     let run = |name: &str| {

@@ -119,6 +119,22 @@ async fn a_key_is_recognised_named_in_records_stats_and_metrics() {
         (status, body["error"]["code"].as_str()),
         (401, Some("invalid_api_key"))
     );
+    // On a Messages route the refusal is in Anthropic's shape.
+    let response = gateway
+        .client
+        .post(gateway.url("/v1/messages"))
+        .header("x-api-key", "not-a-key")
+        .json(&json!({"model": "gpt-4o-mini", "max_tokens": 5, "messages": [{"role": "user", "content": "Hi"}]}))
+        .send()
+        .await
+        .expect("answers");
+    assert_eq!(response.status().as_u16(), 401);
+    let error: Value = response.json().await.expect("json");
+    assert_eq!(
+        (error["type"].as_str(), error["error"]["type"].as_str()),
+        (Some("error"), Some("authentication_error")),
+        "{error}"
+    );
 
     wait_for_requests(&gateway, "team", 2).await;
     wait_for_requests(&gateway, "family", 1).await;

@@ -223,6 +223,47 @@ async fn gateway_errors_on_messages_are_in_anthropic_shape_with_router_headers()
         serde_json::from_str::<Value>(&text).expect("json"),
         json!({"type": "error", "error": {"type": "invalid_request_error", "message": "max_tokens is too large"}})
     );
+    // The router's own 404 and 405 on a Messages path answer in that shape too.
+    for (method, path, status, kind) in [
+        (
+            reqwest::Method::GET,
+            "/v1/messages",
+            405,
+            "invalid_request_error",
+        ),
+        (
+            reqwest::Method::PUT,
+            "/anthropic/v1/messages",
+            405,
+            "invalid_request_error",
+        ),
+        (
+            reqwest::Method::POST,
+            "/v1/messages/nope",
+            404,
+            "not_found_error",
+        ),
+    ] {
+        let response = gateway
+            .client
+            .request(method.clone(), gateway.url(path))
+            .send()
+            .await
+            .expect("answers");
+        assert_eq!(response.status().as_u16(), status, "{method} {path}");
+        let error: Value = response.json().await.expect("json");
+        assert_eq!(error["type"], "error", "{method} {path}: {error}");
+        assert_eq!(error["error"]["type"], kind, "{method} {path}: {error}");
+    }
+    // Elsewhere they stay OpenAI's, and a long path is echoed cut to 512 characters.
+    let long = format!("/v1/{}", "x".repeat(20_000));
+    let response = gateway.get(&long).await;
+    assert_eq!(response.status().as_u16(), 404);
+    let error: Value = response.json().await.expect("json");
+    assert_eq!(error["error"]["code"], "unknown_url");
+    let message = error["error"]["message"].as_str().expect("message");
+    assert!(message.len() < 700, "{} bytes", message.len());
+    assert!(message.contains("… (cut: 20004 bytes in all)"), "{message}");
     gateway.stop().await;
 }
 

@@ -189,6 +189,33 @@ async fn no_match_and_bad_queries_are_openai_errors() {
     assert_eq!(body["error"]["param"], "model");
     let response = s.gateway.chat("text-embedding-3-small").await;
     assert_eq!(response.status(), 404);
+    // The explain route takes no longer a query than a call does, and echoes what it refuses
+    // cut to 512 characters.
+    let long = "a".repeat(4097);
+    let response = s
+        .gateway
+        .get(&format!("/v1/route/explain?model={long}"))
+        .await;
+    assert_eq!(response.status(), 400);
+    let body: Value = response.json().await.expect("json");
+    assert_eq!(
+        (
+            body["error"]["code"].as_str(),
+            body["error"]["param"].as_str()
+        ),
+        (Some("invalid_model_query"), Some("model"))
+    );
+    let response = s
+        .gateway
+        .get(&format!(
+            "/v1/route/explain?model=tag:qwen3&strategy={}",
+            "s".repeat(3000)
+        ))
+        .await;
+    assert_eq!(response.status(), 400);
+    let body: Value = response.json().await.expect("json");
+    let message = body["error"]["message"].as_str().expect("message");
+    assert!(message.contains("… (cut: 3000 bytes in all)"), "{message}");
     s.gateway.stop().await;
 }
 
