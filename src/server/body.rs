@@ -3,7 +3,8 @@
 //!
 //! A body over the limit is not cut off mid-upload: the rest is read and thrown away (up to
 //! `DRAIN_LIMIT` more bytes, within the same timeout), so that an ordinary HTTP client, still
-//! writing, receives the 413 instead of a broken pipe. Past that, the connection is closed.
+//! writing, receives the 413 instead of a broken pipe. Past that, the connection is closed. A
+//! `Content-Length` past that is refused before any of the body is read.
 
 use std::time::Duration;
 
@@ -23,10 +24,17 @@ pub async fn read_body(snapshot: &Snapshot, body: Body) -> Result<Bytes, ApiErro
     let server = &snapshot.config.server;
     let limit = server.max_body_bytes;
     let timeout = server.request_body_timeout;
+    // A `Content-Length` over the limit is a 413 whatever arrives; one past what would be
+    // drained is answered at once, without waiting for a byte of it.
+    let declared =
+        usize::try_from(axum::body::HttpBody::size_hint(&body).lower()).unwrap_or(usize::MAX);
+    if declared > limit.saturating_add(DRAIN_LIMIT) {
+        return Err(ApiError::payload_too_large(limit));
+    }
     let mut total = 0usize;
     match tokio::time::timeout(timeout, collect(body, limit, &mut total)).await {
         // Out of time while draining an oversized body: it is still a 413.
-        Err(_) if total > limit => Err(ApiError::payload_too_large(limit)),
+        Err(_) if total > limit || declared > limit => Err(ApiError::payload_too_large(limit)),
         Err(_) => Err(ApiError::request_timeout(format!(
             "The request body did not arrive within {}s (server.request_body_timeout_s).",
             secs(timeout)

@@ -108,6 +108,29 @@ async fn a_body_over_the_limit_is_a_413() {
 }
 
 #[tokio::test]
+async fn a_declared_length_over_the_limit_is_a_413_without_waiting_for_the_body() {
+    let (gateway, mock) = setup("").await;
+    let addr = gateway.running.as_ref().map(|r| r.addr).expect("running");
+    // Far past the limit: answered at once (a wait would end in a 408 instead); just past it,
+    // and the body never sent: a 413 too once the body timeout ends.
+    for length in ["99999999999999", "1048577"] {
+        let mut socket = tokio::net::TcpStream::connect(addr).await.expect("connect");
+        let head = format!("POST /v1/chat/completions HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: {length}\r\n\r\n{{\"model\":");
+        socket.write_all(head.as_bytes()).await.expect("write");
+        let mut answer = Vec::new();
+        let read =
+            tokio::time::timeout(Duration::from_secs(5), socket.read_to_end(&mut answer)).await;
+        assert!(read.is_ok(), "the gateway answered and closed within 5 s");
+        let text = String::from_utf8_lossy(&answer);
+        assert!(text.starts_with("HTTP/1.1 413"), "{length}: {text}");
+        assert!(text.contains("\"code\":\"request_too_large\""), "{text}");
+    }
+    assert!(mock.completions().is_empty());
+    still_serves(&gateway).await;
+    gateway.stop().await;
+}
+
+#[tokio::test]
 async fn a_client_that_never_finishes_its_body_times_out() {
     let (gateway, _mock) = setup("").await;
     let addr = gateway.running.as_ref().map(|r| r.addr).expect("running");
