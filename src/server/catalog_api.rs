@@ -176,7 +176,7 @@ pub async fn route_explain(
 /// item shape (`id` is the id asked for); 404 `model_not_found` when no channel serves it.
 pub async fn get_model(
     State(state): State<Arc<AppState>>,
-    axum::extract::Path(id): axum::extract::Path<String>,
+    super::path_text::PathText(id): super::path_text::PathText,
 ) -> Result<Json<Value>, ApiError> {
     let snapshot = state.snapshot();
     let catalog = &snapshot.catalog;

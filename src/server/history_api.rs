@@ -2,11 +2,12 @@
 //! `GET /v1/requests/{id}` and its alias `/api/requests/{id}` (the whole row). Thin handlers:
 //! parameters parse in `history::query`, the store answers on a blocking thread.
 
+use super::path_text::PathText;
 use crate::proxy::request::clip_client_text;
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use axum::extract::{Path, Query, State};
+use axum::extract::{Query, State};
 use axum::Json;
 
 use super::error::ApiError;
@@ -56,7 +57,7 @@ pub async fn list(
 
 pub async fn one(
     State(state): State<Arc<AppState>>,
-    Path(id): Path<String>,
+    PathText(id): PathText,
 ) -> Result<Json<HistoryRow>, ApiError> {
     let store = store_of(&state)?;
     let wanted = id.clone();

@@ -9,6 +9,7 @@ pub mod connection;
 pub mod error;
 pub(crate) mod history_api;
 pub mod listen;
+pub(crate) mod path_text;
 mod protocol_routes;
 mod router;
 mod routes;

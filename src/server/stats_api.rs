@@ -10,7 +10,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use axum::extract::{Path, Query, State};
+use axum::extract::{Query, State};
 use axum::Json;
 use chrono::{Datelike, Utc};
 use serde::Serialize;
@@ -183,7 +183,7 @@ pub async fn alerts(
 
 pub async fn clear_alerts(
     State(s): State<Arc<AppState>>,
-    Path(channel_id): Path<String>,
+    super::path_text::PathText(channel_id): super::path_text::PathText,
 ) -> Result<Json<Value>, ApiError> {
     let configured = s.snapshot().config.channel(&channel_id).is_some();
     let alerted = s

@@ -2,9 +2,10 @@
 //! calls, errors, latency, spend against its budget and last discovery — the figures of
 //! `/v1/stats/channel-status` — with two actions: lift a blacklist or cooldown, rediscover now.
 
+use crate::server::path_text::PathText;
 use std::sync::Arc;
 
-use axum::extract::{Form, Path, State};
+use axum::extract::{Form, State};
 use axum::http::HeaderMap;
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use chrono::Utc;
@@ -109,7 +110,7 @@ fn row(ui: &Ui, channel: &Value) -> Markup {
 pub async fn lift(
     State(ui): State<Ui>,
     headers: HeaderMap,
-    Path(id): Path<String>,
+    PathText(id): PathText,
     Form(form): Form<CsrfForm>,
 ) -> Response {
     if let Err(refused) = check_post(&ui, &headers, &form.csrf) {
@@ -124,7 +125,7 @@ pub async fn lift(
 pub async fn discover(
     State(ui): State<Ui>,
     headers: HeaderMap,
-    Path(id): Path<String>,
+    PathText(id): PathText,
     Form(form): Form<CsrfForm>,
 ) -> Response {
     if let Err(refused) = check_post(&ui, &headers, &form.csrf) {

@@ -2,7 +2,8 @@
 //! attempts as a timeline, the route explanation (candidates and sub-scores), and the tokens
 //! and cost broken down.
 
-use axum::extract::{Path, State};
+use crate::server::path_text::PathText;
+use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use maud::{html, Markup};
@@ -14,7 +15,7 @@ use crate::history::HistoryRow;
 use crate::server::history_api::{blocking, not_found, store_of};
 
 /// `GET /requests/{id}`.
-pub async fn page(State(ui): State<Ui>, headers: HeaderMap, Path(id): Path<String>) -> Response {
+pub async fn page(State(ui): State<Ui>, headers: HeaderMap, PathText(id): PathText) -> Response {
     let wanted = id.clone();
     let found = match store_of(&ui.app) {
         Ok(store) => blocking(store, move |s| s.get(&wanted)).await,

@@ -306,3 +306,28 @@ async fn no_task_is_left_behind_after_faults() {
     }
     gateway.stop().await;
 }
+
+#[tokio::test]
+async fn a_path_segment_that_is_not_utf8_is_a_400_in_the_api_shape() {
+    let (gateway, _mock) = setup("").await;
+    for path in [
+        "/v1/requests/%ff%fe",
+        "/api/requests/%ff",
+        "/v1/models/%ff",
+        "/requests/%ff",
+        "/v1/stats/clear-alerts/%ff",
+    ] {
+        let request = if path.contains("clear-alerts") {
+            gateway.client.post(gateway.url(path))
+        } else {
+            gateway.client.get(gateway.url(path))
+        };
+        let response = request.send().await.expect("answers");
+        assert_eq!(response.status().as_u16(), 400, "{path}");
+        let body: Value = response.json().await.expect("a JSON error");
+        assert_eq!(body["error"]["code"], "invalid_path", "{path}: {body}");
+        assert_eq!(body["error"]["type"], "invalid_request_error");
+    }
+    still_serves(&gateway).await;
+    gateway.stop().await;
+}
