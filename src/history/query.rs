@@ -103,10 +103,18 @@ impl HistoryQuery {
     }
 
     /// The words of the search text.
+    /// The search's words. One of one or two ASCII punctuation characters (`-`, `:`, `"`) is
+    /// left out: it would match the punctuation of every stored body.
     pub fn words(&self) -> Vec<&str> {
         self.search
             .as_deref()
-            .map(|s| s.split_whitespace().collect())
+            .map(|s| {
+                s.split_whitespace()
+                    .filter(|w| {
+                        w.chars().count() >= 3 || !w.chars().all(|c| c.is_ascii_punctuation())
+                    })
+                    .collect()
+            })
             .unwrap_or_default()
     }
 }

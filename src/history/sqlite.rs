@@ -279,6 +279,32 @@ impl HistoryStore for SqliteStore {
     }
 }
 
+/// A `LIKE` pattern (escape `\\`) matching `text` anywhere.
+fn like_pattern(text: &str) -> String {
+    format!(
+        "%{}%",
+        text.replace('\\', "\\\\")
+            .replace('%', "\\%")
+            .replace('_', "\\_")
+    )
+}
+
+/// `text` with every non-ASCII character written as JSON's `\uXXXX` escape (a pair of them
+/// past the Basic Multilingual Plane). `LIKE` ignores ASCII case, so both hex cases match.
+fn json_escaped(text: &str) -> String {
+    let mut escaped = String::with_capacity(text.len() * 6);
+    for c in text.chars() {
+        if c.is_ascii() {
+            escaped.push(c);
+        } else {
+            for unit in c.encode_utf16(&mut [0; 2]) {
+                escaped.push_str(&format!("\\u{unit:04x}"));
+            }
+        }
+    }
+    escaped
+}
+
 /// `FROM ... WHERE ...` of a query, its values, and the column to order by.
 fn filtered(query: &HistoryQuery) -> (String, Vec<Value>, &'static str) {
     let words = query.words();
@@ -298,26 +324,30 @@ fn filtered(query: &HistoryQuery) -> (String, Vec<Value>, &'static str) {
         None => ("FROM requests r".to_string(), "r.time_ms DESC, r.seq DESC"),
     };
     for word in short_words(&words) {
-        let like = format!(
-            "%{}%",
-            word.replace('\\', "\\\\")
-                .replace('%', "\\%")
-                .replace('_', "\\_")
-        );
         let columns = [
             "r.query",
             "r.model",
+            "r.channel_id",
+            "r.channel_name",
             "r.app",
             "r.error",
             "r.request_body",
             "r.response_body",
         ];
-        let any: Vec<String> = columns
-            .iter()
-            .map(|c| format!("{c} LIKE ? ESCAPE '\\'"))
-            .collect();
+        // A body keeps the JSON the client sent: a word with non-ASCII characters may be
+        // there as `\uXXXX` escapes (`json.dumps` writes them so by default).
+        let mut patterns = vec![like_pattern(word)];
+        if !word.is_ascii() {
+            patterns.push(like_pattern(&json_escaped(word)));
+        }
+        let mut any: Vec<String> = Vec::new();
+        for pattern in &patterns {
+            for column in columns {
+                any.push(format!("{column} LIKE ? ESCAPE '\\'"));
+                values.push(Value::Text(pattern.clone()));
+            }
+        }
         clauses.push(format!("({})", any.join(" OR ")));
-        values.extend(columns.iter().map(|_| Value::Text(like.clone())));
     }
     let equal = [
         ("r.model", &query.model),

@@ -93,6 +93,40 @@ fn search_finds_a_chinese_phrase_inside_a_prompt() {
 }
 
 #[test]
+fn a_short_word_is_found_escaped_and_punctuation_alone_is_no_filter() {
+    let (_dir, store) = store();
+    let mut other_channel = row("c", 3, "gpt", "ok", r#"{"content":"plain"}"#);
+    other_channel.channel_id = "zq".into();
+    store
+        .insert(&[
+            // As Python's `json.dumps` sends it: `电子` escaped, and an emoji as a pair.
+            row(
+                "a",
+                1,
+                "gpt",
+                "ok",
+                r#"{"content":"\u7535\u5B50 \ud83d\ude00"}"#,
+            ),
+            row("b", 2, "gpt", "ok", r#"{"content":"电子"}"#),
+            other_channel,
+        ])
+        .expect("insert");
+    let found = |search: &str| {
+        store
+            .search(&query(&[("search", search)]))
+            .map(|page| ids(&page).iter().map(|s| s.to_string()).collect::<Vec<_>>())
+            .expect("search")
+    };
+    assert_eq!(found("电子"), ["b", "a"]);
+    assert_eq!(found("😀"), ["a"]);
+    // The channel is searched like the model and the app.
+    assert_eq!(found("zq"), ["c"]);
+    // A lone `-` or `:` would match every body's punctuation: it is left out of the search.
+    assert_eq!(found(":"), ["c", "b", "a"]);
+    assert_eq!(found(": 电子"), ["b", "a"]);
+}
+
+#[test]
 fn filters_and_pages_newest_first() {
     let (_dir, store) = store();
     let rows: Vec<HistoryRow> = (0..5)
