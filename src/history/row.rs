@@ -204,10 +204,20 @@ pub fn uncut(stored: &str) -> (&str, bool) {
 /// Secrets are redacted before anything is cut, so no cut leaves a piece of one too short to
 /// be recognised.
 pub fn stored_body(body: &[u8], max_bytes: usize, secrets: &KnownSecrets) -> String {
+    // Past what is shortened, only the head that is kept is read, and a margin after it so
+    // that a secret the cut falls in is still recognised: an 8 MB answer costs the writer
+    // what a 64 KB one does, and its bytes are let go as soon.
+    let shortened_up_to = max_bytes.saturating_mul(SHORTEN_UP_TO);
+    let read = if body.len() > shortened_up_to {
+        &body[..max_bytes.saturating_add(CUT_MARGIN).min(body.len())]
+    } else {
+        body
+    };
+    let unread = body.len() - read.len();
     // `from_utf8` checks ASCII a word at a time; the lossy decoder goes a character at a time.
-    let decoded = match std::str::from_utf8(body) {
+    let decoded = match std::str::from_utf8(read) {
         Ok(text) => std::borrow::Cow::Borrowed(text),
-        Err(_) => String::from_utf8_lossy(body),
+        Err(_) => String::from_utf8_lossy(read),
     };
     let redacted = match redact_secrets(&decoded) {
         std::borrow::Cow::Borrowed(text) => secrets.redact(text),
@@ -215,10 +225,10 @@ pub fn stored_body(body: &[u8], max_bytes: usize, secrets: &KnownSecrets) -> Str
             std::borrow::Cow::Owned(secrets.redact(&text).into_owned())
         }
     };
-    if redacted.len() <= max_bytes {
+    if unread == 0 && redacted.len() <= max_bytes {
         return redacted.into_owned();
     }
-    if redacted.len() <= max_bytes.saturating_mul(SHORTEN_UP_TO) {
+    if unread == 0 {
         if let Some(short) = serde_json::from_str::<Json>(&redacted)
             .ok()
             .and_then(|json| shorten(&json, max_bytes))
@@ -226,7 +236,7 @@ pub fn stored_body(body: &[u8], max_bytes: usize, secrets: &KnownSecrets) -> Str
             return short;
         }
     }
-    cut_at(&redacted, max_bytes)
+    cut_after(&redacted, max_bytes, unread)
 }
 
 /// `text` (an app name, a query) without secrets of a known shape or of the gateway's own.
@@ -243,15 +253,24 @@ fn redacted(text: String, secrets: &KnownSecrets) -> String {
 
 /// `text` cut at `max_bytes` (on a character boundary) with the marker [`uncut`] recognises.
 pub fn cut_at(text: &str, max_bytes: usize) -> String {
+    cut_after(text, max_bytes, 0)
+}
+
+/// [`cut_at`] of the head of a body of which `unread` more bytes were not even read.
+fn cut_after(text: &str, max_bytes: usize, unread: usize) -> String {
     let mut end = max_bytes.min(text.len());
     while !text.is_char_boundary(end) {
         end -= 1;
     }
     let mut cut = String::with_capacity(end + CUT_MARK.len() + 16);
     cut.push_str(&text[..end]);
-    cut.push_str(&format!("{CUT_MARK}{} bytes]", text.len() - end));
+    cut.push_str(&format!("{CUT_MARK}{} bytes]", text.len() - end + unread));
     cut
 }
+
+/// Bytes read past `max_body_bytes` of a body too long to shorten, so that a secret the cut
+/// falls in is redacted whole (no key is this long).
+const CUT_MARGIN: usize = 512;
 
 /// A JSON body longer than this many times `max_body_bytes` is cut, not shortened (the
 /// writer parses what it shortens; this bounds that work).
@@ -278,6 +297,31 @@ mod tests {
             stored_body(text, 4, &KnownSecrets::default()),
             "量…[truncated 9 bytes]"
         );
+    }
+
+    #[test]
+    fn a_huge_body_is_cut_from_its_head_and_a_key_the_cut_falls_in_is_still_redacted() {
+        let secret = "sk-abcdefghijklmnopqrstuvwxyz012345";
+        let mut body = "a".repeat(90);
+        body.push(' ');
+        body.push_str(secret);
+        body.push(' ');
+        body.push_str(&"b".repeat(8 << 20));
+        // 100 bytes kept: the cut falls inside the key, 32 × 100 is far below the body.
+        let stored = stored_body(body.as_bytes(), 100, &KnownSecrets::default());
+        let kept = format!(
+            "{} [REDACTED] bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb",
+            "a".repeat(90)
+        );
+        assert_eq!(
+            stored,
+            format!(
+                "{}…[truncated {} bytes]",
+                &kept[..100],
+                body.len() - secret.len() + "[REDACTED]".len() - 100
+            )
+        );
+        assert!(!stored.contains("sk-abc"));
     }
 
     #[test]

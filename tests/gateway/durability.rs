@@ -404,6 +404,8 @@ async fn concurrent_huge_answers_stay_within_the_answer_budget() {
         200,
         "room is given back once an answer is read"
     );
+    // Read, so that the gateway's shutdown does not wait for this connection.
+    assert!(third.bytes().await.is_ok_and(|b| !b.is_empty()));
     // The gateway's own lack of room is not held against the channel.
     let metrics = gateway.get("/metrics").await.text().await.expect("metrics");
     assert!(
