@@ -90,18 +90,48 @@ fn bench(c: &mut Criterion) {
         "Say hello in one short sentence, please.",
         "My key is api_key: sk-proj-abcdEFGH1234ijklMNOP, why is it refused?",
     );
+    // The gateway's own secrets, as a config with 20 channels and its two tokens gives them.
+    let with_secrets = BodyPolicy {
+        secrets: Default::default(),
+        ..policy.clone()
+    };
+    let keys: Vec<String> = (0..20)
+        .map(|n| format!("channel-key-{n:02}-0123456789abcdef"))
+        .chain([
+            "api-token-0123456789".into(),
+            "admin-token-0123456789".into(),
+        ])
+        .collect();
+    with_secrets
+        .secrets
+        .set(&mut keys.iter().map(String::as_str).collect());
+    // An agent's conversation of 200 KB (60 turns with tool output), shortened to 64 KB.
+    let turns: Vec<serde_json::Value> = (0..60)
+        .map(|n| {
+            let role = if n % 2 == 0 { "user" } else { "assistant" };
+            serde_json::json!({"role": role, "content": format!("turn {n}: {}", "the file says this and that. ".repeat(110))})
+        })
+        .collect();
+    let agent =
+        serde_json::json!({"model": "mock-model", "messages": turns, "stream": true}).to_string();
     let mut group = c.benchmark_group("history_row");
-    for (name, request) in [
-        ("bench_call", REQUEST.to_string()),
-        ("prompt_16k", long_prompt),
-        ("prompt_with_a_key", with_key),
+    for (name, request, policy) in [
+        ("bench_call", REQUEST.to_string(), &policy),
+        (
+            "bench_call_known_secrets",
+            REQUEST.to_string(),
+            &with_secrets,
+        ),
+        ("prompt_16k", long_prompt, &policy),
+        ("prompt_with_a_key", with_key, &policy),
+        ("agent_200k_shortened", agent, &policy),
     ] {
         let (record, details) = (record(), details(&request));
         let mut entries = Vec::with_capacity(64 * 1024);
         group.bench_function(name, |b| {
             b.iter(|| {
                 entries.clear();
-                let row = HistoryRow::build(record.clone(), Some(details.clone()), &policy);
+                let row = HistoryRow::build(record.clone(), Some(details.clone()), policy);
                 push_entry(&mut entries, row, None).ok();
                 black_box(entries.len())
             })
