@@ -331,68 +331,37 @@ async fn the_session_cookie_is_strict_and_posts_need_the_form_token() {
         .and_then(|rest| rest.split('"').next())
         .expect("csrf field")
         .to_string();
-    let wrong = client
-        .post(g.url("/login"))
-        .form(&[("token", API), ("csrf", &csrf), ("next", "/")])
-        .send()
-        .await
-        .expect("answers");
+    let login = |origin: Option<&'static str>, form: Vec<(&'static str, String)>| {
+        let mut request = client.post(g.url("/login")).form(&form);
+        if let Some(origin) = origin {
+            request = request.header("Origin", origin);
+        }
+        async move { request.send().await.expect("answers") }
+    };
+    let form = |token: &str, csrf: &str, next: &str| {
+        let mut fields = vec![("token", token.to_string()), ("next", next.to_string())];
+        if !csrf.is_empty() {
+            fields.push(("csrf", csrf.to_string()));
+        }
+        fields
+    };
+    let wrong = login(None, form(API, &csrf, "/")).await;
     assert_eq!(wrong.status(), 401, "the API token is not the admin token");
-    let forged = client
-        .post(g.url("/login"))
-        .form(&[("token", ADMIN), ("csrf", "forged"), ("next", "/")])
-        .send()
-        .await
-        .expect("answers");
+    let forged = login(None, form(ADMIN, "forged", "/")).await;
     assert_eq!(forged.status(), 403);
-    let cross_site = client
-        .post(g.url("/login"))
-        .header("Origin", "https://evil.example")
-        .form(&[("token", ADMIN), ("csrf", &csrf), ("next", "/")])
-        .send()
-        .await
-        .expect("answers");
+    let cross_site = login(Some("https://evil.example"), form(ADMIN, &csrf, "/")).await;
     assert_eq!(cross_site.status(), 403);
     // An opaque origin (a sandboxed frame) is not this UI either, and a form without its
     // CSRF token is refused like a forged one.
-    let opaque = client
-        .post(g.url("/login"))
-        .header("Origin", "null")
-        .form(&[("token", ADMIN), ("csrf", &csrf), ("next", "/")])
-        .send()
-        .await
-        .expect("answers");
+    let opaque = login(Some("null"), form(ADMIN, &csrf, "/")).await;
     assert_eq!(opaque.status(), 403);
-    let tokenless = client
-        .post(g.url("/login"))
-        .form(&[("token", ADMIN), ("next", "/")])
-        .send()
-        .await
-        .expect("answers");
+    let tokenless = login(None, form(ADMIN, "", "/")).await;
     assert_eq!(tokenless.status(), 403);
     // A `next` no `Location` header can hold signs in and goes home, never a 500.
-    let odd_next = client
-        .post(g.url("/login"))
-        .form(&[
-            ("token", ADMIN),
-            ("csrf", &csrf),
-            ("next", "/\u{1}\r\nX: y"),
-        ])
-        .send()
-        .await
-        .expect("answers");
+    let odd_next = login(None, form(ADMIN, &csrf, "/\u{1}\r\nX: y")).await;
     assert_eq!(odd_next.status(), 303);
     assert_eq!(odd_next.headers()["location"], "/");
-    let ok = client
-        .post(g.url("/login"))
-        .form(&[
-            ("token", ADMIN),
-            ("csrf", &csrf),
-            ("next", "//evil.example/"),
-        ])
-        .send()
-        .await
-        .expect("answers");
+    let ok = login(None, form(ADMIN, &csrf, "//evil.example/")).await;
     assert_eq!(ok.status(), 303);
     assert_eq!(ok.headers()["location"], "/");
     let cookie = ok.headers()["set-cookie"]
