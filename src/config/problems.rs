@@ -50,7 +50,13 @@ pub(super) fn check_url(problems: &mut Problems<'_>, key_path: &str, url: &str) 
                 parsed.scheme()
             ),
         ),
-        Err(e) => problems.push(key_path, format!("not a URL ({e}): {trimmed:?}")),
+        Err(e) => problems.push(
+            key_path,
+            format!(
+                "not a URL ({e}): {:?}",
+                super::secret::url_without_credentials(trimmed)
+            ),
+        ),
     }
     trimmed.to_string()
 }

@@ -106,6 +106,9 @@ pub(super) fn validate_state(problems: &mut Findings, raw: &RawState) -> StateCo
                 "state.redis_url",
                 "must be a redis:// or rediss:// URL, e.g. redis://127.0.0.1:6379/0",
             );
+        } else if let Err(e) = reqwest::Url::parse(url) {
+            // The reason, never the value: it may hold a password.
+            problems.push("state.redis_url", format!("does not parse as a URL ({e})"));
         }
     }
     if raw.key_prefix.trim().is_empty() {
@@ -135,6 +138,11 @@ pub(super) fn validate_history_url(
             "history.url",
             "must be a postgres:// URL, e.g. postgres://user:password@127.0.0.1:5432/router",
         );
+        return None;
+    }
+    if let Err(e) = reqwest::Url::parse(url) {
+        // The reason, never the value: it holds a password.
+        problems.push("history.url", format!("does not parse as a URL ({e})"));
         return None;
     }
     Some(Secret::new(url))
@@ -299,6 +307,23 @@ fn expiry(problems: &mut Findings, path: &str, key: &RawClientKey) -> Option<Dat
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_redis_url_that_does_not_parse_is_refused_without_its_value() {
+        let mut problems = Findings::default();
+        let raw = RawState {
+            redis_url: Some("redis://:pw-secret-1@h:99999".into()),
+            ..RawState::default()
+        };
+        validate_state(&mut problems, &raw);
+        assert_eq!(
+            problems.0,
+            [(
+                "state.redis_url".to_string(),
+                "does not parse as a URL (invalid port number)".to_string()
+            )]
+        );
+    }
 
     #[test]
     fn sha256_digests_parse_from_64_hex_digits_only() {

@@ -9,16 +9,13 @@ use std::fmt;
 
 use serde::{Serialize, Serializer};
 
-/// `url` with its credentials masked, for files, listings and logs: user and password become
-/// `***`, and so does every query value (`?key=...`). Text that is not a URL is shown as
-/// `***` whole when it has an `@` or a `?` (it might hold a credential), else as it is.
+/// `url` with its credentials masked, for files, listings, logs and error messages: user and
+/// password become `***`, and so does every query value (`?key=...`). Text that does not
+/// parse as a URL is masked by its shape: what stands between `://` and the authority's last
+/// `@`, and everything after a `?`; without `://`, text with an `@` or a `?` is `***` whole.
 pub fn url_without_credentials(url: &str) -> String {
     let Ok(mut parsed) = reqwest::Url::parse(url) else {
-        return if url.contains(['@', '?']) {
-            "***".into()
-        } else {
-            url.into()
-        };
+        return unparsed_url_without_credentials(url);
     };
     if !parsed.username().is_empty() || parsed.password().is_some() {
         let _ = parsed.set_username("***");
@@ -42,6 +39,28 @@ pub fn url_without_credentials(url: &str) -> String {
         return text[..text.len() - 1].to_string();
     }
     text
+}
+
+/// [`url_without_credentials`] of text that is not a URL.
+fn unparsed_url_without_credentials(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return if url.contains(['@', '?']) {
+            "***".into()
+        } else {
+            url.into()
+        };
+    };
+    let (before_query, query) = match rest.split_once('?') {
+        Some((before, _)) => (before, "?***"),
+        None => (rest, ""),
+    };
+    let authority_end = before_query.find(['/', '#']).unwrap_or(before_query.len());
+    let (authority, path) = before_query.split_at(authority_end);
+    let host = match authority.rfind('@') {
+        Some(at) => format!("***@{}", &authority[at + 1..]),
+        None => authority.to_string(),
+    };
+    format!("{scheme}://{host}{path}{query}")
 }
 
 /// A secret string (API key or access token).
@@ -120,6 +139,13 @@ mod url_tests {
             ),
             ("https://host", "https://host"),
             ("not a url?key=1", "***"),
+            // Not a URL, but shaped like one: masked by its shape.
+            ("http://user:pw-SECRET@[::1/v1", "http://***@[::1/v1"),
+            (
+                "http://u:p@h:99999/v1?key=sk-1",
+                "http://***@h:99999/v1?***",
+            ),
+            ("http://[::1/v1", "http://[::1/v1"),
             ("plain", "plain"),
         ];
         for (url, shown) in cases {

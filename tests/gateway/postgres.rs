@@ -569,6 +569,16 @@ fn the_url_comes_from_the_environment_and_is_shown_masked() {
     for text in [out, err] {
         assert!(!text.contains("pw-Very-Secret-1"), "{text}");
     }
+    // A URL `serve` could not use is refused by `check` too, with the reason, not the value.
+    let (code, out, err) = check("postgres://router:pw-Very-Secret-1@[::1/history");
+    assert_eq!(code, Some(1), "{out}");
+    assert!(
+        err.contains("history.url: does not parse as a URL (invalid IPv6 address)"),
+        "{err}"
+    );
+    for text in [out, err] {
+        assert!(!text.contains("pw-Very-Secret-1"), "{text}");
+    }
 }
 
 /// Figures for docs/history.md, not a check: `cargo test --test gateway
