@@ -133,6 +133,12 @@ pub fn interpolate_str(
     Ok((out, missing))
 }
 
+/// `text` written so that interpolation gives it back as it is: every `${` becomes `$${`.
+/// For text from elsewhere (an imported database) written into a config file.
+pub fn literal(text: &str) -> String {
+    text.replace("${", "$${")
+}
+
 fn is_variable_name(name: &str) -> bool {
     let mut chars = name.chars();
     matches!(chars.next(), Some(c) if c.is_ascii_alphabetic() || c == '_')
@@ -153,6 +159,25 @@ mod tests {
 
     fn run(text: &str) -> Result<(String, Vec<String>), String> {
         interpolate_str(text, &env)
+    }
+
+    #[test]
+    fn literal_text_comes_back_as_it_was() {
+        for text in [
+            "${KEY}",
+            "http://h/${KEY}/v1",
+            "$${KEY}",
+            "$$${",
+            "$",
+            "a$b{c}",
+            "${",
+        ] {
+            assert_eq!(
+                run(&literal(text)),
+                Ok((text.to_string(), vec![])),
+                "{text}"
+            );
+        }
     }
 
     #[test]

@@ -7,7 +7,7 @@
 
 pub mod envfile;
 mod error;
-mod interpolate;
+pub(crate) mod interpolate;
 pub mod keys;
 pub mod legacy;
 mod legacy_notes;

@@ -24,6 +24,7 @@ use serde_yaml::{Mapping, Value};
 
 use super::one_api_types::{provider_of, Flavour, OPENAI_COMPATIBLE};
 use crate::config::envfile;
+use crate::config::interpolate::literal;
 use crate::config::legacy::with_version;
 use crate::config::raw::{AuthStyle, RawProvider, RawProvidersFile, WireFormat};
 use crate::config::write::{providers_yaml, router_yaml, shipped_legend};
@@ -45,7 +46,8 @@ struct Row {
     id: i64,
     channel_type: i64,
     name: String,
-    key: String,
+    /// `None` when the source's bytes are not UTF-8 text (no key can be made of them).
+    key: Option<String>,
     base_url: String,
     models: String,
     model_mapping: String,
@@ -57,9 +59,10 @@ struct Row {
 }
 
 pub fn import(db: &Path, dir: &Path) -> Result<ImportReport, String> {
-    let (flavour, rows) = read_rows(db)?;
+    let (flavour, rows, unreadable) = read_rows(db)?;
     let mut report = ImportReport {
         flavour: flavour.name(),
+        notes: unreadable,
         ..ImportReport::default()
     };
     let mut secrets = BTreeMap::new();
@@ -83,7 +86,10 @@ pub fn import(db: &Path, dir: &Path) -> Result<ImportReport, String> {
     Ok(report)
 }
 
-fn read_rows(db: &Path) -> Result<(Flavour, Vec<Row>), String> {
+/// The channels of `db`, and a note for each row that could not be read (skipped). A value of
+/// an unexpected type is read as well as it can be: a number written as text is a number,
+/// text that is not UTF-8 is read with U+FFFD for what is not (a key is then left out).
+fn read_rows(db: &Path) -> Result<(Flavour, Vec<Row>, Vec<String>), String> {
     let conn = Connection::open_with_flags(db, OpenFlags::SQLITE_OPEN_READ_ONLY)
         .map_err(|e| format!("cannot open {}: {e}", db.display()))?;
     let columns = columns(&conn).map_err(|e| format!("cannot read {}: {e}", db.display()))?;
@@ -101,20 +107,21 @@ fn read_rows(db: &Path) -> Result<(Flavour, Vec<Row>), String> {
     };
     let text = |c: &str| {
         if has(c) {
-            format!("COALESCE(CAST(\"{c}\" AS TEXT), '')")
+            format!("COALESCE(\"{c}\", '')")
         } else {
             "''".into()
         }
     };
+    // `CAST` makes `'1'` a 1 and `'x'` a 0, where reading the column as a number would fail.
     let number = |c: &str| {
         if has(c) {
-            format!("COALESCE(\"{c}\", 0)")
+            format!("COALESCE(CAST(\"{c}\" AS INTEGER), 0)")
         } else {
             "0".into()
         }
     };
     let sql = format!(
-        "SELECT id, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {} FROM channels ORDER BY id",
+        "SELECT CAST(id AS INTEGER), {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {} FROM channels ORDER BY id",
         number("type"),
         text("name"),
         text("key"),
@@ -127,28 +134,52 @@ fn read_rows(db: &Path) -> Result<(Flavour, Vec<Row>), String> {
         text("group"),
         text("tag"),
     );
-    let read = || -> rusqlite::Result<Vec<Row>> {
+    let read = || -> rusqlite::Result<(Vec<Row>, Vec<String>)> {
         let mut statement = conn.prepare(&sql)?;
         let rows = statement.query_map([], |r| {
             Ok(Row {
                 id: r.get(0)?,
                 channel_type: r.get(1)?,
-                name: r.get(2)?,
-                key: r.get(3)?,
-                base_url: r.get(4)?,
-                models: r.get(5)?,
-                model_mapping: r.get(6)?,
+                name: lossy_text(r, 2)?,
+                key: String::from_utf8(text_bytes(r, 3)?).ok(),
+                base_url: lossy_text(r, 4)?,
+                models: lossy_text(r, 5)?,
+                model_mapping: lossy_text(r, 6)?,
                 status: r.get(7)?,
                 priority: r.get(8)?,
                 weight: r.get(9)?,
-                group: r.get(10)?,
-                tag: r.get(11)?,
+                group: lossy_text(r, 10)?,
+                tag: lossy_text(r, 11)?,
             })
         })?;
-        rows.collect()
+        let (mut read, mut unreadable) = (Vec::new(), Vec::new());
+        for (n, row) in rows.enumerate() {
+            match row {
+                Ok(row) => read.push(row),
+                Err(e) => unreadable.push(format!("row {}: cannot be read ({e}); skipped", n + 1)),
+            }
+        }
+        Ok((read, unreadable))
     };
-    let rows = read().map_err(|e| format!("cannot read the channels of {}: {e}", db.display()))?;
-    Ok((flavour, rows))
+    let (rows, unreadable) =
+        read().map_err(|e| format!("cannot read the channels of {}: {e}", db.display()))?;
+    Ok((flavour, rows, unreadable))
+}
+
+/// Column `i` as bytes, whatever SQLite stored (text, a blob, a number).
+fn text_bytes(r: &rusqlite::Row<'_>, i: usize) -> rusqlite::Result<Vec<u8>> {
+    use rusqlite::types::ValueRef;
+    Ok(match r.get_ref(i)? {
+        ValueRef::Text(bytes) | ValueRef::Blob(bytes) => bytes.to_vec(),
+        ValueRef::Integer(n) => n.to_string().into_bytes(),
+        ValueRef::Real(x) => x.to_string().into_bytes(),
+        ValueRef::Null => Vec::new(),
+    })
+}
+
+/// Column `i` as text, U+FFFD for bytes that are not UTF-8.
+fn lossy_text(r: &rusqlite::Row<'_>, i: usize) -> rusqlite::Result<String> {
+    Ok(String::from_utf8_lossy(&text_bytes(r, i)?).into_owned())
 }
 
 fn columns(conn: &Connection) -> rusqlite::Result<Vec<String>> {
@@ -185,17 +216,29 @@ fn channel_of(
         }
     };
     let mut channel = Mapping::new();
+    // Text from the database is written literally (`literal_strings`): a `${VAR}` in a name
+    // or a URL must not read another variable (another channel's key) when the config loads.
     let mut put = |k: &str, v: Value| {
         channel.insert(Value::from(k), v);
     };
     put("id", Value::from(id.clone()));
-    put("name", Value::from(non_empty(&row.name, &id)));
+    put(
+        "name",
+        literal_strings(Value::from(non_empty(&row.name, &id))),
+    );
     put("provider", Value::from(provider));
     if let Some(url) = own_base {
-        put("base_url", Value::from(url));
+        put("base_url", literal_strings(Value::from(url)));
+    }
+    if row.key.is_none() {
+        report.notes.push(format!(
+            "{id}: its key is not UTF-8 text; imported without a key"
+        ));
     }
     let keys: Vec<&str> = row
         .key
+        .as_deref()
+        .unwrap_or_default()
         .lines()
         .map(str::trim)
         .filter(|k| !k.is_empty())
@@ -219,7 +262,7 @@ fn channel_of(
     if !tags.is_empty() {
         put(
             "tags",
-            Value::Sequence(tags.into_iter().map(Value::from).collect()),
+            literal_strings(Value::Sequence(tags.into_iter().map(Value::from).collect())),
         );
     }
     let models: Vec<Value> = row
@@ -230,10 +273,15 @@ fn channel_of(
         .map(Value::from)
         .collect();
     if !models.is_empty() {
-        put("configured_models", Value::Sequence(models));
+        put(
+            "configured_models",
+            literal_strings(Value::Sequence(models)),
+        );
     }
     match aliases_of(&row.model_mapping) {
-        Ok(aliases) if !aliases.is_empty() => put("model_aliases", Value::Mapping(aliases)),
+        Ok(aliases) if !aliases.is_empty() => {
+            put("model_aliases", literal_strings(Value::Mapping(aliases)))
+        }
         Ok(_) => {}
         Err(e) => report.notes.push(format!(
             "{id}: model_mapping is not a JSON object ({e}); left out"
@@ -253,6 +301,21 @@ fn channel_of(
     }
     report.channels += 1;
     Some(Value::Mapping(channel))
+}
+
+/// `value` with every string value made [`literal`] (mapping keys are never interpolated).
+fn literal_strings(value: Value) -> Value {
+    match value {
+        Value::String(text) => Value::String(literal(&text)),
+        Value::Sequence(items) => Value::Sequence(items.into_iter().map(literal_strings).collect()),
+        Value::Mapping(entries) => Value::Mapping(
+            entries
+                .into_iter()
+                .map(|(k, v)| (k, literal_strings(v)))
+                .collect(),
+        ),
+        other => other,
+    }
 }
 
 fn non_empty(text: &str, fallback: &str) -> String {
@@ -321,7 +384,7 @@ fn write_providers(dir: &Path, generic_base: Option<&str>) -> Result<(), String>
         Some(base) if !providers.providers.contains_key(OPENAI_COMPATIBLE) => {
             providers
                 .providers
-                .insert(OPENAI_COMPATIBLE.into(), generic(base));
+                .insert(OPENAI_COMPATIBLE.into(), generic(&literal(base)));
             true
         }
         _ => false,

@@ -388,3 +388,52 @@ async fn an_imported_channel_serves_with_its_key_from_secrets_env() {
     );
     gateway.stop().await;
 }
+
+#[test]
+fn text_from_the_database_is_imported_literally_and_odd_rows_do_not_stop_the_import() {
+    let tmp = tempfile::tempdir().expect("dir");
+    let db_path = tmp.path().join("one-api.db");
+    let db = Connection::open(&db_path).expect("create db");
+    db.execute_batch(ONE_API_SCHEMA).expect("schema");
+    // Row 1 names the variable row 2's key will be written to; row 2 has a weight and a
+    // status stored as text; row 3's key is not UTF-8.
+    db.execute_batch(
+        "INSERT INTO channels (id, type, key, status, name, weight, base_url, models, model_mapping) VALUES
+           (1, 8, 'sk-first-0123456789', 1, '${SAR_KEY_ONEAPI_2}', 0, 'http://127.0.0.1:9/${SAR_KEY_ONEAPI_2}',
+            'm-${SAR_KEY_ONEAPI_2}', '{\"alias-${SAR_KEY_ONEAPI_2}\":\"m-${SAR_KEY_ONEAPI_2}\"}'),
+           (2, 8, 'sk-second-secret-0123456789', '1', 'Second', 'x', 'http://127.0.0.1:9', 'm2', ''),
+           (3, 8, X'FFFE', 1, 'Third', 0, 'http://127.0.0.1:9', 'm3', '');",
+    )
+    .expect("rows");
+    drop(db);
+    let dir = tmp.path().join("config");
+    let (code, out) = import(&db_path, &dir);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("imported 3 channel(s)"), "{out}");
+    assert!(
+        out.contains("oneapi_3: its key is not UTF-8 text; imported without a key"),
+        "{out}"
+    );
+    let config = load_config(&ConfigSource::new(&dir)).expect("the imported dir loads");
+    let first = config.channel("oneapi_1").expect("first");
+    assert_eq!(first.name, "${SAR_KEY_ONEAPI_2}");
+    assert_eq!(first.configured_models, ["m-${SAR_KEY_ONEAPI_2}"]);
+    let aliases: Vec<(&str, &str)> = first
+        .model_aliases
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    assert_eq!(
+        aliases,
+        [("alias-${sar_key_oneapi_2}", "m-${SAR_KEY_ONEAPI_2}")]
+    );
+    assert!(!first.base_url.contains("sk-second"), "{}", first.base_url);
+    let second = config.channel("oneapi_2").expect("second");
+    assert!(second.enabled, "status '1' stored as text is 1");
+    assert_eq!(
+        second.api_key.as_ref().map(|k| k.expose().to_string()),
+        Some("sk-second-secret-0123456789".into())
+    );
+    let third = config.channel("oneapi_3").expect("third");
+    assert!(third.api_key.is_none());
+}
