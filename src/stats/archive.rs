@@ -11,8 +11,12 @@
 //! - Steps per file: gzip into `archive/usage_D.jsonl.gz.tmp`, finish, fsync, rename to
 //!   `usage_D.jsonl.gz`, fsync the archive directory (best effort), then remove the original.
 //!   A crash at any point leaves either the original alone or the original plus a complete
-//!   archive; the rebuild reads the original in that case, and the next run archives it again
-//!   (overwriting the archive), so running twice is harmless (idempotent).
+//!   archive; the rebuild reads the original in that case, and the next run finds the
+//!   original's lines already at the end of the archive and only removes it, so running twice
+//!   is harmless (idempotent).
+//! - An archive that exists already (the day's file came back: a late backlog, a copy) is never
+//!   overwritten: the file is added to it as one more gzip member (readers decode all members).
+//! - Archives are their owner's only: files 0600, the folder 0700, like the logs.
 //! - A file that fails is reported and left in place; the others go on.
 //! - The request history database (`history.path`) is not a log file and is never archived
 //!   here: it deletes its own old rows (`history.retention_days`); the command says so.
@@ -25,7 +29,9 @@ use chrono::{Days, NaiveDate};
 use flate2::write::GzEncoder;
 use flate2::Compression;
 
-use crate::usage::logfiles::{archive_file_name, list_usage_files, UsageFileKind, ARCHIVE_DIR};
+use crate::usage::logfiles::{
+    archive_file_name, create_private_dir, list_usage_files, UsageFileKind, ARCHIVE_DIR,
+};
 
 /// What one archive run did.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -58,7 +64,7 @@ pub fn archive_logs(dir: &Path, days_to_keep: u32, today: NaiveDate) -> io::Resu
             report.kept += 1;
             continue;
         }
-        fs::create_dir_all(&archive_dir)?;
+        create_private_dir(&archive_dir)?;
         let target = archive_dir.join(archive_file_name(file.date));
         match archive_one(&file.path, &target) {
             Ok((bytes_in, bytes_out)) => {
@@ -78,7 +84,23 @@ fn archive_one(source: &Path, target: &Path) -> io::Result<(u64, u64)> {
     let mut tmp_name = target.as_os_str().to_owned();
     tmp_name.push(".tmp");
     let tmp = PathBuf::from(tmp_name);
-    let written = write_gzip(source, &tmp).and_then(|bytes_in| {
+    // What a run that stopped mid-write left.
+    let _ = fs::remove_file(&tmp);
+    let earlier = match fs::metadata(target) {
+        Ok(_) => Some(gunzipped(target)?),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => None,
+        Err(e) => return Err(e),
+    };
+    if let Some(earlier) = &earlier {
+        // A run that stopped after the rename: the archive already ends with this file.
+        let lines = fs::read(source)?;
+        if !lines.is_empty() && earlier.ends_with(&lines) {
+            fs::remove_file(source)?;
+            return Ok((lines.len() as u64, fs::metadata(target)?.len()));
+        }
+    }
+    let existing = earlier.is_some().then_some(target);
+    let written = write_gzip(source, existing, &tmp).and_then(|bytes_in| {
         fs::rename(&tmp, target)?;
         Ok(bytes_in)
     });
@@ -97,16 +119,34 @@ fn archive_one(source: &Path, target: &Path) -> io::Result<(u64, u64)> {
     Ok((bytes_in, bytes_out))
 }
 
-/// Writes `source` gzip'd to `tmp` and syncs it; returns the bytes read.
-fn write_gzip(source: &Path, tmp: &Path) -> io::Result<u64> {
+/// Writes the archive `existing` (its gzip members as they are), then `source` gzip'd as one
+/// more member, to `tmp` (created 0600) and syncs it; returns the bytes of `source` read.
+fn write_gzip(source: &Path, existing: Option<&Path>, tmp: &Path) -> io::Result<u64> {
     let mut input = BufReader::new(File::open(source)?);
-    let out = BufWriter::new(File::create(tmp)?);
+    let mut options = fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut out = BufWriter::new(options.open(tmp)?);
+    if let Some(existing) = existing {
+        io::copy(&mut File::open(existing)?, &mut out)?;
+    }
     let mut encoder = GzEncoder::new(out, Compression::default());
     let bytes_in = io::copy(&mut input, &mut encoder)?;
     let out = encoder.finish()?;
     let file = out.into_inner().map_err(|e| e.into_error())?;
     file.sync_all()?;
     Ok(bytes_in)
+}
+
+/// The lines an archive holds, all its gzip members decoded.
+fn gunzipped(archive: &Path) -> io::Result<Vec<u8>> {
+    let mut lines = Vec::new();
+    io::Read::read_to_end(
+        &mut flate2::read::MultiGzDecoder::new(BufReader::new(File::open(archive)?)),
+        &mut lines,
+    )?;
+    Ok(lines)
 }
 
 /// Makes a rename durable where the platform allows syncing a directory; best effort.
@@ -196,7 +236,7 @@ mod tests {
         // An earlier run stopped after the rename: archive complete, original still there.
         let archive = dir.join(ARCHIVE_DIR);
         fs::create_dir_all(&archive).expect("mkdir");
-        fs::write(archive.join("usage_20261130.jsonl.gz"), "stale").expect("write");
+        write_gz(&archive.join("usage_20261130.jsonl.gz"), "yesterday\n");
         fs::write(archive.join("usage_20261130.jsonl.gz.tmp"), "partial").expect("write");
 
         let report = archive_logs(&dir, 0, today).expect("archive");
@@ -217,6 +257,48 @@ mod tests {
         );
         assert!(!dir.join("usage_20261130.jsonl").exists());
         assert!(!archive.join("usage_20261130.jsonl.gz.tmp").exists());
+        let _ = fs::remove_dir_all(&dir);
+    }
+
+    fn write_gz(path: &Path, text: &str) {
+        let mut encoder =
+            GzEncoder::new(File::create(path).expect("create"), Compression::default());
+        io::Write::write_all(&mut encoder, text.as_bytes()).expect("write");
+        encoder.finish().expect("finish");
+    }
+
+    #[test]
+    fn an_existing_archive_gets_the_file_added_never_overwritten() {
+        let dir = scratch_dir("append");
+        let archive = dir.join(ARCHIVE_DIR);
+        fs::create_dir_all(&archive).expect("mkdir");
+        write_gz(&archive.join("usage_20261130.jsonl.gz"), "older\n");
+        fs::write(dir.join("usage_20261130.jsonl"), "late\n").expect("write");
+        let report = archive_logs(&dir, 0, date(2026, 12, 1)).expect("archive");
+        assert_eq!(report.failed, vec![]);
+        assert_eq!(
+            gunzip(&archive.join("usage_20261130.jsonl.gz")),
+            "older\nlate\n"
+        );
+        assert!(!dir.join("usage_20261130.jsonl").exists());
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = |p: &Path| fs::metadata(p).map(|m| m.permissions().mode() & 0o777).ok();
+            assert_eq!(mode(&archive.join("usage_20261130.jsonl.gz")), Some(0o600));
+        }
+        // An archive that cannot be read is left alone, and so is the file: reported.
+        fs::write(archive.join("usage_20261129.jsonl.gz"), "not gzip").expect("write");
+        fs::write(dir.join("usage_20261129.jsonl"), "kept\n").expect("write");
+        let report = archive_logs(&dir, 0, date(2026, 12, 1)).expect("archive");
+        assert_eq!(report.failed.len(), 1, "{report:?}");
+        assert!(dir.join("usage_20261129.jsonl").exists());
+        assert_eq!(
+            fs::read(archive.join("usage_20261129.jsonl.gz"))
+                .ok()
+                .as_deref(),
+            Some(&b"not gzip"[..])
+        );
         let _ = fs::remove_dir_all(&dir);
     }
 
