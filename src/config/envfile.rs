@@ -19,7 +19,7 @@ pub fn path_in(dir: &Path) -> PathBuf {
 
 /// The variables of `dir/secrets.env`; empty when there is no such file.
 pub fn read(dir: &Path) -> std::io::Result<BTreeMap<String, String>> {
-    match std::fs::read_to_string(path_in(dir)) {
+    match super::file::read_text(&path_in(dir)) {
         Ok(text) => Ok(parse(&text)),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(BTreeMap::new()),
         Err(e) => Err(e),

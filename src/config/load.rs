@@ -155,7 +155,7 @@ fn read_yaml_file(
     errors: &mut Vec<ConfigError>,
 ) -> Option<(String, Value, String)> {
     let file = display(path);
-    let text = match std::fs::read_to_string(path) {
+    let text = match super::file::read_text(path) {
         Ok(text) => text,
         Err(e) => {
             errors.push(ConfigError::new(&file, "", format!("cannot read: {e}")));

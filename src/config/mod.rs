@@ -7,6 +7,7 @@
 
 pub mod envfile;
 mod error;
+pub mod file;
 pub(crate) mod interpolate;
 pub mod keys;
 pub mod legacy;

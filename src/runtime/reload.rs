@@ -48,13 +48,24 @@ pub const SETTLE_TRIES: usize = 20;
 
 /// Wait until both config files read the same twice in a row, [`SETTLE`] apart.
 pub async fn settle(paths: &[PathBuf]) {
-    let read = |paths: &[PathBuf]| -> Vec<Option<Vec<u8>>> {
-        paths.iter().map(|p| std::fs::read(p).ok()).collect()
+    // Off the serving threads, and bounded: a config path may name anything.
+    let read = |paths: &[PathBuf]| {
+        let paths = paths.to_vec();
+        async move {
+            tokio::task::spawn_blocking(move || {
+                paths
+                    .iter()
+                    .map(|p| crate::config::file::read_bytes(p).ok())
+                    .collect::<Vec<_>>()
+            })
+            .await
+            .unwrap_or_default()
+        }
     };
-    let mut before = read(paths);
+    let mut before = read(paths).await;
     for _ in 0..SETTLE_TRIES {
         tokio::time::sleep(SETTLE).await;
-        let now = read(paths);
+        let now = read(paths).await;
         if now == before {
             return;
         }

@@ -104,6 +104,44 @@ async fn broken_yaml_is_rejected_and_the_old_config_keeps_serving() {
     gateway.stop().await;
 }
 
+#[cfg(unix)]
+#[tokio::test]
+async fn a_config_path_that_is_a_fifo_or_a_device_is_refused_without_blocking() {
+    let mock = MockUpstream::start(&[]).await;
+    let good = config(&[channel("ch", &mock.base_url(), "k", "kept-model")])
+        .replace("enabled: true", "enabled: false");
+    let gateway = TestGateway::start(&good).await;
+    let file = gateway.config_dir().join("router_config.yaml");
+    // A FIFO blocks whoever opens it until something writes; /dev/zero never ends.
+    std::fs::remove_file(&file).expect("remove");
+    let made = std::process::Command::new("mkfifo")
+        .arg(&file)
+        .status()
+        .expect("mkfifo runs");
+    assert!(made.success());
+    let (status, body) = gateway.reload(None).await;
+    assert_eq!(status, 400, "{body}");
+    let message = body["error"]["message"].as_str().unwrap_or("");
+    assert!(
+        message.contains("cannot read: not a regular file"),
+        "{message}"
+    );
+    std::fs::remove_file(&file).expect("remove");
+    std::os::unix::fs::symlink("/dev/zero", &file).expect("symlink");
+    let (status, _) = gateway.reload(None).await;
+    assert_eq!(status, 400);
+    // Every serving thread still answers, and the old config serves.
+    for _ in 0..8 {
+        let health: Value = gateway.get("/health").await.json().await.expect("json");
+        assert_eq!(health["status"], "degraded");
+    }
+    assert_eq!(gateway.chat("kept-model").await.status(), 200);
+    std::fs::remove_file(&file).expect("remove");
+    gateway.rewrite_config(&good);
+    assert_eq!(gateway.reload(None).await.0, 200);
+    gateway.stop().await;
+}
+
 #[tokio::test]
 async fn the_file_watcher_picks_up_an_edit() {
     let mock = MockUpstream::start(&[]).await;
