@@ -430,7 +430,22 @@ pub fn stats(
             f.requests, f.tokens, f.cost
         );
     }
-    0
+    if !config.usage.dir.is_dir() {
+        let _ = writeln!(
+            err,
+            "note: {} does not exist: no usage log was written there yet",
+            config.usage.dir.display()
+        );
+    }
+    // The figures above leave these files out: say so, and fail.
+    for (path, error) in &report.unreadable_files {
+        let _ = writeln!(
+            err,
+            "cannot read {}: {error}; its records are not counted above",
+            path.display()
+        );
+    }
+    i32::from(!report.unreadable_files.is_empty())
 }
 
 /// `smart-ai-router migrate --from OLD --to NEW`: the original's config directory, rewritten.

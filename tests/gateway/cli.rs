@@ -269,6 +269,23 @@ requests 2 (ok 1, failed 1)  tokens 1100 in / 550 out (200 cached)  cost 0.00550
         logs = logs.display()
     );
     assert_eq!(out.stdout, expected);
+
+    // A file that cannot be read is named, and the command fails: its figures would be short.
+    let broken = logs.join("archive").join(format!(
+        "usage_{}.jsonl.gz",
+        (today - Days::new(2)).format("%Y%m%d")
+    ));
+    std::fs::create_dir_all(broken.parent().expect("folder")).expect("archive folder");
+    std::fs::write(&broken, b"not gzip").expect("write");
+    let out = run(&dir.path().join("config"), &["stats", "--days", "3"]);
+    assert_eq!(out.code, Some(1), "{}", out.stdout);
+    assert!(
+        out.stderr
+            .contains(&format!("cannot read {}: ", broken.display()))
+            && out.stderr.contains("its records are not counted above"),
+        "{}",
+        out.stderr
+    );
 }
 
 fn gunzip(path: &Path) -> String {
