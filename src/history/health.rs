@@ -34,12 +34,13 @@ pub struct Counters {
 impl Counters {
     /// Count an error, keep its message for `/health`, and log the first and every 100th.
     pub fn failed(&self, what: &str, error: &super::HistoryError) {
-        let errors = self.errors.fetch_add(1, Ordering::Relaxed) + 1;
         let message = format!("{what}: {error}");
+        // The message first: whoever sees the count sees why.
+        *self.last_error.lock().unwrap_or_else(|p| p.into_inner()) = Some(message.clone());
+        let errors = self.errors.fetch_add(1, Ordering::Release) + 1;
         if errors == 1 || errors.is_multiple_of(100) {
             tracing::error!(errors, "request history: {message}");
         }
-        *self.last_error.lock().unwrap_or_else(|p| p.into_inner()) = Some(message);
     }
 
     /// The health of a history on `engine`, with its sizes.
@@ -49,7 +50,7 @@ impl Counters {
             engine: Some(engine),
             stored: self.stored.load(Ordering::Relaxed),
             dropped: self.dropped.load(Ordering::Relaxed),
-            write_errors: self.errors.load(Ordering::Relaxed),
+            write_errors: self.errors.load(Ordering::Acquire),
             last_error: self
                 .last_error
                 .lock()

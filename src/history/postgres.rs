@@ -185,7 +185,14 @@ impl PostgresStore {
         let (client, connection) = tokio::time::timeout(CONNECT_TIMEOUT, connecting)
             .await
             .map_err(|_| Failure::TimedOut)?
-            .map_err(|e| Failure::Connection(e.to_string()))?;
+            .map_err(|e| {
+                // The server's own words ("password authentication failed for user …", never
+                // the password), not tokio-postgres's bare "db error".
+                Failure::Connection(match e.as_db_error() {
+                    Some(db) => format!("the server refused: {}: {}", db.severity(), db.message()),
+                    None => e.to_string(),
+                })
+            })?;
         let mut connection: PgConnection = Box::pin(connection);
         drive(&mut connection, sql::ensure_schema(&client)).await?;
         Ok(Session { client, connection })
@@ -235,7 +242,7 @@ impl Failure {
 impl std::fmt::Display for Failure {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            Failure::Connection(e) => write!(f, "PostgreSQL unreachable: {e}"),
+            Failure::Connection(e) => write!(f, "PostgreSQL connection failed: {e}"),
             Failure::Statement(e) => write!(f, "PostgreSQL: {e}"),
             Failure::TimedOut => f.write_str("PostgreSQL did not answer in time"),
         }

@@ -37,7 +37,13 @@ pub async fn blocking<T: Send + 'static>(
     tokio::task::spawn_blocking(move || f(&*store))
         .await
         .map_err(|e| ApiError::internal(format!("history query failed: {e}")))?
-        .map_err(|e| ApiError::internal(e.to_string()))
+        .map_err(|e| match e {
+            // A shared database that is down or refuses the gateway: unavailable, not broken.
+            crate::history::HistoryError::Postgres(_) => {
+                ApiError::unavailable("history_unavailable", e.to_string())
+            }
+            e => ApiError::internal(e.to_string()),
+        })
 }
 
 /// Parse the parameters of a history search (a bad one is a 400 naming it).

@@ -261,6 +261,40 @@ async fn postgres_down_fails_no_request_and_the_password_shows_nowhere() {
 }
 
 #[tokio::test]
+async fn a_refused_password_is_named_and_the_history_answers_503() {
+    let pg = PostgresServer::start();
+    let upstream = MockUpstream::start(&[]).await;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let wrong = "not-the-password-4711";
+    let text = config(&pg, &upstream).replace(&pg.url(), &pg.url_as("sar", wrong));
+    write_config(dir.path(), &text);
+    let gateway = GatewayProcess::start(&dir.path().join("config"), None).await;
+    let client = reqwest::Client::new();
+    let base = gateway.base.clone();
+    let (status, _) = chat(&client, &base, "the call is served anyway").await;
+    assert_eq!(status, 200);
+    let (status, body) = get_json(&client, &format!("{base}/v1/requests")).await;
+    assert_eq!(status, 503, "{body}");
+    assert_eq!(body["error"]["code"], "history_unavailable");
+    let message = body["error"]["message"].as_str().unwrap_or_default();
+    assert!(
+        message.contains("password authentication failed"),
+        "{message}"
+    );
+    let health = wait_write_error(&client, &base).await;
+    assert!(
+        health["history"]["last_error"]
+            .as_str()
+            .is_some_and(|e| e.contains("password authentication failed")),
+        "{health}"
+    );
+    let log = gateway.log.lock().expect("log").join("\n");
+    for text in [body.to_string(), health.to_string(), log] {
+        assert!(!text.contains(wrong), "the password shows: {text}");
+    }
+}
+
+#[tokio::test]
 async fn a_call_made_while_postgres_is_down_survives_a_killed_gateway() {
     let (mut pg, _upstream, dir) = pg_and_config().await;
     let config_dir = dir.path().join("config");
