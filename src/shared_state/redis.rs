@@ -346,12 +346,12 @@ struct Listener {
 
 async fn subscriber(state: Arc<RedisState>, hooks: Arc<Listener>, shutdown: CancellationToken) {
     while !shutdown.is_cancelled() {
-        listen(&state, &hooks, &shutdown).await;
+        let why = listen(&state, &hooks, &shutdown).await;
         state.subscribed.store(false, Ordering::Relaxed);
         if shutdown.is_cancelled() {
             return;
         }
-        state.degrade("the subscription ended");
+        state.degrade(&why);
         tokio::select! {
             _ = shutdown.cancelled() => return,
             _ = tokio::time::sleep(RECONNECT_PAUSE) => {}
@@ -359,17 +359,19 @@ async fn subscriber(state: Arc<RedisState>, hooks: Arc<Listener>, shutdown: Canc
     }
 }
 
-/// One subscription, until it ends.
-async fn listen(state: &RedisState, hooks: &Listener, shutdown: &CancellationToken) {
+/// One subscription, until it ends; why it ended (the client's words: `Password
+/// authentication failed` for a refused password, which it never repeats).
+async fn listen(state: &RedisState, hooks: &Listener, shutdown: &CancellationToken) -> String {
     let opened = tokio::time::timeout(BACKGROUND_TIMEOUT, state.client.get_async_pubsub()).await;
-    let Ok(Ok(mut pubsub)) = opened else {
-        return;
+    let mut pubsub = match opened {
+        Ok(Ok(pubsub)) => pubsub,
+        Ok(Err(e)) => return format!("cannot subscribe: {e}"),
+        Err(_) => return "cannot subscribe: no answer in time".into(),
     };
-    if !matches!(
-        tokio::time::timeout(BACKGROUND_TIMEOUT, pubsub.subscribe(&state.channel)).await,
-        Ok(Ok(()))
-    ) {
-        return;
+    match tokio::time::timeout(BACKGROUND_TIMEOUT, pubsub.subscribe(&state.channel)).await {
+        Ok(Ok(())) => {}
+        Ok(Err(e)) => return format!("cannot subscribe: {e}"),
+        Err(_) => return "cannot subscribe: no answer in time".into(),
     }
     state.subscribed.store(true, Ordering::Relaxed);
     // Make sure the command connection works, then say hello and publish what we know.
@@ -383,10 +385,10 @@ async fn listen(state: &RedisState, hooks: &Listener, shutdown: &CancellationTok
     let mut messages = pubsub.into_on_message();
     loop {
         let message = tokio::select! {
-            _ = shutdown.cancelled() => return,
+            _ = shutdown.cancelled() => return "shutting down".into(),
             message = messages.next() => match message {
                 Some(message) => message,
-                None => return,
+                None => return "the subscription ended".into(),
             },
         };
         let Ok(envelope) = serde_json::from_slice::<Envelope>(message.get_payload_bytes()) else {

@@ -397,3 +397,35 @@ async fn redis_killed_under_load_fails_no_request_and_sharing_resumes() {
     a.stop().await;
     b.stop().await;
 }
+
+#[tokio::test]
+async fn a_refused_redis_password_is_named_in_the_log_and_never_shown() {
+    let redis = RedisServer::start();
+    let (first, backup) = (
+        MockUpstream::start(&[]).await,
+        MockUpstream::start(&[]).await,
+    );
+    let wrong = "not-the-redis-password-4711";
+    let text = config(&redis, &first, &backup, "").replace(
+        &redis.url(),
+        &redis
+            .url()
+            .replace("redis://", &format!("redis://:{wrong}@")),
+    );
+    let dir = tempfile::tempdir().expect("dir");
+    crate::support::write_config(dir.path(), &text);
+    let gateway =
+        crate::support::binary::GatewayProcess::start(&dir.path().join("config"), None).await;
+    // The server has no password: it refuses the AUTH.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while gateway.log_lines_with("shared state (Redis) unavailable: cannot subscribe: ") == 0 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the refusal was never logged"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let log = gateway.log.lock().expect("log").join("\n");
+    assert!(log.contains("Password authentication failed"), "{log}");
+    assert!(!log.contains(wrong), "{log}");
+}
