@@ -311,8 +311,14 @@ async fn build_state(
     if let Err(e) = crate::usage::logfiles::check_writable(&usage_dir) {
         tracing::warn!(
             dir = %usage_dir.display(),
-            "the usage log directory is not writable ({e}); serving anyway: records wait in memory and /health is degraded until it is"
+            "the usage log directory is not writable ({e}); serving anyway: records wait in memory and /health is degraded until one is written"
         );
+        if config.usage.enabled {
+            usage.failing_from_start(format!(
+                "cannot write the usage log in {}: {e}",
+                usage_dir.display()
+            ));
+        }
     }
     raise_alert_when_usage_log_fails(&usage, &alerts);
     let answer_budget = AnswerBudget::new(config.server.max_buffered_answer_bytes);

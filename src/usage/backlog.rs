@@ -85,6 +85,15 @@ impl LogHealth {
         self.last_error.lock().map(|e| e.clone()).unwrap_or(None)
     }
 
+    /// The log directory failed its check at start: failing from now until a record is
+    /// written, so `/health` is degraded before the first call finds out.
+    pub fn failing_from_start(&self, message: String) {
+        if let Ok(mut last) = self.last_error.lock() {
+            *last = Some(message);
+        }
+        self.failing.store(true, Ordering::Relaxed);
+    }
+
     pub fn set_on_failing(&self, hook: FailingHook) {
         let _ = self.on_failing.set(hook);
     }

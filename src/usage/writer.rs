@@ -224,6 +224,11 @@ impl UsageWriter {
         self.health.failing()
     }
 
+    /// The log directory failed its check at start (see [`super::backlog::LogHealth::failing_from_start`]).
+    pub fn failing_from_start(&self, message: String) {
+        self.health.failing_from_start(message);
+    }
+
     /// Called (on the writer thread) with the error when writing starts failing, once per
     /// episode: the process raises an alert with it.
     pub fn on_failing(&self, raise: super::backlog::FailingHook) {

@@ -433,6 +433,22 @@ async fn serve_warns_at_start_when_the_log_directory_cannot_be_written_and_still
         1
     );
     let client = reqwest::Client::new();
+    // Degraded from the start, before any call finds out, with the reason.
+    let at_start: Value = client
+        .get(format!("{}/health", gateway.base))
+        .send()
+        .await
+        .expect("health")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(at_start["status"], "degraded", "{at_start}");
+    assert!(
+        at_start["usage"]["last_write_error"]
+            .as_str()
+            .is_some_and(|e| e.contains("cannot write the usage log in")),
+        "{at_start}"
+    );
     let chat = client
         .post(format!("{}/v1/chat/completions", gateway.base))
         .json(&json!({"model": "dura-model", "messages": [{"role": "user", "content": "hi"}]}))
