@@ -8,7 +8,8 @@
 //!
 //! Rules kept here:
 //! - Nothing a client authenticates with is ever stored: no headers are kept at all, and bodies
-//!   pass through [`crate::upstream::redact::redact_secrets`] before they are written.
+//!   (and the app and query) pass through [`crate::upstream::redact::redact_secrets`] and
+//!   [`known_secrets::KnownSecrets`] (the config's own keys and tokens) before they are written.
 //! - A body longer than `history.max_body_bytes` is shortened with a visible marker: a JSON
 //!   body stays JSON ([`shorten`]), any other is cut on a character boundary with
 //!   `…[truncated N bytes]`.
