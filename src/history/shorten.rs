@@ -167,20 +167,32 @@ pub fn cut_text(text: &str, keep: usize) -> Option<String> {
     if text.len() <= keep {
         return None;
     }
-    let chars = text.chars().count();
+    // Most texts are ASCII: characters are bytes, found without decoding (a shortening
+    // sizes every text once per trial of its search).
+    let ascii = text.is_ascii();
+    let chars = if ascii {
+        text.len()
+    } else {
+        text.chars().count()
+    };
     if chars <= keep {
         return None;
     }
     let head_chars = keep * 2 / 3;
     let tail_chars = keep - head_chars;
-    let head_end = text
-        .char_indices()
-        .nth(head_chars)
-        .map_or(text.len(), |(i, _)| i);
-    let tail_start = text
-        .char_indices()
-        .nth_back(tail_chars.checked_sub(1)?)
-        .map_or(text.len(), |(i, _)| i);
+    let (head_end, tail_start) = if ascii {
+        (head_chars, text.len() - tail_chars)
+    } else {
+        let head_end = text
+            .char_indices()
+            .nth(head_chars)
+            .map_or(text.len(), |(i, _)| i);
+        let tail_start = text
+            .char_indices()
+            .nth_back(tail_chars.checked_sub(1)?)
+            .map_or(text.len(), |(i, _)| i);
+        (head_end, tail_start)
+    };
     let marker = format!("…[cut {} chars]…", chars - keep);
     if marker.len() >= tail_start.saturating_sub(head_end) {
         return None;
