@@ -87,14 +87,15 @@ impl DetailsDraft {
     }
 }
 
-/// `X-Title`, else `HTTP-Referer`, else `User-Agent`.
+/// `X-Title`, else `HTTP-Referer`, else `User-Agent`. A value is read as UTF-8 (an app named
+/// `我的应用` is sent so), bytes that are not being replaced.
 fn client_app(headers: &HeaderMap) -> Option<String> {
     ["x-title", "http-referer", "user-agent"]
         .iter()
-        .filter_map(|name| headers.get(*name).and_then(|v| v.to_str().ok()))
-        .map(str::trim)
-        .find(|v| !v.is_empty())
-        .map(|v| v.chars().take(APP_CHARS).collect())
+        .filter_map(|name| headers.get(*name))
+        .map(|v| String::from_utf8_lossy(v.as_bytes()))
+        .find(|v| !v.trim().is_empty())
+        .map(|v| v.trim().chars().take(APP_CHARS).collect())
 }
 
 /// The first [`ROUTE_LINES`] candidates, as shared names and numbers.
@@ -132,5 +133,11 @@ mod tests {
         assert_eq!(client_app(&headers).as_deref(), Some("https://app.example"));
         headers.insert("x-title", "My App".parse().expect("value"));
         assert_eq!(client_app(&headers).as_deref(), Some("My App"));
+        // A title in UTF-8 (not ASCII) is still the title.
+        headers.insert(
+            "x-title",
+            axum::http::HeaderValue::from_bytes("我的应用".as_bytes()).expect("value"),
+        );
+        assert_eq!(client_app(&headers).as_deref(), Some("我的应用"));
     }
 }
