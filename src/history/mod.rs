@@ -140,8 +140,10 @@ pub struct Bucket {
     /// Unix milliseconds of the bucket's start.
     pub start_ms: i64,
     pub requests: u64,
+    /// Calls that failed or were cancelled, as the daily figures' `failed_requests` count them.
     pub errors: u64,
     pub tokens: u64,
+    /// Summed in nano-USD, as the usage aggregates are (no floating-point drift).
     pub cost: f64,
 }
 

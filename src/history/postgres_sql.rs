@@ -329,8 +329,9 @@ pub async fn get(client: &Client, request_id: &str) -> Result<Option<HistoryRow>
 pub async fn buckets(client: &Client, from_ms: i64, width: i64) -> Result<Vec<Bucket>, Error> {
     let rows = client
         .query(
-            "SELECT time_ms / $2 AS slot, count(*), count(*) FILTER (WHERE status = 'error'), \
-             coalesce(sum(total_tokens), 0)::BIGINT, coalesce(sum(total_cost), 0)::DOUBLE PRECISION \
+            "SELECT time_ms / $2 AS slot, count(*), count(*) FILTER (WHERE status <> 'ok'), \
+             coalesce(sum(total_tokens), 0)::BIGINT, \
+             coalesce(sum(round(greatest(total_cost, 0) * 1000000000)::BIGINT), 0)::BIGINT \
              FROM requests WHERE time_ms >= $1 GROUP BY slot ORDER BY slot",
             &[&from_ms, &width],
         )
@@ -342,7 +343,7 @@ pub async fn buckets(client: &Client, from_ms: i64, width: i64) -> Result<Vec<Bu
                 requests: r.try_get::<_, i64>(1)?.max(0) as u64,
                 errors: r.try_get::<_, i64>(2)?.max(0) as u64,
                 tokens: r.try_get::<_, i64>(3)?.max(0) as u64,
-                cost: r.try_get(4)?,
+                cost: crate::stats::aggregate::nanos_to_usd(r.try_get::<_, i64>(4)?.max(0) as u64),
             })
         })
         .collect()

@@ -19,6 +19,7 @@ use std::sync::Mutex;
 use rusqlite::types::Value;
 use rusqlite::{params, params_from_iter, Connection, OptionalExtension, Row};
 
+use crate::stats::aggregate::nanos_to_usd;
 use crate::usage::logfiles::{create_private_dir, make_private, open_private_append};
 use crate::usage::record::UsageRecord;
 
@@ -252,8 +253,9 @@ impl HistoryStore for SqliteStore {
     fn buckets(&self, from_ms: i64, width_ms: i64) -> Result<Vec<Bucket>, HistoryError> {
         let conn = lock(&self.reader);
         let mut statement = conn.prepare_cached(
-            "SELECT time_ms / ?2, count(*), sum(status = 'error'), sum(total_tokens), \
-             sum(total_cost) FROM requests WHERE time_ms >= ?1 GROUP BY 1 ORDER BY 1",
+            "SELECT time_ms / ?2, count(*), sum(status != 'ok'), sum(total_tokens), \
+             sum(CAST(round(max(total_cost, 0) * 1000000000.0) AS INTEGER)) \
+             FROM requests WHERE time_ms >= ?1 GROUP BY 1 ORDER BY 1",
         )?;
         let width = width_ms.max(1);
         let rows = statement.query_map(params![from_ms, width], |r| {
@@ -262,7 +264,7 @@ impl HistoryStore for SqliteStore {
                 requests: r.get::<_, i64>(1)?.max(0) as u64,
                 errors: r.get::<_, i64>(2)?.max(0) as u64,
                 tokens: r.get::<_, i64>(3)?.max(0) as u64,
-                cost: r.get(4)?,
+                cost: nanos_to_usd(r.get::<_, i64>(4)?.max(0) as u64),
             })
         })?;
         Ok(rows.collect::<Result<Vec<_>, _>>()?)

@@ -200,3 +200,25 @@ fn the_database_is_its_owners_only() {
     let _store = SqliteStore::open(&path).expect("opens");
     assert_eq!(mode(&path), Some(0o600));
 }
+
+#[test]
+fn buckets_count_failed_calls_and_sum_cost_without_drift() {
+    let (_dir, store) = store();
+    let priced = |id: &str, status: &str, cost: f64| HistoryRow {
+        total_cost: cost,
+        ..row(id, 1000, "m", status, "{}")
+    };
+    store
+        .insert(&[
+            priced("a", "ok", 0.1),
+            priced("b", "error", 0.2),
+            priced("c", "cancelled", 0.0),
+        ])
+        .expect("insert");
+    let buckets = store.buckets(0, 3_600_000).expect("buckets");
+    assert_eq!(buckets.len(), 1);
+    // An error and a cancelled call, as the daily figures' failed_requests count them; and
+    // 0.1 + 0.2 summed in nano-USD is 0.3, not 0.30000000000000004.
+    assert_eq!((buckets[0].requests, buckets[0].errors), (3, 2));
+    assert_eq!(buckets[0].cost, 0.3);
+}
