@@ -31,7 +31,13 @@
 //! - **Completions** (`prompt`) and **embeddings** (`input`): a string counts its tokens, a
 //!   number (a token id) counts 1, an array sums its items (strings, token ids, arrays of token
 //!   ids); an object item is counted as a chat message. No per-message overhead otherwise.
-//! - A body with none of `messages`, `prompt` or `input` estimates 0.
+//! - **A system prompt beside the messages** — Anthropic Messages' `system` (a string or text
+//!   blocks), the Responses API's `instructions` — counts as a system message (3 + `system` +
+//!   its text). Anthropic's `tool_use` blocks count their `name` and the compact JSON of their
+//!   `input`, `tool_result` blocks their `content`; a Responses item's `arguments` (a function
+//!   call) and `output` (its result) count their text. Tool definitions count as above whatever
+//!   the body.
+//! - A body with none of `messages`, `prompt`, `input`, `system` or `instructions` estimates 0.
 
 use serde_json::Value;
 use tiktoken_rs::CoreBPE;
@@ -97,18 +103,25 @@ pub fn count_text_tokens(model: &str, text: &str) -> u64 {
 /// Prompt tokens of a chat, completions or embeddings request body (see the module rules).
 pub fn estimate_prompt_tokens(model: &str, body: &Value) -> u64 {
     let bpe = bpe(tokenizer_family(model));
+    // A system prompt beside the messages (Anthropic's `system`, the Responses API's
+    // `instructions`) counts as the system message a chat body would carry.
+    let system = ["system", "instructions"]
+        .iter()
+        .filter_map(|key| body.get(key))
+        .map(|text| TOKENS_PER_MESSAGE + count_with(bpe, "system") + content_tokens(bpe, text))
+        .sum::<u64>();
+    let tools = ["tools", "functions"]
+        .iter()
+        .filter_map(|key| body.get(key))
+        .map(|tools| json_tokens(bpe, tools))
+        .sum::<u64>();
     if let Some(messages) = body.get("messages").and_then(Value::as_array) {
-        let tools = ["tools", "functions"]
-            .iter()
-            .filter_map(|key| body.get(key))
-            .map(|tools| json_tokens(bpe, tools))
-            .sum::<u64>();
         let messages = messages.iter().map(|m| message_tokens(bpe, m)).sum::<u64>();
-        return messages + REPLY_PRIMING_TOKENS + tools;
+        return system + messages + REPLY_PRIMING_TOKENS + tools;
     }
     match body.get("prompt").or_else(|| body.get("input")) {
-        Some(prompt) => prompt_tokens(bpe, prompt),
-        None => 0,
+        Some(prompt) => system + prompt_tokens(bpe, prompt) + tools,
+        None => system + tools,
     }
 }
 
@@ -154,6 +167,12 @@ fn message_tokens(bpe: &CoreBPE, message: &Value) -> u64 {
             .map(|call| tool_call_tokens(bpe, call))
             .sum::<u64>();
     }
+    // A Responses input item that is a function call or its output.
+    tokens += ["arguments", "output"]
+        .iter()
+        .filter_map(|key| text(key))
+        .map(|t| count_with(bpe, t))
+        .sum::<u64>();
     tokens
 }
 
@@ -175,6 +194,15 @@ fn part_tokens(bpe: &CoreBPE, part: &Value) -> u64 {
                 .unwrap_or_default();
             if matches!(kind, "image_url" | "image" | "input_image") {
                 return image_tokens(part);
+            }
+            // Anthropic's tool blocks: a call's name and input, a result's content.
+            if kind == "tool_use" {
+                let name = fields.get("name").and_then(Value::as_str).unwrap_or("");
+                return count_with(bpe, name)
+                    + fields.get("input").map_or(0, |i| json_tokens(bpe, i));
+            }
+            if kind == "tool_result" {
+                return fields.get("content").map_or(0, |c| content_tokens(bpe, c));
             }
             let text = fields.get("text").and_then(Value::as_str);
             text.map_or(0, |text| count_with(bpe, text))

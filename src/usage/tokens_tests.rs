@@ -203,3 +203,38 @@ proptest! {
         let _ = count_text_tokens(&model, &text);
     }
 }
+
+#[test]
+fn a_system_prompt_beside_the_messages_counts_as_the_chat_system_message() {
+    let system = "You are a careful assistant who answers in one sentence. ".repeat(20);
+    let user = json!({"role": "user", "content": "What is a quantum computer?"});
+    let chat = json!({"messages": [{"role": "system", "content": system}, user]});
+    let expected = estimate_prompt_tokens("gpt-4o", &chat);
+    assert!(expected > 200, "{expected}");
+    // Anthropic Messages: `system` as a string, or as text blocks.
+    let messages = json!({"system": system, "messages": [user]});
+    assert_eq!(estimate_prompt_tokens("gpt-4o", &messages), expected);
+    let blocks = json!({"system": [{"type": "text", "text": system}], "messages": [user]});
+    assert_eq!(estimate_prompt_tokens("gpt-4o", &blocks), expected);
+    // The Responses API: `instructions`, and the input as items (no reply priming there).
+    let responses = json!({"instructions": system, "input": [{"role": "user", "content": [{"type": "input_text", "text": "What is a quantum computer?"}]}]});
+    assert_eq!(
+        estimate_prompt_tokens("gpt-4o", &responses),
+        expected - REPLY_PRIMING_TOKENS
+    );
+}
+
+#[test]
+fn tool_blocks_and_function_items_are_counted() {
+    let call = json!({"messages": [{"role": "assistant", "content": [{"type": "tool_use", "id": "t1", "name": "read_file", "input": {"path": "/etc/hosts"}}]}]});
+    let empty = json!({"messages": [{"role": "assistant", "content": []}]});
+    assert!(estimate_prompt_tokens("gpt-4o", &call) > estimate_prompt_tokens("gpt-4o", &empty) + 5);
+    let result = json!({"messages": [{"role": "user", "content": [{"type": "tool_result", "tool_use_id": "t1", "content": "127.0.0.1 localhost"}]}]});
+    let empty_user = json!({"messages": [{"role": "user", "content": []}]});
+    assert!(estimate_prompt_tokens("gpt-4o", &result) > estimate_prompt_tokens("gpt-4o", &empty_user) + 3);
+    let items = json!({"input": [
+        {"type": "function_call", "call_id": "c1", "name": "read_file", "arguments": "{\"path\":\"/etc/hosts\"}"},
+        {"type": "function_call_output", "call_id": "c1", "output": "127.0.0.1 localhost"}
+    ]});
+    assert!(estimate_prompt_tokens("gpt-4o", &items) > 15);
+}
