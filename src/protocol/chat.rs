@@ -245,6 +245,18 @@ impl ChatUsage {
             .and_then(|d| d.reasoning_tokens)
             .unwrap_or(0)
     }
+
+    /// The output tokens the call is charged for ([`crate::usage::cost::billable_output`]: an
+    /// upstream that counts reasoning only in `total_tokens` still produced it), so a
+    /// translated answer tells its client what the usage record charges.
+    pub fn billed_completion_tokens(&self) -> u64 {
+        crate::usage::cost::billable_output(&crate::usage::tap::Usage {
+            input_tokens: self.prompt_tokens,
+            output_tokens: self.completion_tokens,
+            total_tokens: self.total_tokens,
+            ..Default::default()
+        })
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]

@@ -267,13 +267,13 @@ pub fn chat_usage_to_responses(usage: &ChatUsage) -> ResponsesUsage {
         input_tokens_details: CachedDetails {
             cached_tokens: usage.cached_tokens(),
         },
-        output_tokens: usage.completion_tokens,
+        output_tokens: usage.billed_completion_tokens(),
         output_tokens_details: ReasoningDetails {
             reasoning_tokens: usage.reasoning_tokens(),
         },
         total_tokens: usage
             .total_tokens
-            .max(usage.prompt_tokens + usage.completion_tokens),
+            .max(usage.prompt_tokens + usage.billed_completion_tokens()),
     }
 }
 

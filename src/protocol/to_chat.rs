@@ -295,7 +295,7 @@ pub fn chat_usage_to_anthropic(usage: &ChatUsage) -> Usage {
     let writes = usage.cache_creation_input_tokens.unwrap_or(0);
     Usage {
         input_tokens: usage.prompt_tokens.saturating_sub(reads + writes),
-        output_tokens: usage.completion_tokens,
+        output_tokens: usage.billed_completion_tokens(),
         cache_creation_input_tokens: writes,
         cache_read_input_tokens: reads,
     }

@@ -176,3 +176,23 @@ fn arguments_that_are_not_an_object_give_an_empty_input() {
     assert_eq!(input_of("[1]"), json!({}));
     assert_eq!(input_of("{\"a\":"), json!({}));
 }
+
+#[test]
+fn reasoning_counted_only_in_the_total_is_output_as_the_record_charges_it() {
+    // xAI's shape: completion 1, total 303 for a prompt of 12 (290 of reasoning).
+    let usage: crate::protocol::chat::ChatUsage = serde_json::from_value(serde_json::json!({
+        "prompt_tokens": 12, "completion_tokens": 1, "total_tokens": 303,
+        "completion_tokens_details": {"reasoning_tokens": 290}
+    }))
+    .expect("usage");
+    assert_eq!(chat_usage_to_anthropic(&usage).output_tokens, 291);
+    let responses = crate::protocol::responses_translate::chat_usage_to_responses(&usage);
+    assert_eq!(
+        (
+            responses.output_tokens,
+            responses.output_tokens_details.reasoning_tokens,
+            responses.total_tokens
+        ),
+        (291, 290, 303)
+    );
+}

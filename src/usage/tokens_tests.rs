@@ -231,7 +231,10 @@ fn tool_blocks_and_function_items_are_counted() {
     assert!(estimate_prompt_tokens("gpt-4o", &call) > estimate_prompt_tokens("gpt-4o", &empty) + 5);
     let result = json!({"messages": [{"role": "user", "content": [{"type": "tool_result", "tool_use_id": "t1", "content": "127.0.0.1 localhost"}]}]});
     let empty_user = json!({"messages": [{"role": "user", "content": []}]});
-    assert!(estimate_prompt_tokens("gpt-4o", &result) > estimate_prompt_tokens("gpt-4o", &empty_user) + 3);
+    assert!(
+        estimate_prompt_tokens("gpt-4o", &result)
+            > estimate_prompt_tokens("gpt-4o", &empty_user) + 3
+    );
     let items = json!({"input": [
         {"type": "function_call", "call_id": "c1", "name": "read_file", "arguments": "{\"path\":\"/etc/hosts\"}"},
         {"type": "function_call_output", "call_id": "c1", "output": "127.0.0.1 localhost"}
