@@ -58,6 +58,14 @@ pub(super) fn validate_channels(
                     warnings.push(format!("channel {} disabled: {reason}", built.id));
                 }
             }
+            if built.currency != "USD" {
+                warnings.push(format!(
+                    "{path}.currency: {} — records carry the cost in {}, but statistics, budgets \
+                     and the dashboard add every cost as USD; give this channel's prices in USD \
+                     to keep those totals exact",
+                    built.currency, built.currency
+                ));
+            }
             channels.push(Arc::new(built));
         }
     }

@@ -404,3 +404,18 @@ fn busy_polling_is_off_by_default_and_bounded() {
         Ok(())
     });
 }
+
+#[test]
+fn a_channel_priced_in_another_currency_is_warned_about() {
+    Jail::expect_with(|jail| {
+        let router = "discovery: { enabled: false }\nchannels:\n  - { id: cn, provider: mock, base_url: \"http://127.0.0.1:9/v1\", api_key: sk-cn-0123456789, currency: cny, configured_models: [m], pricing: { input: 2, output: 8 } }\n";
+        let source = write(jail.directory(), router);
+        let config = load_config(&source).map_err(|e| e.to_string())?;
+        assert_eq!(config.channels[0].currency, "CNY");
+        assert_eq!(
+            config.warnings,
+            vec!["channels[0].currency: CNY — records carry the cost in CNY, but statistics, budgets and the dashboard add every cost as USD; give this channel's prices in USD to keep those totals exact"]
+        );
+        Ok(())
+    });
+}
