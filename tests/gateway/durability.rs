@@ -433,15 +433,16 @@ async fn serve_warns_at_start_when_the_log_directory_cannot_be_written_and_still
         1
     );
     let client = reqwest::Client::new();
+    let health = || async {
+        let response = client
+            .get(format!("{}/health", gateway.base))
+            .send()
+            .await
+            .expect("health");
+        response.json::<Value>().await.expect("json")
+    };
     // Degraded from the start, before any call finds out, with the reason.
-    let at_start: Value = client
-        .get(format!("{}/health", gateway.base))
-        .send()
-        .await
-        .expect("health")
-        .json()
-        .await
-        .expect("json");
+    let at_start = health().await;
     assert_eq!(at_start["status"], "degraded", "{at_start}");
     assert!(
         at_start["usage"]["last_write_error"]
@@ -458,14 +459,7 @@ async fn serve_warns_at_start_when_the_log_directory_cannot_be_written_and_still
     assert_eq!(chat.status(), 200, "it serves all the same");
     let degraded = tokio::time::timeout(Duration::from_secs(10), async {
         loop {
-            let h: Value = client
-                .get(format!("{}/health", gateway.base))
-                .send()
-                .await
-                .expect("health")
-                .json()
-                .await
-                .expect("json");
+            let h = health().await;
             if h["usage"]["write_errors"] == 1 {
                 return h;
             }
