@@ -61,8 +61,9 @@ pub(super) fn validate_channels(
             if built.currency != "USD" {
                 warnings.push(format!(
                     "{path}.currency: {} — records carry the cost in {}, but statistics, budgets \
-                     and the dashboard add every cost as USD; give this channel's prices in USD \
-                     to keep those totals exact",
+                     and the dashboard count USD only: this channel's costs are left out of them \
+                     (other_currency_requests counts its calls); give its prices in USD to have \
+                     them counted",
                     built.currency, built.currency
                 ));
             }

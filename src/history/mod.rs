@@ -143,7 +143,8 @@ pub struct Bucket {
     /// Calls that failed or were cancelled, as the daily figures' `failed_requests` count them.
     pub errors: u64,
     pub tokens: u64,
-    /// Summed in nano-USD, as the usage aggregates are (no floating-point drift).
+    /// Summed in nano-USD, as the usage aggregates are (no floating-point drift); costs in
+    /// another currency are left out, as there.
     pub cost: f64,
 }
 

@@ -331,7 +331,8 @@ pub async fn buckets(client: &Client, from_ms: i64, width: i64) -> Result<Vec<Bu
         .query(
             "SELECT time_ms / $2 AS slot, count(*), count(*) FILTER (WHERE status <> 'ok'), \
              coalesce(sum(total_tokens), 0)::BIGINT, \
-             coalesce(sum(round(greatest(total_cost, 0) * 1000000000)::BIGINT), 0)::BIGINT \
+             coalesce(sum(round(greatest(total_cost, 0) * 1000000000)::BIGINT) \
+                 FILTER (WHERE upper(cost_currency) IN ('USD', '')), 0)::BIGINT \
              FROM requests WHERE time_ms >= $1 GROUP BY slot ORDER BY slot",
             &[&from_ms, &width],
         )
@@ -359,7 +360,8 @@ pub async fn usage_by_day(
 ) -> Result<BTreeMap<NaiveDate, UsageAggregates>, Error> {
     let sql = "SELECT timestamp, provider, channel_id, channel_name, model, key_name, status, \
         input_tokens, output_tokens, total_tokens, cached_tokens, reasoning_tokens, total_cost, \
-        cost_known, response_time_ms, day FROM usage_records WHERE day BETWEEN $1 AND $2 \
+        cost_known, response_time_ms, day, coalesce(record->>'cost_currency', 'USD') \
+        FROM usage_records WHERE day BETWEEN $1 AND $2 \
         ORDER BY day, time_ms, request_id";
     let params: [&(dyn ToSql + Sync); 2] = [&first, &last];
     let rows = client.query_raw(sql, params).await?;
@@ -390,6 +392,7 @@ fn add_usage_row(aggregates: &mut UsageAggregates, row: &Row) -> Result<(), Erro
         cached_tokens: count(10)?,
         reasoning_tokens: count(11)?,
         total_cost: row.try_get(12)?,
+        cost_currency: row.try_get(16)?,
         cost_known: row.try_get(13)?,
         response_time_ms: Some(count(14)?),
     };

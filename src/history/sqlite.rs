@@ -254,7 +254,8 @@ impl HistoryStore for SqliteStore {
         let conn = lock(&self.reader);
         let mut statement = conn.prepare_cached(
             "SELECT time_ms / ?2, count(*), sum(status != 'ok'), sum(total_tokens), \
-             sum(CAST(round(max(total_cost, 0) * 1000000000.0) AS INTEGER)) \
+             sum(CASE WHEN upper(cost_currency) IN ('USD', '') \
+                 THEN CAST(round(max(total_cost, 0) * 1000000000.0) AS INTEGER) ELSE 0 END) \
              FROM requests WHERE time_ms >= ?1 GROUP BY 1 ORDER BY 1",
         )?;
         let width = width_ms.max(1);

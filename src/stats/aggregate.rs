@@ -12,7 +12,9 @@
 //! - `successful_requests` counts `status: success`; `failed_requests` counts everything else
 //!   (`error` and `cancelled`), so requests = successful + failed.
 //! - Cost is summed in integer nano-USD (`total_cost` rounded to 1e-9 USD per record; negative,
-//!   NaN and infinite costs count as 0). Integer sums are exact and order-independent, so a
+//!   NaN and infinite costs count as 0). A record whose `cost_currency` is not USD adds no cost
+//!   (there is no rate to convert it by; adding it as USD would be wrong): it is counted in
+//!   `other_currency_requests`, and the config names such channels at load. Integer sums are exact and order-independent, so a
 //!   rebuild equals the incremental sums bit for bit. Records with `cost_known: false` still add
 //!   their (usually 0) cost and are counted in `unknown_cost_requests`.
 //! - Response times feed a sum and a [`LatencyHistogram`] over every record, failures included
@@ -49,6 +51,8 @@ pub struct UsageTotals {
     pub cost_nanos: u64,
     /// Records with `cost_known: false`.
     pub unknown_cost_requests: u64,
+    /// Records whose cost is in another currency than USD (not in `cost_nanos`).
+    pub other_currency_requests: u64,
     /// Records that carried a response time.
     pub timed_requests: u64,
     pub response_time_ms_sum: u64,
@@ -68,7 +72,11 @@ impl UsageTotals {
         self.cached_tokens = self.cached_tokens.saturating_add(r.cached_tokens);
         self.reasoning_tokens = self.reasoning_tokens.saturating_add(r.reasoning_tokens);
         self.total_tokens = self.total_tokens.saturating_add(r.total_tokens);
-        self.cost_nanos = self.cost_nanos.saturating_add(cost_to_nanos(r.total_cost));
+        if is_usd(r.cost_currency) {
+            self.cost_nanos = self.cost_nanos.saturating_add(cost_to_nanos(r.total_cost));
+        } else {
+            self.other_currency_requests += 1;
+        }
         if !r.cost_known {
             self.unknown_cost_requests += 1;
         }
@@ -91,6 +99,7 @@ impl UsageTotals {
         self.total_tokens = self.total_tokens.saturating_add(other.total_tokens);
         self.cost_nanos = self.cost_nanos.saturating_add(other.cost_nanos);
         self.unknown_cost_requests += other.unknown_cost_requests;
+        self.other_currency_requests += other.other_currency_requests;
         self.timed_requests += other.timed_requests;
         self.response_time_ms_sum = self
             .response_time_ms_sum
@@ -187,6 +196,8 @@ pub struct RecordView<'a> {
     pub cached_tokens: u64,
     pub reasoning_tokens: u64,
     pub total_cost: f64,
+    /// `cost_currency`; empty (a record written before the field) is USD.
+    pub cost_currency: &'a str,
     pub cost_known: bool,
     pub response_time_ms: Option<u64>,
 }
@@ -207,6 +218,7 @@ impl<'a> From<&'a UsageRecord> for RecordView<'a> {
             cached_tokens: r.cached_tokens,
             reasoning_tokens: r.reasoning_tokens,
             total_cost: r.total_cost,
+            cost_currency: &r.cost_currency,
             cost_known: r.cost_known,
             response_time_ms: Some(r.response_time_ms),
         }
@@ -355,6 +367,11 @@ fn key_or_none(key: &str) -> &str {
     } else {
         key
     }
+}
+
+/// Whether a record's `cost_currency` is USD (empty counts as USD, any ASCII case).
+pub fn is_usd(currency: &str) -> bool {
+    currency.is_empty() || currency.eq_ignore_ascii_case("USD")
 }
 
 /// `total_cost` in nano-USD; negative, NaN and infinite costs are 0.

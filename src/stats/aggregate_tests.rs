@@ -21,6 +21,7 @@ fn view<'a>(ts: &'a str, channel: &'a str, cost: f64) -> RecordView<'a> {
         cached_tokens: 0,
         reasoning_tokens: 0,
         total_cost: cost,
+        cost_currency: "USD",
         cost_known: true,
         response_time_ms: Some(100),
     }
@@ -127,4 +128,21 @@ fn merge_equals_adding_in_one() {
     }
     first.merge(second);
     assert_eq!(first, all);
+}
+
+#[test]
+fn a_cost_in_another_currency_is_counted_apart_never_added_as_usd() {
+    let mut totals = UsageTotals::default();
+    totals.add(&view("2026-11-21T10:00:00Z", "usd", 0.1));
+    totals.add(&RecordView {
+        cost_currency: "CNY",
+        ..view("2026-11-21T10:00:01Z", "cny", 0.006)
+    });
+    totals.add(&RecordView {
+        cost_currency: "",
+        ..view("2026-11-21T10:00:02Z", "old", 0.2)
+    });
+    assert_eq!(totals.requests, 3);
+    assert_eq!(totals.cost_usd(), 0.3);
+    assert_eq!(totals.other_currency_requests, 1);
 }

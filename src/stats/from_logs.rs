@@ -98,6 +98,8 @@ struct UsageLine<'a> {
     reasoning_tokens: u64,
     #[serde(default)]
     total_cost: f64,
+    #[serde(borrow, default)]
+    cost_currency: Cow<'a, str>,
     #[serde(default = "known")]
     cost_known: bool,
     #[serde(default)]
@@ -124,6 +126,7 @@ impl UsageLine<'_> {
             cached_tokens: self.cached_tokens,
             reasoning_tokens: self.reasoning_tokens,
             total_cost: self.total_cost,
+            cost_currency: &self.cost_currency,
             cost_known: self.cost_known,
             response_time_ms: self.response_time_ms,
         }

@@ -17,8 +17,9 @@
 //!   display `name`) and `models` by model id; each entry is `{requests, cost, tokens}` with
 //!   `tokens` = summed `total_tokens`. Maps serialize in key order. A call that reached no
 //!   channel (no candidate, bad request, budget) is in no map and no list: it is counted in
-//!   `unrouted_requests` (and in the totals). Extra field: `unknown_cost_requests` (records
-//!   with `cost_known: false`, whose cost is missing from the sums).
+//!   `unrouted_requests` (and in the totals). Extra fields: `unknown_cost_requests` (records
+//!   with `cost_known: false`, whose cost is missing from the sums), and, when there are any,
+//!   `other_currency_requests` (records priced in another currency, left out of the USD sums).
 //! - Cost-breakdown items carry the original router's key field (`model`, `channel` or
 //!   `provider`, after `breakdown_by`) and the same value as `key`.
 //! - Top lists sort by the `by` figure descending, ties by key ascending (model id, channel
@@ -90,6 +91,10 @@ pub struct StatsObject {
     pub total_tokens: u64,
     pub total_cost: f64,
     pub unknown_cost_requests: u64,
+    /// Calls priced in another currency than USD, whose cost is not in `total_cost` (present
+    /// only when there are some).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub other_currency_requests: u64,
     /// Calls that reached no channel (counted in the totals, in no map).
     pub unrouted_requests: u64,
     pub avg_cost_per_request: f64,
@@ -394,6 +399,7 @@ fn stats_object(usage: &UsageBreakdown) -> StatsObject {
         total_tokens: t.total_tokens,
         total_cost: t.cost_usd(),
         unknown_cost_requests: t.unknown_cost_requests,
+        other_currency_requests: t.other_currency_requests,
         unrouted_requests: unrouted(usage),
         avg_cost_per_request: avg_cost(t.cost_nanos as f64, t.requests),
         avg_cost_per_1k_tokens: avg_cost(t.cost_nanos as f64 * 1000.0, t.total_tokens),
@@ -550,6 +556,11 @@ fn percentage(part: u64, total: u64) -> f64 {
 fn round_to(value: f64, decimals: i32) -> f64 {
     let scale = 10f64.powi(decimals);
     (value * scale).round() / scale
+}
+
+/// For `skip_serializing_if`.
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 #[cfg(test)]

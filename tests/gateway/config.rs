@@ -414,7 +414,7 @@ fn a_channel_priced_in_another_currency_is_warned_about() {
         assert_eq!(config.channels[0].currency, "CNY");
         assert_eq!(
             config.warnings,
-            vec!["channels[0].currency: CNY — records carry the cost in CNY, but statistics, budgets and the dashboard add every cost as USD; give this channel's prices in USD to keep those totals exact"]
+            vec!["channels[0].currency: CNY — records carry the cost in CNY, but statistics, budgets and the dashboard count USD only: this channel's costs are left out of them (other_currency_requests counts its calls); give its prices in USD to have them counted"]
         );
         Ok(())
     });

@@ -708,3 +708,42 @@ async fn health_counts_the_corrupt_lines_skipped_at_start() {
     assert_eq!(health["usage"]["corrupt_lines_skipped_at_start"], 3);
     gateway.stop().await;
 }
+
+#[tokio::test]
+async fn a_cost_in_another_currency_is_counted_apart_not_added_as_usd() {
+    let mock = MockUpstream::start(&[]).await;
+    let gateway = start_with_log(&mock, |logs| {
+        let usd = line(
+            "2026-11-18T10:00:00.000Z",
+            GROQ,
+            LLAMA,
+            "success",
+            (10, 5),
+            0.1,
+            100,
+        );
+        let mut cny: Value = serde_json::from_str(&line(
+            "2026-11-18T10:01:00.000Z",
+            ("cny", "CNY Channel"),
+            LLAMA,
+            "success",
+            (10, 5),
+            0.7,
+            100,
+        ))
+        .expect("record");
+        cny["cost_currency"] = json!("CNY");
+        write_log(
+            logs,
+            &usage_file_name(NaiveDate::from_ymd_opt(2026, 11, 18).expect("date")),
+            &[usd, cny.to_string()],
+        );
+    })
+    .await;
+    let day = data(&gateway, "/v1/stats/daily?target_date=2026-11-18").await;
+    assert_eq!(day["total_requests"], 2);
+    assert_eq!(day["total_cost"], 0.1, "{day}");
+    assert_eq!(day["other_currency_requests"], 1);
+    assert_eq!(day["channels"]["cny"]["cost"], 0.0);
+    gateway.stop().await;
+}
