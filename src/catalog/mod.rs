@@ -147,6 +147,11 @@ impl Catalog {
     }
 
     /// Entries of one channel.
+    /// Where the models `channel_id` serves now came from (`None`: it serves none).
+    pub fn channel_source(&self, channel_id: &str) -> Option<ModelSource> {
+        self.channel_entries(channel_id).next().map(|e| e.source)
+    }
+
     pub fn channel_entries<'a>(
         &'a self,
         channel_id: &'a str,

@@ -334,7 +334,8 @@ pub async fn channel_status(State(s): State<Arc<AppState>>) -> Json<Value> {
             "avg_ttft_ms": if ttft_sum.1 == 0 { Value::Null } else { json!((ttft_sum.0 / ttft_sum.1 as f64).round()) },
             "discovery": discovery.get(&channel.id).map(|d| json!({
                 "last_success": d.last_success, "last_attempt": d.last_attempt, "last_error": d.last_error,
-                "models": d.models, "source": d.source,
+                "models": d.models,
+                "source": snapshot.catalog.channel_source(&channel.id).map(|s| json!(s)).or_else(|| d.source.map(|s| json!(s))),
             })),
             "today": today,
         }));

@@ -71,7 +71,12 @@ fn health_body(state: &AppState) -> Value {
                 "enabled": channel.enabled,
                 "disabled_reason": channel.disabled_reason,
                 "models": catalog.channel_entries(&channel.id).count(),
-                "source": d.and_then(|d| d.source),
+                // What the catalog serves (`configured` while discovery has never succeeded),
+                // else what discovery last recorded.
+                "source": catalog
+                    .channel_source(&channel.id)
+                    .map(|s| json!(s))
+                    .or_else(|| d.and_then(|d| d.source).map(|s| json!(s))),
                 "last_success": d.and_then(|d| d.last_success),
                 "last_error": d.and_then(|d| d.last_error.clone()),
             }),

@@ -198,6 +198,21 @@ async fn without_a_cache_a_failure_falls_back_to_configured_models() {
         format!("HTTP 401 from {}/models: bad key ***", mock.base_url())
     );
     assert_eq!(models_of(&gateway, "ch").await, vec!["fallback-model"]);
+    // Both views say where the served models come from.
+    let health: Value = gateway.get("/health").await.json().await.expect("json");
+    assert_eq!(health["discovery"]["ch"]["source"], "configured", "{health}");
+    let status: Value = gateway
+        .get("/v1/stats/channel-status")
+        .await
+        .json()
+        .await
+        .expect("json");
+    let ch = status["data"]["channels"]
+        .as_array()
+        .and_then(|c| c.iter().find(|c| c["channel_id"] == "ch"))
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(ch["discovery"]["source"], "configured", "{status}");
     gateway.stop().await;
 }
 
