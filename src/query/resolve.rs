@@ -154,6 +154,18 @@ pub fn split_name(name: &str) -> (&str, Option<&str>) {
     }
 }
 
+/// The kind with its article: `a chat`, `an embedding`.
+fn a_kind(kind: ModelKind) -> &'static str {
+    match kind {
+        ModelKind::Chat => "a chat",
+        ModelKind::Embedding => "an embedding",
+        ModelKind::Rerank => "a rerank",
+        ModelKind::Image => "an image",
+        ModelKind::Audio => "an audio",
+        ModelKind::Moderation => "a moderation",
+    }
+}
+
 fn match_tags(
     catalog: &Catalog,
     original: &str,
@@ -179,12 +191,30 @@ fn match_tags(
             return Err(explain_positives(catalog, original, &query.positives));
         }
         let tagged = set.len();
-        let set = intersect(&set, index.kind(kind));
+        let typed = intersect(&set, index.kind(kind));
+        if explain {
+            // Tagged, but of another kind: explain lists them with that reason, as it does
+            // for a name query.
+            for id in set.iter().filter(|id| typed.binary_search(id).is_err()) {
+                if let Some(entry) = catalog.entry(*id) {
+                    dropped.push(Dropped {
+                        entry: *id,
+                        reason: format!(
+                            "is {} model; this route needs {}",
+                            a_kind(entry.kind),
+                            kind.as_str()
+                        ),
+                    });
+                }
+            }
+        }
+        let set = typed;
         if set.is_empty() {
             return Err(no_match(
                 original,
                 format!(
-                    "{tagged} with those tags, but none is a {kind} model (this route serves {kind} models only)",
+                    "{tagged} with those tags, but none is {a_kind} model (this route serves {kind} models only)",
+                    a_kind = a_kind(kind),
                     kind = kind.as_str()
                 ),
             ));
@@ -308,8 +338,8 @@ impl Unusable {
         match self {
             Unusable::WrongKind(kind) => {
                 format!(
-                    "is a {} model; this route needs {}",
-                    kind.as_str(),
+                    "is {} model; this route needs {}",
+                    a_kind(kind),
                     needs.kind.as_str()
                 )
             }
@@ -337,7 +367,8 @@ impl Unusable {
         };
         match self {
             Unusable::WrongKind(_) => format!(
-                "{models} matched, but none is a {kind} model (this route serves {kind} models only)",
+                "{models} matched, but none is {a_kind} model (this route serves {kind} models only)",
+                a_kind = a_kind(needs.kind),
                 kind = needs.kind.as_str()
             ),
             Unusable::BelowMinContext(_) => format!(

@@ -200,7 +200,10 @@ async fn without_a_cache_a_failure_falls_back_to_configured_models() {
     assert_eq!(models_of(&gateway, "ch").await, vec!["fallback-model"]);
     // Both views say where the served models come from.
     let health: Value = gateway.get("/health").await.json().await.expect("json");
-    assert_eq!(health["discovery"]["ch"]["source"], "configured", "{health}");
+    assert_eq!(
+        health["discovery"]["ch"]["source"], "configured",
+        "{health}"
+    );
     let status: Value = gateway
         .get("/v1/stats/channel-status")
         .await

@@ -381,4 +381,28 @@ fn explain_lists_dropped_entries_with_reasons() {
         .dropped
         .iter()
         .any(|d| d.reason == "fails filter >10b (7 B parameters)"));
+
+    // A tag query on a chat route lists the tagged models of another kind too, with why.
+    let Ok(local) = resolve_chat(config, catalog, "tag:local") else {
+        panic!("resolves")
+    };
+    let wrong_kind: Vec<String> = local
+        .dropped
+        .iter()
+        .filter_map(|d| catalog.entry(d.entry).map(|e| (e, d)))
+        .map(|(e, d)| format!("{}: {}", e.model_id, d.reason))
+        .collect();
+    assert!(!wrong_kind.is_empty());
+    assert!(
+        wrong_kind
+            .iter()
+            .all(|line| line.ends_with("model; this route needs chat")),
+        "{wrong_kind:?}"
+    );
+    assert!(
+        wrong_kind
+            .iter()
+            .any(|line| line.ends_with("is an embedding model; this route needs chat")),
+        "{wrong_kind:?}"
+    );
 }
