@@ -102,9 +102,7 @@ fn bench(c: &mut Criterion) {
             "admin-token-0123456789".into(),
         ])
         .collect();
-    with_secrets
-        .secrets
-        .set(&mut keys.iter().map(String::as_str).collect());
+    with_secrets.secrets.set(keys.iter().map(String::as_str));
     // An agent's conversation of 200 KB (60 turns with tool output), shortened to 64 KB.
     let turns: Vec<serde_json::Value> = (0..60)
         .map(|n| {

@@ -31,7 +31,7 @@ impl std::fmt::Debug for KnownSecrets {
 impl KnownSecrets {
     /// Look for the secrets of `config` from now on.
     pub fn set_from(&self, config: &Config) {
-        let mut secrets: Vec<&str> = config
+        let secrets = config
             .channels
             .iter()
             .filter_map(|c| c.api_key.as_ref().map(|k| k.expose()))
@@ -40,14 +40,16 @@ impl KnownSecrets {
             .chain(config.auth.keys.iter().filter_map(|k| match &k.token {
                 KeyToken::Plain(token) => Some(token.expose()),
                 KeyToken::Sha256(_) => None,
-            }))
-            .collect();
-        self.set(&mut secrets);
+            }));
+        self.set(secrets);
     }
 
     /// Look for `secrets` from now on (those shorter than 8 characters are left out).
-    pub fn set(&self, secrets: &mut Vec<&str>) {
-        secrets.retain(|s| s.chars().count() >= MIN_SECRET_CHARS);
+    pub fn set<'a>(&self, secrets: impl IntoIterator<Item = &'a str>) {
+        let mut secrets: Vec<&str> = secrets
+            .into_iter()
+            .filter(|s| s.chars().count() >= MIN_SECRET_CHARS)
+            .collect();
         secrets.sort_unstable();
         secrets.dedup();
         let matcher = if secrets.is_empty() {
@@ -89,18 +91,14 @@ mod tests {
     fn known_secrets_are_redacted_whatever_their_shape() {
         let secrets = KnownSecrets::default();
         assert_eq!(secrets.redact("nothing set yet"), "nothing set yet");
-        secrets.set(&mut vec![
-            "plainsecretLEAKKEY888",
-            "short",
-            "ADMINTOKEN-audit",
-        ]);
+        secrets.set(["plainsecretLEAKKEY888", "short", "ADMINTOKEN-audit"]);
         assert_eq!(
             secrets.redact("key plainsecretLEAKKEY888 and ADMINTOKEN-audit, short stays"),
             "key [REDACTED] and [REDACTED], short stays"
         );
         assert!(matches!(secrets.redact("clean text"), Cow::Borrowed(_)));
         // A reload that removes a secret stops looking for it.
-        secrets.set(&mut vec!["ADMINTOKEN-audit"]);
+        secrets.set(["ADMINTOKEN-audit"]);
         assert_eq!(
             secrets.redact("plainsecretLEAKKEY888 ADMINTOKEN-audit"),
             "plainsecretLEAKKEY888 [REDACTED]"

@@ -13,6 +13,7 @@ use crate::upstream::redact::redact_secrets;
 use crate::usage::cost::push_fixed;
 use crate::usage::details::RoutePlan;
 use crate::usage::record::{CallStatus, UsageRecord};
+use std::borrow::Cow;
 use std::sync::Arc;
 
 /// One stored call.
@@ -216,15 +217,10 @@ pub fn stored_body(body: &[u8], max_bytes: usize, secrets: &KnownSecrets) -> Str
     let unread = body.len() - read.len();
     // `from_utf8` checks ASCII a word at a time; the lossy decoder goes a character at a time.
     let decoded = match std::str::from_utf8(read) {
-        Ok(text) => std::borrow::Cow::Borrowed(text),
+        Ok(text) => Cow::Borrowed(text),
         Err(_) => String::from_utf8_lossy(read),
     };
-    let redacted = match redact_secrets(&decoded) {
-        std::borrow::Cow::Borrowed(text) => secrets.redact(text),
-        std::borrow::Cow::Owned(text) => {
-            std::borrow::Cow::Owned(secrets.redact(&text).into_owned())
-        }
-    };
+    let redacted = redact_all(&decoded, secrets);
     if unread == 0 && redacted.len() <= max_bytes {
         return redacted.into_owned();
     }
@@ -239,15 +235,23 @@ pub fn stored_body(body: &[u8], max_bytes: usize, secrets: &KnownSecrets) -> Str
     cut_after(&redacted, max_bytes, unread)
 }
 
-/// `text` (an app name, a query) without secrets of a known shape or of the gateway's own.
+/// `text` without secrets of a known shape ([`redact_secrets`]) or of the gateway's own
+/// ([`KnownSecrets`]); copied only when one is found.
+fn redact_all<'a>(text: &'a str, secrets: &KnownSecrets) -> Cow<'a, str> {
+    match redact_secrets(text) {
+        Cow::Borrowed(text) => secrets.redact(text),
+        Cow::Owned(text) => match secrets.redact(&text) {
+            Cow::Borrowed(_) => Cow::Owned(text),
+            Cow::Owned(clean) => Cow::Owned(clean),
+        },
+    }
+}
+
+/// [`redact_all`] of an owned text (an app name, a query).
 fn redacted(text: String, secrets: &KnownSecrets) -> String {
-    let text = match redact_secrets(&text) {
-        std::borrow::Cow::Borrowed(_) => text,
-        std::borrow::Cow::Owned(clean) => clean,
-    };
-    match secrets.redact(&text) {
-        std::borrow::Cow::Borrowed(_) => text,
-        std::borrow::Cow::Owned(clean) => clean,
+    match redact_all(&text, secrets) {
+        Cow::Borrowed(_) => text,
+        Cow::Owned(clean) => clean,
     }
 }
 

@@ -36,7 +36,7 @@ use std::sync::Mutex;
 use serde::{Deserialize, Serialize};
 
 use super::row::HistoryRow;
-use crate::usage::logfiles::{create_private_dir, make_private};
+use crate::usage::logfiles::{create_private_dir, make_private, owner_only};
 use crate::usage::record::UsageRecord;
 
 /// A segment is closed once it holds this many bytes (the batch that crosses it included).
@@ -311,7 +311,7 @@ impl SpoolWriter {
         // Rows hold prompts and answers: the spool is its owner's only, like the database.
         create_private_dir(dir)?;
         make_private(dir)?;
-        let lock = private(OpenOptions::new().create(true).truncate(false).write(true))
+        let lock = owner_only(OpenOptions::new().create(true).truncate(false).write(true))
             .open(dir.join("lock"))?;
         if let Err(e) = lock.try_lock() {
             let why = match e {
@@ -390,14 +390,7 @@ impl SpoolWriter {
 }
 
 fn create_segment(dir: &Path, segment: u64) -> std::io::Result<File> {
-    private(OpenOptions::new().create(true).append(true)).open(segment_path(dir, segment))
-}
-
-/// `options` creating files 0600 (unix).
-fn private(options: &mut OpenOptions) -> &mut OpenOptions {
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(options, 0o600);
-    options
+    owner_only(OpenOptions::new().create(true).append(true)).open(segment_path(dir, segment))
 }
 
 /// Entries read from the spool, and where the read ended.

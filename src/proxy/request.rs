@@ -25,6 +25,16 @@ pub const MAX_MODEL_BYTES: usize = 4096;
 /// Characters of client text shown in an error message.
 pub const MAX_SHOWN_CHARS: usize = 512;
 
+/// Why `model` (a call's, or a query to explain) is refused for its length, if it is.
+pub fn model_too_long(model: &str) -> Option<String> {
+    (model.len() > MAX_MODEL_BYTES).then(|| {
+        format!(
+            "`model` is {} bytes long; at most {MAX_MODEL_BYTES} are accepted (a model name or a tag query).",
+            model.len()
+        )
+    })
+}
+
 /// `text` cut to [`MAX_SHOWN_CHARS`] characters (saying so), for messages that echo what a
 /// client sent.
 pub fn clip_client_text(text: &str) -> std::borrow::Cow<'_, str> {
@@ -125,12 +135,8 @@ impl ClientRequest {
                 .with_param("model"))
             }
         };
-        if model.len() > MAX_MODEL_BYTES {
-            return Err(invalid(format!(
-                "`model` is {} bytes long; at most {MAX_MODEL_BYTES} are accepted (a model name or a tag query).",
-                model.len()
-            ))
-            .with_param("model"));
+        if let Some(message) = model_too_long(&model) {
+            return Err(invalid(message).with_param("model"));
         }
         let stream = match envelope.stream.map(RawValue::get) {
             None | Some("null") | Some("false") => false,

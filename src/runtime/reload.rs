@@ -48,30 +48,30 @@ pub const SETTLE_TRIES: usize = 20;
 
 /// Wait until both config files read the same twice in a row, [`SETTLE`] apart.
 pub async fn settle(paths: &[PathBuf]) {
-    // Off the serving threads, and bounded: a config path may name anything.
-    let read = |paths: &[PathBuf]| {
-        let paths = paths.to_vec();
-        async move {
-            tokio::task::spawn_blocking(move || {
-                paths
-                    .iter()
-                    .map(|p| crate::config::file::read_bytes(p).ok())
-                    .collect::<Vec<_>>()
-            })
-            .await
-            .unwrap_or_default()
-        }
-    };
-    let mut before = read(paths).await;
+    let mut before = read_files(paths).await;
     for _ in 0..SETTLE_TRIES {
         tokio::time::sleep(SETTLE).await;
-        let now = read(paths).await;
+        let now = read_files(paths).await;
         if now == before {
             return;
         }
         before = now;
     }
     tracing::warn!("the config files kept changing; loading them as they are now");
+}
+
+/// Each file's bytes (`None`: unreadable), read off the serving threads and bounded
+/// ([`crate::config::file`]): a config path may name anything.
+async fn read_files(paths: &[PathBuf]) -> Vec<Option<Vec<u8>>> {
+    let paths = paths.to_vec();
+    tokio::task::spawn_blocking(move || {
+        paths
+            .iter()
+            .map(|p| crate::config::file::read_bytes(p).ok())
+            .collect()
+    })
+    .await
+    .unwrap_or_default()
 }
 
 /// The request-history settings a reload changed that only a restart applies: the store and

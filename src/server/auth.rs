@@ -116,7 +116,7 @@ pub async fn require_token(
         let error = ApiError::unauthorized(
             "Missing API token: send it as `Authorization: Bearer <token>` (or `x-api-key`).",
         );
-        return error_for_path(&path, error).await;
+        return error_for_path(request.uri().path(), error).await;
     };
     let is_admin = matches(token, admin);
     let is_api = is_admin || matches(token, api);
@@ -143,9 +143,9 @@ async fn with_client_key(
     mut request: Request,
     next: Next,
 ) -> Response {
-    let path = request.uri().path().to_string();
     let Some(key) = key_ring(state, snapshot).find(token) else {
-        return error_for_path(&path, ApiError::unauthorized("Invalid API token.")).await;
+        let error = ApiError::unauthorized("Invalid API token.");
+        return error_for_path(request.uri().path(), error).await;
     };
     let spend = state.key_spend(&key.name);
     let now = chrono::Utc::now();
@@ -157,7 +157,7 @@ async fn with_client_key(
             Some(wait) => ApiError::key_limited(message, wait),
             None => ApiError::unauthorized(message),
         };
-        return error_for_path(&path, error).await;
+        return error_for_path(request.uri().path(), error).await;
     }
     state.metrics.key_request(&key.name);
     request.extensions_mut().insert(key);

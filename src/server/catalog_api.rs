@@ -7,7 +7,7 @@
 //! too; an alias spelled like a model id of the catalog is not listed twice. `created` is the
 //! upstream's figure when discovery had one, else 0.
 
-use crate::proxy::request::{clip_client_text, MAX_MODEL_BYTES};
+use crate::proxy::request::{clip_client_text, model_too_long};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
@@ -104,15 +104,8 @@ pub async fn route_explain(
             )
             .with_param("model")
         })?;
-    if model.len() > MAX_MODEL_BYTES {
-        return Err(ApiError::bad_request(
-            "invalid_model_query",
-            format!(
-                "`model` is {} bytes long; at most {MAX_MODEL_BYTES} are accepted (a model name or a tag query).",
-                model.len()
-            ),
-        )
-        .with_param("model"));
+    if let Some(message) = model_too_long(&model) {
+        return Err(ApiError::bad_request("invalid_model_query", message).with_param("model"));
     }
     let snapshot = state.snapshot();
     let config = &snapshot.config;

@@ -30,7 +30,7 @@ use flate2::write::GzEncoder;
 use flate2::Compression;
 
 use crate::usage::logfiles::{
-    archive_file_name, create_private_dir, list_usage_files, UsageFileKind, ARCHIVE_DIR,
+    archive_file_name, create_private_dir, list_usage_files, owner_only, UsageFileKind, ARCHIVE_DIR,
 };
 
 /// What one archive run did.
@@ -86,8 +86,8 @@ fn archive_one(source: &Path, target: &Path) -> io::Result<(u64, u64)> {
     let tmp = PathBuf::from(tmp_name);
     // What a run that stopped mid-write left.
     let _ = fs::remove_file(&tmp);
-    let earlier = match fs::metadata(target) {
-        Ok(_) => Some(gunzipped(target)?),
+    let earlier = match gunzipped(target) {
+        Ok(lines) => Some(lines),
         Err(e) if e.kind() == io::ErrorKind::NotFound => None,
         Err(e) => return Err(e),
     };
@@ -123,11 +123,15 @@ fn archive_one(source: &Path, target: &Path) -> io::Result<(u64, u64)> {
 /// more member, to `tmp` (created 0600) and syncs it; returns the bytes of `source` read.
 fn write_gzip(source: &Path, existing: Option<&Path>, tmp: &Path) -> io::Result<u64> {
     let mut input = BufReader::new(File::open(source)?);
-    let mut options = fs::OpenOptions::new();
-    options.write(true).create(true).truncate(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    let mut out = BufWriter::new(options.open(tmp)?);
+    let mut out = BufWriter::new(
+        owner_only(
+            fs::OpenOptions::new()
+                .write(true)
+                .create(true)
+                .truncate(true),
+        )
+        .open(tmp)?,
+    );
     if let Some(existing) = existing {
         io::copy(&mut File::open(existing)?, &mut out)?;
     }

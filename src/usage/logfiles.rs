@@ -66,16 +66,20 @@ pub fn make_private(path: &Path) -> io::Result<()> {
     Ok(())
 }
 
+/// `options` creating files 0600 (unix): the one place the gateway's private files get
+/// their mode (logs, archives, the history's spool).
+pub fn owner_only(options: &mut OpenOptions) -> &mut OpenOptions {
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(options, 0o600);
+    options
+}
+
 /// Open `path` for appending, creating it 0600 (unix) and its directory 0700.
 pub fn open_private_append(path: &Path) -> io::Result<File> {
     if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
         create_private_dir(parent)?;
     }
-    let mut options = OpenOptions::new();
-    options.create(true).append(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    options.open(path)
+    owner_only(OpenOptions::new().create(true).append(true)).open(path)
 }
 
 /// Append `lines` (whole lines, each ending in `\n`) to `file`, or nothing: when the write
